@@ -1,0 +1,151 @@
+//! Nearest-neighbour search over product vectors by inner product (maximum inner-product search).
+//!
+//! Scores are raw inner products, never cosines: trained vector norms carry popularity. Two
+//! strategies live here behind one small trait: an exact scan (`exact`), used for small filtered
+//! subsets and as the ground truth for recall, and an inverted-file index (`ivf`) whose lists are
+//! stored in the model artifact and searched in place. `hnsw` (feature `hnsw`) adapts hnsw_rs for
+//! the comparison bench. This layer knows nothing of customers, aisles or rules: a filter is a
+//! predicate over product rows. It never allocates per query beyond the caller's `TopK`.
+
+pub mod exact;
+#[cfg(feature = "hnsw")]
+pub mod hnsw;
+pub mod ivf;
+
+/// A product index: the `k` rows with the highest inner product with `query` among rows the
+/// filter accepts.
+pub trait ProductIndex {
+    /// Short name for reports (`exact`, `ivf-flat-ip`, `hnsw_rs`).
+    fn name(&self) -> &str;
+    /// Fills `out` (reset to `k`) with the best accepted rows, best first.
+    fn search(&self, query: &[f32], k: usize, accept: &dyn Fn(u32) -> bool, out: &mut TopK);
+}
+
+/// Inner product, written so the compiler vectorises it (eight independent accumulators).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (a8, a_tail) = a.as_chunks::<8>();
+    let (b8, b_tail) = b.as_chunks::<8>();
+    let mut acc = [0.0f32; 8];
+    for (x, y) in a8.iter().zip(b8) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let mut sum = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in a_tail.iter().zip(b_tail) {
+        sum += x * y;
+    }
+    sum
+}
+
+/// The `k` best (score, row) pairs seen so far, best first. Reused across queries.
+#[derive(Debug, Clone, Default)]
+pub struct TopK {
+    k: usize,
+    items: Vec<(f32, u32)>,
+}
+
+impl TopK {
+    /// An empty collector for `k` results.
+    pub fn new(k: usize) -> Self {
+        Self { k, items: Vec::with_capacity(k + 1) }
+    }
+
+    /// Empties the collector and sets a new `k`, keeping the allocation.
+    pub fn reset(&mut self, k: usize) {
+        self.k = k;
+        self.items.clear();
+        self.items.reserve(k + 1);
+    }
+
+    /// Scores at or below this cannot enter.
+    #[inline]
+    pub fn threshold(&self) -> f32 {
+        if self.items.len() < self.k { f32::NEG_INFINITY } else { self.items[self.k - 1].0 }
+    }
+
+    /// Offers a candidate. Ties keep the lower row first, so results are deterministic.
+    #[inline]
+    pub fn push(&mut self, score: f32, row: u32) {
+        if self.k == 0 || score <= self.threshold() || score.is_nan() {
+            return;
+        }
+        let at = self.items.partition_point(|&(s, r)| s > score || (s == score && r < row));
+        self.items.insert(at, (score, row));
+        self.items.truncate(self.k);
+    }
+
+    /// The results, best first.
+    pub fn as_slice(&self) -> &[(f32, u32)] {
+        &self.items
+    }
+
+    /// Number of results held.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when nothing was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// How many results were asked for.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+/// recall@k of `found` against the exact answer `truth` (fraction of `truth` rows found).
+pub fn recall(found: &[(f32, u32)], truth: &[(f32, u32)]) -> f64 {
+    if truth.is_empty() {
+        return 1.0;
+    }
+    let hits = truth.iter().filter(|(_, r)| found.iter().any(|(_, f)| f == r)).count();
+    hits as f64 / truth.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_naive_for_all_lengths() {
+        for n in 0..40 {
+            let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 * 0.25).collect();
+            let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - naive).abs() < 1e-3, "n={n}");
+        }
+    }
+
+    #[test]
+    fn topk_keeps_best_in_order_and_breaks_ties_by_row() {
+        let mut t = TopK::new(3);
+        for (s, r) in [(0.5, 1), (0.9, 2), (0.1, 3), (0.9, 0), (0.7, 4), (f32::NAN, 5)] {
+            t.push(s, r);
+        }
+        assert_eq!(t.as_slice(), &[(0.9, 0), (0.9, 2), (0.7, 4)]);
+        t.reset(1);
+        assert!(t.is_empty());
+        t.push(-1.0, 9);
+        assert_eq!(t.as_slice(), &[(-1.0, 9)]);
+    }
+
+    #[test]
+    fn topk_zero_k_accepts_nothing() {
+        let mut t = TopK::new(0);
+        t.push(1.0, 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn recall_counts_overlap() {
+        let truth = [(1.0, 1), (0.9, 2), (0.8, 3), (0.7, 4)];
+        let found = [(1.0, 1), (0.9, 2), (0.5, 9), (0.4, 4)];
+        assert_eq!(recall(&found, &truth), 0.75);
+    }
+}

@@ -1,0 +1,20 @@
+//! endcap: an in-memory recommendation server for physical stores.
+//!
+//! The crate is layered so that dependencies point one way:
+//! `transport` (QUIC, HTTP) -> `service` (operations, metrics) -> `engine` (recommend) ->
+//! `index` (nearest-neighbour search) -> `model` (the artifact). The engine, index, model and
+//! protocol codec are plain synchronous code with no I/O on the request path; see ARCHITECTURE.md.
+
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod index;
+pub mod metrics;
+pub mod model;
+pub mod protocol;
+pub mod rng;
+pub mod rules;
+pub mod server;
+pub mod service;
+pub mod transport;

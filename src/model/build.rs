@@ -1,0 +1,378 @@
+//! Builds an artifact from a `ModelInput`: vocabularies, id tables, popularity lists, the IVF
+//! index (clustered, rows reordered by list, `nprobe` tuned against exact search), then the rkyv
+//! body and its manifest. Writing to disk is atomic: temporary name, fsync, rename.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rkyv::util::AlignedVec;
+
+use super::format::{
+    BODY_ALIGN, Counts, Csr, Customers, FORMAT_VERSION, HEADER_LEN, IdMap, IndexSummary, Ivf, MAGIC, Manifest,
+    ModelData, Products, Segments, Signals, Strings, body_offset, checksum_hex,
+};
+use super::input::ModelInput;
+use crate::index::ivf::{self, IvfView};
+
+/// recall@10 the build tunes `nprobe` for; above the 0.95 bar so filtered queries keep margin.
+pub const TARGET_RECALL: f64 = 0.97;
+/// Sample queries used to tune and report recall.
+const RECALL_QUERIES: usize = 300;
+/// k-means iterations for the index lists.
+const KMEANS_ITERATIONS: usize = 10;
+
+/// Why a model could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The input breaks an invariant (lengths, ids, values).
+    #[error("invalid model input: {0}")]
+    Invalid(String),
+    /// rkyv could not serialise the body.
+    #[error("could not serialise the model: {0}")]
+    Serialize(String),
+    /// Writing the file failed.
+    #[error("could not write {path}: {source}")]
+    Io {
+        /// The file being written.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A built model: manifest and body, ready to be served from memory or written to a file.
+#[derive(Debug)]
+pub struct Artifact {
+    /// The manifest (checksum included).
+    pub manifest: Manifest,
+    /// The rkyv body.
+    pub body: AlignedVec,
+}
+
+impl Artifact {
+    /// The header (magic, version, manifest, padding) that precedes the body in a file.
+    pub fn header(&self) -> Vec<u8> {
+        let json = serde_json::to_vec_pretty(&self.manifest).expect("manifest serialises");
+        let mut head = Vec::with_capacity(body_offset(json.len()));
+        head.extend_from_slice(&MAGIC);
+        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        head.extend_from_slice(&json);
+        head.resize(body_offset(json.len()), 0);
+        head
+    }
+
+    /// The whole file in one aligned buffer, for serving a model that never touches the disk.
+    pub fn into_file_bytes(self) -> AlignedVec<BODY_ALIGN> {
+        let head = self.header();
+        let mut all = AlignedVec::<BODY_ALIGN>::with_capacity(head.len() + self.body.len());
+        all.extend_from_slice(&head);
+        all.extend_from_slice(&self.body);
+        all
+    }
+
+    /// Publishes the artifact at `path` atomically: writes `path.tmp`, fsyncs it, renames it over
+    /// `path`, and fsyncs the directory, so a reader sees the old file or the new one, never half.
+    pub fn write_atomic(&self, path: &Path) -> Result<(), BuildError> {
+        let io = |source| BuildError::Io { path: path.display().to_string(), source };
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&self.header()).map_err(io)?;
+        file.write_all(&self.body).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> BuildError {
+    BuildError::Invalid(msg.into())
+}
+
+fn check(input: &ModelInput) -> Result<(), BuildError> {
+    let (dim, np, nc) = (input.dim, input.products.len(), input.customers.len());
+    if dim == 0 {
+        return Err(invalid("dim is 0"));
+    }
+    if np == 0 {
+        return Err(invalid("the catalogue is empty"));
+    }
+    if np >= u32::MAX as usize / 2 || nc >= u32::MAX as usize / 2 {
+        return Err(invalid("more than 2^31 products or customers"));
+    }
+    if input.product_vectors.len() != np * dim {
+        return Err(invalid(format!("{} product vector values for {np} products x {dim}", input.product_vectors.len())));
+    }
+    if input.customer_vectors.len() != nc * dim {
+        return Err(invalid(format!("{} customer vector values for {nc} customers x {dim}", input.customer_vectors.len())));
+    }
+    if input.product_purchases.len() != np {
+        return Err(invalid("product_purchases does not have one count per product"));
+    }
+    let finite = |name: &str, v: &[f32]| match v.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(invalid(format!("{name} value {i} is not finite"))),
+        None => Ok(()),
+    };
+    finite("product vector", &input.product_vectors)?;
+    finite("customer vector", &input.customer_vectors)?;
+    for (name, v) in &input.signal_vectors {
+        if v.len() != dim {
+            return Err(invalid(format!("signal {name} has {} values, expected {dim}", v.len())));
+        }
+        finite("signal vector", v)?;
+    }
+    let mut seen = HashSet::with_capacity(np);
+    if let Some(p) = input.products.iter().find(|p| !seen.insert(p.id.as_str())) {
+        return Err(invalid(format!("product id {:?} appears twice", p.id)));
+    }
+    let mut seen = HashSet::with_capacity(nc);
+    if let Some(c) = input.customers.iter().find(|c| !seen.insert(c.id.as_str())) {
+        return Err(invalid(format!("customer id {:?} appears twice", c.id)));
+    }
+    let in_range = |what: &str, i: u32| {
+        if (i as usize) < np { Ok(()) } else { Err(invalid(format!("{what} refers to product {i} of {np}"))) }
+    };
+    if !input.co_purchase.is_empty() && input.co_purchase.len() != np {
+        return Err(invalid("co_purchase must be empty or have one list per product"));
+    }
+    for &(p, _) in input.co_purchase.iter().flatten() {
+        in_range("co_purchase", p)?;
+    }
+    if !input.repeat.is_empty() && input.repeat.len() != nc {
+        return Err(invalid("repeat must be empty or have one list per customer"));
+    }
+    for r in input.repeat.iter().flatten() {
+        in_range("repeat", r.product)?;
+    }
+    for s in &input.segments {
+        if s.centroid.len() != dim {
+            return Err(invalid("segment centroid has the wrong width"));
+        }
+        for &p in &s.popular {
+            in_range("segment popular list", p)?;
+        }
+    }
+    if !input.customer_segment.is_empty()
+        && (input.customer_segment.len() != nc
+            || input.customer_segment.iter().any(|&s| s as usize >= input.segments.len()))
+    {
+        return Err(invalid("customer_segment must be empty or name a segment for every customer"));
+    }
+    Ok(())
+}
+
+fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Strings, BuildError> {
+    let mut s = Strings { offsets: vec![0], bytes: Vec::new() };
+    for item in items {
+        s.bytes.extend_from_slice(item.as_bytes());
+        let end = u32::try_from(s.bytes.len()).map_err(|_| invalid("more than 4 GiB of strings"))?;
+        s.offsets.push(end);
+    }
+    Ok(s)
+}
+
+fn id_map<'a>(ids: impl ExactSizeIterator<Item = &'a str> + Clone) -> Result<IdMap, BuildError> {
+    let n = ids.len();
+    let size = (n * 2).next_power_of_two().max(2);
+    let mut slots = vec![0u32; size];
+    for (row, id) in ids.clone().enumerate() {
+        let mut at = xxhash_rust::xxh3::xxh3_64(id.as_bytes()) as usize & (size - 1);
+        while slots[at] != 0 {
+            at = (at + 1) & (size - 1);
+        }
+        slots[at] = row as u32 + 1;
+    }
+    Ok(IdMap { ids: strings(ids)?, slots })
+}
+
+fn csr<T>(rows: impl IntoIterator<Item = T>, mut items: impl FnMut(T, &mut Vec<u32>, &mut Vec<f32>)) -> Csr {
+    let mut c = Csr { offsets: vec![0], items: Vec::new(), scores: Vec::new() };
+    for row in rows {
+        items(row, &mut c.items, &mut c.scores);
+        c.offsets.push(c.items.len() as u32);
+    }
+    c
+}
+
+/// Sorted vocabulary of `names` and each name's index.
+fn vocab<'a>(names: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, HashMap<&'a str, u32>) {
+    let set: BTreeSet<&str> = names.collect();
+    let list: Vec<&str> = set.into_iter().collect();
+    let index = list.iter().enumerate().map(|(i, &n)| (n, i as u32)).collect();
+    (list, index)
+}
+
+/// Builds the artifact. Deterministic for the same input (but for `created_unix`).
+pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
+    check(input)?;
+    let dim = input.dim;
+    let np = input.products.len();
+    let nc = input.customers.len();
+
+    // Index first: product rows are stored in list order.
+    let lists = ivf::default_lists(np);
+    let clustering = ivf::cluster(&input.product_vectors, dim, lists, KMEANS_ITERATIONS, input.seed);
+    let (order, offsets) = ivf::order_by_list(&clustering.assignment, lists);
+    let mut new_row = vec![0u32; np];
+    for (new, &old) in order.iter().enumerate() {
+        new_row[old as usize] = new as u32;
+    }
+    let product = |new: usize| &input.products[order[new] as usize];
+
+    let (aisles, aisle_index) = vocab(input.products.iter().map(|p| p.aisle.as_str()));
+    let (departments, department_index) = vocab(input.products.iter().map(|p| p.department.as_str()));
+    let (tags, tag_index) = vocab(input.products.iter().flat_map(|p| p.tags.iter().map(String::as_str)));
+    let tag_words = tags.len().div_ceil(64).max(1);
+    let (signals, signal_index) = vocab(
+        input
+            .customers
+            .iter()
+            .flat_map(|c| c.signals.iter().map(|(s, _)| s.as_str()))
+            .chain(input.signal_vectors.iter().map(|(s, _)| s.as_str())),
+    );
+
+    let purchases: Vec<u32> = (0..np).map(|r| input.product_purchases[order[r] as usize].min(u32::MAX as u64) as u32).collect();
+    let mut popular: Vec<u32> = (0..np as u32).collect();
+    popular.sort_by(|&a, &b| purchases[b as usize].cmp(&purchases[a as usize]).then(a.cmp(&b)));
+    let aisle_of: Vec<u32> = (0..np).map(|r| aisle_index[product(r).aisle.as_str()]).collect();
+    let department_of: Vec<u32> = (0..np).map(|r| department_index[product(r).department.as_str()]).collect();
+    let grouped = |of: &[u32], groups: usize| {
+        let mut by: Vec<Vec<u32>> = vec![Vec::new(); groups];
+        for &r in &popular {
+            by[of[r as usize] as usize].push(r);
+        }
+        csr(by, |rows, items, _| items.extend(rows))
+    };
+    let mut tag_bits = vec![0u64; np * tag_words];
+    for r in 0..np {
+        for t in &product(r).tags {
+            let t = tag_index[t.as_str()] as usize;
+            tag_bits[r * tag_words + t / 64] |= 1 << (t % 64);
+        }
+    }
+    let co_purchase = if input.co_purchase.is_empty() {
+        Csr::default()
+    } else {
+        csr(0..np, |r, items, scores| {
+            for &(p, s) in &input.co_purchase[order[r] as usize] {
+                items.push(new_row[p as usize]);
+                scores.push(s);
+            }
+        })
+    };
+    let products = Products {
+        ids: id_map((0..np).map(|r| product(r).id.as_str()).collect::<Vec<_>>().into_iter())?,
+        names: strings((0..np).map(|r| product(r).name.as_str()))?,
+        vectors: order
+            .iter()
+            .flat_map(|&o| &input.product_vectors[o as usize * dim..(o as usize + 1) * dim])
+            .copied()
+            .collect(),
+        price_cents: (0..np).map(|r| product(r).price_cents.unwrap_or(u32::MAX)).collect(),
+        tags: tag_bits,
+        tag_words: tag_words as u32,
+        tag_names: strings(tags.iter().copied())?,
+        aisle_names: strings(aisles.iter().copied())?,
+        department_names: strings(departments.iter().copied())?,
+        by_aisle: grouped(&aisle_of, aisles.len()),
+        by_department: grouped(&department_of, departments.len()),
+        aisle: aisle_of,
+        department: department_of,
+        purchases,
+        popular,
+        co_purchase,
+    };
+
+    let repeat = if input.repeat.is_empty() {
+        Csr::default()
+    } else {
+        csr(&input.repeat, |list, items, scores| {
+            for r in list {
+                items.push(new_row[r.product as usize]);
+                scores.push(r.count as f32);
+            }
+        })
+    };
+    let customers = Customers {
+        ids: id_map(input.customers.iter().map(|c| c.id.as_str()))?,
+        vectors: input.customer_vectors.clone(),
+        signals: csr(&input.customers, |c, items, scores| {
+            for (s, w) in &c.signals {
+                items.push(signal_index[s.as_str()]);
+                scores.push(*w);
+            }
+        }),
+        segment: input.customer_segment.clone(),
+        repeat,
+        repeat_last_ts: input.repeat.iter().flatten().map(|r| r.last_ts).collect(),
+    };
+    let learned: HashMap<&str, &Vec<f32>> = input.signal_vectors.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let signals_part = Signals {
+        names: strings(signals.iter().copied())?,
+        // A signal seen on customers but without a learned vector gets zeros: it still drives rules.
+        vectors: signals.iter().flat_map(|s| learned.get(s).map_or(vec![0.0; dim], |v| v.to_vec())).collect(),
+    };
+    let segments = Segments {
+        centroids: input.segments.iter().flat_map(|s| s.centroid.iter().copied()).collect(),
+        popular: csr(&input.segments, |s, items, _| items.extend(s.popular.iter().map(|&p| new_row[p as usize]))),
+    };
+
+    // Tune nprobe on a deterministic sample of customers (products if there are none).
+    let (queries_from, rows) = if nc > 0 { (&input.customer_vectors, nc) } else { (&products.vectors, np) };
+    let sample = RECALL_QUERIES.min(rows);
+    let queries: Vec<f32> = (0..sample)
+        .flat_map(|i| {
+            let r = i * rows / sample;
+            queries_from[r * dim..(r + 1) * dim].iter().copied()
+        })
+        .collect();
+    let view = IvfView { vectors: &products.vectors, dim, centroids: &clustering.centroids, offsets: &offsets, nprobe: 1 };
+    let (nprobe, recall_at_10) = ivf::tune_nprobe(&view, &queries, 10, TARGET_RECALL);
+
+    let data = ModelData {
+        dim: dim as u32,
+        ivf: Ivf { centroids: clustering.centroids, offsets, nprobe: nprobe as u32 },
+        products,
+        customers,
+        signals: signals_part,
+        segments,
+    };
+    let body = rkyv::to_bytes::<rkyv::rancor::Error>(&data).map_err(|e| BuildError::Serialize(e.to_string()))?;
+    let counts = Counts {
+        products: np as u64,
+        customers: nc as u64,
+        signals: signals.len() as u64,
+        aisles: aisles.len() as u64,
+        departments: departments.len() as u64,
+        tags: tags.len() as u64,
+        segments: input.segments.len() as u64,
+        co_purchase_pairs: data.products.co_purchase.items.len() as u64,
+        repeat_entries: data.customers.repeat.items.len() as u64,
+    };
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        model_version: input.model_version.clone(),
+        built_by: format!("{} (endcap {})", input.builder, env!("CARGO_PKG_VERSION")),
+        created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+        dim: dim as u32,
+        counts,
+        index: IndexSummary {
+            kind: "ivf-flat-ip".into(),
+            lists: lists as u32,
+            nprobe: nprobe as u32,
+            recall_at_10,
+            recall_queries: sample as u32,
+        },
+        training: input.training.clone().into_iter().collect::<BTreeMap<_, _>>(),
+        body_len: body.len() as u64,
+        body_xxh3: checksum_hex(&body),
+    };
+    debug_assert!(HEADER_LEN < BODY_ALIGN);
+    Ok(Artifact { manifest, body })
+}

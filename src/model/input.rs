@@ -1,0 +1,86 @@
+//! What a model is built from: plain owned data, produced by the demo store today and by the
+//! trainer later. `model::build` turns it into an artifact; nothing here touches the disk.
+
+use std::collections::BTreeMap;
+
+/// One product of the catalogue with its embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductInput {
+    /// Opaque product id, unique in the catalogue.
+    pub id: String,
+    /// Human-readable name, shown on screens.
+    pub name: String,
+    /// The aisle the product sits in (free text, e.g. "Fresh Fruit").
+    pub aisle: String,
+    /// The department the aisle belongs to (e.g. "Produce").
+    pub department: String,
+    /// Tags such as `meat`, `alcohol`, `gluten`; rules exclude products by tag.
+    pub tags: Vec<String>,
+    /// Shelf price in cents, if known.
+    pub price_cents: Option<u32>,
+}
+
+/// A customer known to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerInput {
+    /// Opaque customer id, unique.
+    pub id: String,
+    /// Social signals (`namespace:value`) with their weights.
+    pub signals: Vec<(String, f32)>,
+}
+
+/// A customer's history with one product, for "buy it again".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RepeatPurchase {
+    /// Index into `ModelInput::products`.
+    pub product: u32,
+    /// How many times the customer bought it.
+    pub count: u32,
+    /// When last bought, unix seconds.
+    pub last_ts: i64,
+}
+
+/// A customer segment (k-means cluster of customer vectors) for anonymous or opted-out shoppers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentInput {
+    /// Centroid, `dim` values.
+    pub centroid: Vec<f32>,
+    /// Indexes into `ModelInput::products`, most popular in the segment first.
+    pub popular: Vec<u32>,
+}
+
+/// Everything a model artifact holds, as owned data. Vectors are flat, row-major, `dim` wide.
+#[derive(Debug, Clone, Default)]
+pub struct ModelInput {
+    /// The version every answer will carry, e.g. `demo-s42-p5000-c20000` or a training timestamp.
+    pub model_version: String,
+    /// Who built it (`endcap demo`, `endcap train`).
+    pub builder: String,
+    /// Embedding width.
+    pub dim: usize,
+    /// The catalogue.
+    pub products: Vec<ProductInput>,
+    /// `products.len() * dim` values.
+    pub product_vectors: Vec<f32>,
+    /// Purchase count per product (popularity), same order as `products`.
+    pub product_purchases: Vec<u64>,
+    /// Known customers.
+    pub customers: Vec<CustomerInput>,
+    /// `customers.len() * dim` values.
+    pub customer_vectors: Vec<f32>,
+    /// Signal name -> vector learned from the customers who carry it (`dim` values each).
+    pub signal_vectors: Vec<(String, Vec<f32>)>,
+    /// Per product: frequently-bought-together neighbours (product index, score), best first.
+    /// Empty when not computed.
+    pub co_purchase: Vec<Vec<(u32, f32)>>,
+    /// Per customer: repeat-purchase statistics. Empty when not computed.
+    pub repeat: Vec<Vec<RepeatPurchase>>,
+    /// Customer segments. Empty when not computed.
+    pub segments: Vec<SegmentInput>,
+    /// Segment of each customer (index into `segments`); empty when there are no segments.
+    pub customer_segment: Vec<u32>,
+    /// Free-form summary of the training data (rows read, skipped, time span...), kept in the manifest.
+    pub training: BTreeMap<String, serde_json::Value>,
+    /// Seed for everything randomised in the build (index clustering), so builds are reproducible.
+    pub seed: u64,
+}

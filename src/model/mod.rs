@@ -1,0 +1,153 @@
+//! The model artifact: its format, how it is built, loaded and validated, and the loaded `Model`
+//! that the engine reads from.
+//!
+//! A `Model` owns the artifact's bytes (an mmap of the file, or a buffer for a model built in
+//! memory) and hands out the archived data in place. It is immutable: a new model is a new
+//! `Model`, swapped in whole by the server (`service::Live`). Nothing here knows about requests.
+
+pub mod build;
+pub mod format;
+pub mod input;
+pub mod load;
+pub mod view;
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use rkyv::util::AlignedVec;
+
+pub use build::{Artifact, BuildError, build};
+pub use format::{ArchivedModelData, BODY_ALIGN, Manifest};
+pub use load::{LoadError, read_manifest};
+use view::f32s;
+
+/// Where a model's bytes live.
+enum Backing {
+    /// A read-only map of the artifact file. The trainer publishes by rename, so the mapped
+    /// inode is never rewritten under us.
+    Mapped(memmap2::Mmap),
+    /// A model built in memory (the built-in demo).
+    Owned(AlignedVec<BODY_ALIGN>),
+}
+
+impl Backing {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Mapped(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+}
+
+/// A validated, immutable model, read in place.
+pub struct Model {
+    backing: Backing,
+    body_start: usize,
+    manifest: Manifest,
+    source: String,
+    loaded_at: SystemTime,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("version", &self.manifest.model_version).field("source", &self.source).finish()
+    }
+}
+
+impl Model {
+    /// Maps and validates the artifact at `path`.
+    pub fn load(path: &Path) -> Result<Model, LoadError> {
+        let io = |source| LoadError::Io { path: path.display().to_string(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only and artifacts are replaced by rename, never rewritten in
+        // place, so the bytes cannot change while mapped (documented in models/README.md).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Self::from_backing(Backing::Mapped(map), path.display().to_string())
+    }
+
+    /// Validates a model built in memory, exactly as if it had been read from a file.
+    pub fn from_artifact(artifact: Artifact, source: &str) -> Result<Model, LoadError> {
+        Self::from_backing(Backing::Owned(artifact.into_file_bytes()), source.to_string())
+    }
+
+    /// Validates raw artifact bytes (for tests and tools).
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Model, LoadError> {
+        let mut owned = AlignedVec::<BODY_ALIGN>::with_capacity(bytes.len());
+        owned.extend_from_slice(bytes);
+        Self::from_backing(Backing::Owned(owned), source.to_string())
+    }
+
+    fn from_backing(backing: Backing, source: String) -> Result<Model, LoadError> {
+        let (manifest, body_start) = load::validate(backing.bytes())
+            .map_err(|reason| LoadError::Invalid { source_name: source.clone(), reason })?;
+        Ok(Model { backing, body_start, manifest, source, loaded_at: SystemTime::now() })
+    }
+
+    /// The archived model data.
+    #[inline]
+    pub fn data(&self) -> &ArchivedModelData {
+        // SAFETY: these exact bytes passed `rkyv::access` (full bytecheck validation) in
+        // `from_backing`, and they are immutable for the life of `self`.
+        unsafe { rkyv::access_unchecked::<ArchivedModelData>(&self.backing.bytes()[self.body_start..]) }
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The version every answer carries.
+    pub fn version(&self) -> &str {
+        &self.manifest.model_version
+    }
+
+    /// Where it came from: a path, or "built-in demo".
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// When it was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+
+    /// Embedding width.
+    #[inline]
+    pub fn dim(&self) -> usize {
+        self.manifest.dim as usize
+    }
+
+    /// Size of the artifact in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.backing.bytes().len()
+    }
+
+    /// All product vectors, row-major.
+    #[inline]
+    pub fn product_vectors(&self) -> &[f32] {
+        f32s(&self.data().products.vectors)
+    }
+
+    /// All customer vectors, row-major.
+    #[inline]
+    pub fn customer_vectors(&self) -> &[f32] {
+        f32s(&self.data().customers.vectors)
+    }
+
+    /// The vector of product `row`.
+    #[inline]
+    pub fn product_vector(&self, row: u32) -> &[f32] {
+        let d = self.dim();
+        &self.product_vectors()[row as usize * d..(row as usize + 1) * d]
+    }
+
+    /// The vector of customer `row`.
+    #[inline]
+    pub fn customer_vector(&self, row: u32) -> &[f32] {
+        let d = self.dim();
+        &self.customer_vectors()[row as usize * d..(row as usize + 1) * d]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! Build -> load round trips, and the validator refusing every kind of bad artifact.
+
+use super::format::{HEADER_LEN, Manifest, checksum_hex};
+use super::input::{CustomerInput, ModelInput, ProductInput};
+use super::*;
+use crate::rng::SplitMix64;
+
+/// A small but complete input: 300 products in 6 aisles, 200 customers, 8 dims.
+pub(crate) fn tiny_input() -> ModelInput {
+    let dim = 8;
+    let mut rng = SplitMix64::new(5);
+    let products: Vec<ProductInput> = (0..300)
+        .map(|i| ProductInput {
+            id: format!("prod-{i:03}"),
+            name: format!("Product {i} ü"),
+            aisle: format!("Aisle {}", i % 6),
+            department: format!("Dept {}", i % 2),
+            tags: if i % 5 == 0 { vec!["meat".into()] } else { vec![] },
+            price_cents: (i % 7 != 0).then_some(100 + i),
+        })
+        .collect();
+    let mut product_vectors: Vec<f32> = (0..300 * dim).map(|_| rng.normal() as f32).collect();
+    product_vectors[0] = 12345.5; // a marker the corruption tests look for
+    let customers = (0..200)
+        .map(|i| CustomerInput {
+            id: format!("cust-{i:03}"),
+            signals: if i % 4 == 0 { vec![("lifestyle:vegetarian".into(), 1.0)] } else { vec![] },
+        })
+        .collect();
+    ModelInput {
+        model_version: "tiny-1".into(),
+        builder: "test".into(),
+        dim,
+        products,
+        product_vectors,
+        product_purchases: (0..300).map(|i| (i * 7 % 50) as u64).collect(),
+        customers,
+        customer_vectors: (0..200 * dim).map(|_| rng.normal() as f32).collect(),
+        seed: 1,
+        ..ModelInput::default()
+    }
+}
+
+fn tiny_bytes() -> Vec<u8> {
+    let a = build(&tiny_input()).expect("builds");
+    let mut bytes = a.header();
+    bytes.extend_from_slice(&a.body);
+    bytes
+}
+
+/// Applies `f` to the manifest and body, then re-seals (rewrites the manifest and checksum) so
+/// only the semantic checks can catch the damage.
+fn reseal(bytes: &[u8], f: impl FnOnce(&mut Manifest, &mut Vec<u8>)) -> Vec<u8> {
+    let (mut manifest, body_start) = load::parse_header(bytes).expect("valid header");
+    let mut body = bytes[body_start..].to_vec();
+    f(&mut manifest, &mut body);
+    manifest.body_len = body.len() as u64;
+    manifest.body_xxh3 = checksum_hex(&body);
+    let artifact_head = {
+        let json = serde_json::to_vec(&manifest).expect("json");
+        let mut h = format::MAGIC.to_vec();
+        h.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+        h.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        h.extend_from_slice(&json);
+        h.resize(format::body_offset(json.len()), 0);
+        h
+    };
+    let mut out = artifact_head;
+    out.extend_from_slice(&body);
+    out
+}
+
+fn refused(bytes: &[u8]) -> String {
+    match Model::from_bytes(bytes, "test") {
+        Ok(_) => panic!("a bad model was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn replace(body: &mut [u8], from: &[u8], to: &[u8]) {
+    let at = body.windows(from.len()).position(|w| w == from).expect("pattern present");
+    body[at..at + to.len()].copy_from_slice(to);
+}
+
+#[test]
+fn round_trip_keeps_ids_metadata_and_vectors() {
+    let input = tiny_input();
+    let model = Model::from_bytes(&tiny_bytes(), "test").expect("valid");
+    let d = model.data();
+    assert_eq!(model.version(), "tiny-1");
+    assert_eq!(d.products.ids.len(), 300);
+    for (i, p) in input.products.iter().enumerate() {
+        let row = d.products.ids.row(&p.id).expect("every product id resolves");
+        assert_eq!(d.products.names.get(row as usize), p.name);
+        let aisle = d.products.aisle.get(row as usize).expect("aisle").to_native();
+        assert_eq!(d.products.aisle_names.get(aisle as usize), p.aisle);
+        assert_eq!(model.product_vector(row), &input.product_vectors[i * 8..(i + 1) * 8]);
+    }
+    assert_eq!(d.customers.ids.row("cust-007"), Some(7));
+    assert_eq!(d.customers.ids.row("nobody"), None);
+    assert_eq!(model.customer_vector(7), &input.customer_vectors[56..64]);
+    assert!(model.manifest().index.recall_at_10 >= 0.95);
+}
+
+#[test]
+fn popularity_lists_are_sorted_and_per_aisle() {
+    let model = Model::from_bytes(&tiny_bytes(), "test").expect("valid");
+    let p = &model.data().products;
+    let purchases = view::u32s(&p.purchases);
+    let popular = view::u32s(&p.popular);
+    assert!(popular.windows(2).all(|w| purchases[w[0] as usize] >= purchases[w[1] as usize]));
+    let aisles = view::u32s(&p.aisle);
+    for a in 0..p.by_aisle.rows() {
+        let rows = p.by_aisle.row(a);
+        assert_eq!(rows.len(), 50);
+        assert!(rows.iter().all(|&r| aisles[r as usize] == a as u32));
+    }
+}
+
+#[test]
+fn refuses_bad_magic_version_truncation_and_checksum() {
+    let good = tiny_bytes();
+    let mut bad = good.clone();
+    bad[0] = b'X';
+    assert!(refused(&bad).contains("bad magic"));
+    let mut bad = good.clone();
+    bad[8] = 9;
+    assert!(refused(&bad).contains("format version 9"));
+    assert!(refused(&good[..good.len() - 100]).contains("truncated"));
+    assert!(refused(&good[..HEADER_LEN + 10]).contains("truncated"));
+    assert!(refused(&good[..4]).contains("too short"));
+    let mut bad = good.clone();
+    let last = bad.len() - 1000;
+    bad[last] ^= 0x55;
+    assert!(refused(&bad).contains("checksum mismatch"));
+}
+
+#[test]
+fn refuses_nan_wrong_dims_duplicate_ids_and_count_mismatch() {
+    let good = tiny_bytes();
+    let nan = reseal(&good, |_, body| replace(body, &12345.5f32.to_le_bytes(), &f32::NAN.to_le_bytes()));
+    assert!(refused(&nan).contains("NaN"), "{}", refused(&nan));
+    let dims = reseal(&good, |m, _| m.dim = 16);
+    assert!(refused(&dims).contains("dimension"));
+    let dup = reseal(&good, |_, body| replace(body, b"cust-001", b"cust-000"));
+    assert!(refused(&dup).contains("duplicated"), "{}", refused(&dup));
+    let counts = reseal(&good, |m, _| m.counts.products = 299);
+    assert!(refused(&counts).contains("product ids"));
+    let garbage = reseal(&good, |_, body| body.truncate(body.len() / 2));
+    assert!(refused(&garbage).contains("does not decode"));
+}
+
+#[test]
+fn file_round_trip_is_atomic_and_inspectable() {
+    let dir = std::env::temp_dir().join(format!("endcap-model-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("m.endcap");
+    build(&tiny_input()).expect("builds").write_atomic(&path).expect("writes");
+    assert!(!path.with_extension("tmp").exists());
+    assert_eq!(read_manifest(&path).expect("manifest").model_version, "tiny-1");
+    let model = Model::load(&path).expect("loads");
+    assert_eq!(model.data().products.ids.len(), 300);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn build_refuses_bad_input() {
+    let mut input = tiny_input();
+    input.products[3].id = input.products[2].id.clone();
+    assert!(build(&input).is_err());
+    let mut input = tiny_input();
+    input.customer_vectors[5] = f32::INFINITY;
+    assert!(build(&input).unwrap_err().to_string().contains("not finite"));
+    let mut input = tiny_input();
+    input.product_vectors.pop();
+    assert!(build(&input).is_err());
+}
