@@ -1,1 +1,262 @@
-//! placeholder
+//! The TOML configuration: every setting, its default, and validation with readable errors.
+//!
+//! `config/endcap.toml` documents every key. Command-line flags (and their `ENDCAP_*`
+//! environment variables) override the file; see `main.rs`. Invalid configuration fails at start
+//! with the file, the key and what is wrong.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where `serve` looks for its config when `--config` is not given.
+pub const DEFAULT_PATH: &str = "config/endcap.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Listeners, TLS and connection limits.
+    pub server: ServerConfig,
+    /// Which model to serve.
+    pub model: ModelConfig,
+    /// Recommendation defaults and limits.
+    pub recommend: RecommendConfig,
+    /// Store layout: zones and the aisles in them.
+    pub zones: Vec<ZoneConfig>,
+    /// Rules driven by shopper signals (hard exclusions).
+    pub rules: Vec<RuleConfig>,
+}
+
+/// Listeners, TLS and connection limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// UDP address for QUIC.
+    pub quic_addr: SocketAddr,
+    /// TCP address for HTTP/JSON, metrics and health.
+    pub http_addr: SocketAddr,
+    /// PEM certificate chain for QUIC; with `tls_key`. Unset: a self-signed certificate is made.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Names the self-signed certificate is issued for.
+    pub server_names: Vec<String>,
+    /// Largest request frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Concurrent bidirectional streams a QUIC connection may open.
+    pub max_streams_per_connection: u32,
+    /// Connections idle this long are closed, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Runtime worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off.
+    pub admin_token: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            quic_addr: "127.0.0.1:4433".parse().expect("valid literal"),
+            http_addr: "127.0.0.1:8080".parse().expect("valid literal"),
+            tls_cert: None,
+            tls_key: None,
+            server_names: vec!["localhost".into()],
+            max_frame_bytes: 65_536,
+            max_streams_per_connection: 64,
+            idle_timeout_ms: 30_000,
+            workers: 0,
+            admin_token: None,
+        }
+    }
+}
+
+/// Which model to serve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// The artifact to serve.
+    pub path: PathBuf,
+    /// When `path` does not exist, build the default demo store in memory instead of failing.
+    pub demo_when_missing: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { path: PathBuf::from("models/current.endcap"), demo_when_missing: true }
+    }
+}
+
+/// Recommendation defaults and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecommendConfig {
+    /// Items returned when a request does not say (`k` = 0).
+    pub default_k: u32,
+    /// Larger `k` is clamped to this.
+    pub max_k: u32,
+    /// Most basket items a request may carry.
+    pub max_basket: usize,
+    /// Filtered candidate sets (aisle, zone) up to this size are scanned exactly; larger ones use
+    /// the index with the filter. Measured crossover in BENCHMARKS.md.
+    pub exact_scan_max: usize,
+    /// How far the basket pulls a known customer's query vector (0 = ignore the basket's taste).
+    pub basket_weight: f32,
+    /// Index lists probed per query; 0 uses the value tuned into the model.
+    pub nprobe: u32,
+}
+
+impl Default for RecommendConfig {
+    fn default() -> Self {
+        Self { default_k: 5, max_k: 50, max_basket: 200, exact_scan_max: 4096, basket_weight: 0.5, nprobe: 0 }
+    }
+}
+
+/// A physical zone of the store and the aisles in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    /// Zone name as devices send it (e.g. `fresh`).
+    pub name: String,
+    /// Aisle names, as in the catalogue.
+    pub aisles: Vec<String>,
+}
+
+/// A hard rule: shoppers carrying `signal` are never offered products with any of the tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Signal, `namespace:value` (e.g. `lifestyle:vegetarian`).
+    pub signal: String,
+    /// Product tags to exclude (e.g. `meat`, `fish`).
+    pub exclude_tags: Vec<String>,
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config is invalid: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `path`, or `DEFAULT_PATH` if it exists, or the built-in defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match path {
+            Some(p) => p,
+            None if Path::new(DEFAULT_PATH).exists() => Path::new(DEFAULT_PATH),
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let config = Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.display().to_string(), message },
+            other => other,
+        })?;
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let s = &self.server;
+        if !(1024..=16 << 20).contains(&s.max_frame_bytes) {
+            return bad(format!("server.max_frame_bytes = {} (allowed 1024 to 16777216)", s.max_frame_bytes));
+        }
+        if s.max_streams_per_connection == 0 {
+            return bad("server.max_streams_per_connection must be at least 1".into());
+        }
+        if s.tls_cert.is_some() != s.tls_key.is_some() {
+            return bad("server.tls_cert and server.tls_key must be set together".into());
+        }
+        if s.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return bad("server.admin_token must be at least 16 characters".into());
+        }
+        let r = &self.recommend;
+        if r.max_k == 0 || r.default_k == 0 || r.default_k > r.max_k {
+            return bad(format!("recommend.default_k = {} must be in 1..=max_k ({})", r.default_k, r.max_k));
+        }
+        if r.max_k > 10_000 {
+            return bad(format!("recommend.max_k = {} is above 10000", r.max_k));
+        }
+        if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
+            return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));
+        }
+        let mut names = std::collections::HashSet::new();
+        for z in &self.zones {
+            if z.name.is_empty() || !names.insert(z.name.as_str()) {
+                return bad(format!("zone name {:?} is empty or repeated", z.name));
+            }
+        }
+        for rule in &self.rules {
+            if !rule.signal.contains(':') {
+                return bad(format!("rule signal {:?} must be namespace:value", rule.signal));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_empty_text_gives_defaults() {
+        Config::default().validate().expect("defaults valid");
+        assert_eq!(Config::parse("").expect("empty is fine"), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let e = Config::parse("[server]\nmax_frame_bytes = 12\n").unwrap_err().to_string();
+        assert!(e.contains("max_frame_bytes = 12"), "{e}");
+        let e = Config::parse("[server]\nquic_adr = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("quic_adr") && e.contains("line 2"), "{e}");
+        let e = Config::parse("[recommend]\ndefault_k = 80\n").unwrap_err().to_string();
+        assert!(e.contains("default_k"), "{e}");
+        let e = Config::parse("[[rules]]\nsignal = \"vegetarian\"\nexclude_tags = []\n").unwrap_err().to_string();
+        assert!(e.contains("namespace:value"), "{e}");
+    }
+
+    #[test]
+    fn shipped_config_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+        let config = Config::load(Some(&path)).expect("config/endcap.toml is valid");
+        assert!(config.rules.iter().any(|r| r.signal == "lifestyle:vegetarian"));
+    }
+
+    #[test]
+    fn shipped_layout_matches_the_demo_store() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+        let shipped = Config::load(Some(&path)).expect("valid");
+        let demo = Config::parse(&crate::demo::layout_toml()).expect("demo layout parses");
+        assert_eq!(shipped.zones, demo.zones, "regenerate config/endcap.toml's layout from demo::layout_toml()");
+        assert_eq!(shipped.rules, demo.rules);
+    }
+}

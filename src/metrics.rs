@@ -1,1 +1,321 @@
-//! placeholder
+//! The Prometheus registry and the name of every metric endcap exports.
+//!
+//! Request counters and latency histograms are created for every (transport, operation,
+//! outcome) at start and kept as plain handles, so recording a request is a few relaxed atomic
+//! adds: no map lookup, no lock. (prometheus-client's own histogram takes a mutex per
+//! observation, hence `LatencyHistogram` here.)
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
+
+use crate::protocol::ErrorCode;
+
+/// The transports requests arrive on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// QUIC, the binary protocol.
+    Quic = 0,
+    /// HTTP/JSON.
+    Http = 1,
+}
+const TRANSPORTS: [&str; 2] = ["quic", "http"];
+
+/// The operations, as labelled in metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `ping`.
+    Ping = 0,
+    /// `model_info`.
+    ModelInfo = 1,
+    /// `recommend`.
+    Recommend = 2,
+    /// A request whose operation could not be told (malformed, oversize, unknown).
+    Invalid = 3,
+}
+const OPS: [&str; 4] = ["ping", "model_info", "recommend", "invalid"];
+
+/// Outcome labels: `ok`, then every error code by its number.
+const OUTCOMES: [ErrorCode; 10] = [
+    ErrorCode::Unspecified,
+    ErrorCode::MalformedRequest,
+    ErrorCode::FrameTooLarge,
+    ErrorCode::UnknownOperation,
+    ErrorCode::InvalidArgument,
+    ErrorCode::UnknownZone,
+    ErrorCode::UnknownAisle,
+    ErrorCode::NotReady,
+    ErrorCode::Internal,
+    ErrorCode::Overloaded,
+];
+
+/// Latency bucket bounds, seconds: fine below a millisecond, where the budget is.
+const BUCKETS: [f64; 16] =
+    [25e-6, 50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3, 2e-3, 5e-3, 10e-3, 25e-3, 50e-3, 0.1, 0.25, 1.0];
+
+/// A fixed-bucket latency histogram updated with relaxed atomics.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    counts: [AtomicU64; BUCKETS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        let i = BUCKETS.partition_point(|&b| b < secs);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(took.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
+
+impl TypedMetric for LatencyHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(BUCKETS.len() + 1);
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            buckets.push((BUCKETS.get(i).copied().unwrap_or(f64::INFINITY), cumulative));
+        }
+        let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, cumulative, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    transport: &'static str,
+    op: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    transport: &'static str,
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// Every metric endcap exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Vec<Counter>,
+    latency: Vec<Arc<LatencyHistogram>>,
+    unknown_ids: Family<KindLabels, Counter>,
+    model_info: Family<VersionLabels, Gauge>,
+    model_loads: Family<ResultLabels, Counter>,
+    products: Gauge,
+    customers: Gauge,
+    loaded_at: Gauge,
+    last_load_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    connections: Gauge,
+    current_version: std::sync::Mutex<String>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric and pre-creates the per-request handles.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("endcap");
+        let requests_family = Family::<RequestLabels, Counter>::default();
+        let mut requests = Vec::new();
+        let mut latency = Vec::new();
+        for transport in TRANSPORTS {
+            for op in OPS {
+                for outcome in OUTCOMES {
+                    let outcome = if outcome == ErrorCode::Unspecified { "ok" } else { outcome.label() };
+                    requests.push(requests_family.get_or_create(&RequestLabels { transport, op, outcome }).clone());
+                }
+                latency.push(Arc::new(LatencyHistogram::default()));
+            }
+        }
+        registry.register("requests", "Requests answered, by transport, operation and outcome", requests_family);
+        let mut m = Metrics {
+            requests,
+            latency,
+            unknown_ids: Family::default(),
+            model_info: Family::default(),
+            model_loads: Family::default(),
+            products: Gauge::default(),
+            customers: Gauge::default(),
+            loaded_at: Gauge::default(),
+            last_load_seconds: Gauge::default(),
+            connections: Gauge::default(),
+            current_version: std::sync::Mutex::new(String::new()),
+            registry,
+        };
+        let r = &mut m.registry;
+        r.register(
+            "request_duration_seconds",
+            "Time from request decoded to answer encoded, by transport and operation",
+            LatencyFamily(m.latency.clone()),
+        );
+        r.register(
+            "unknown_ids",
+            "Ids not in the model (customers fall back to popular; basket items are ignored)",
+            m.unknown_ids.clone(),
+        );
+        r.register("model_info", "The model being served (value 1, version in the label)", m.model_info.clone());
+        r.register("model_loads", "Model loads and reloads, by result", m.model_loads.clone());
+        r.register("model_products", "Products in the served model", m.products.clone());
+        r.register("model_customers", "Customers in the served model", m.customers.clone());
+        r.register(
+            "model_loaded_timestamp_seconds",
+            "When the served model was loaded, unix seconds",
+            m.loaded_at.clone(),
+        );
+        r.register(
+            "model_last_load_duration_seconds",
+            "How long the last successful load took",
+            m.last_load_seconds.clone(),
+        );
+        r.register("quic_connections", "Open QUIC connections", m.connections.clone());
+        m
+    }
+
+    /// Records one answered request.
+    #[inline]
+    pub fn record(&self, transport: Transport, op: Op, error: Option<ErrorCode>, took: Duration) {
+        let outcome = error.map_or(0, |e| (e as usize).min(OUTCOMES.len() - 1));
+        let at = (transport as usize * OPS.len() + op as usize) * OUTCOMES.len() + outcome;
+        self.requests[at].inc();
+        self.latency[transport as usize * OPS.len() + op as usize].observe(took);
+    }
+
+    /// Counts ids that were not in the model (`customer`, `basket_product`).
+    pub fn unknown_id(&self, kind: &'static str, n: u64) {
+        if n > 0 {
+            self.unknown_ids.get_or_create(&KindLabels { kind }).inc_by(n);
+        }
+    }
+
+    /// Counts a model load attempt (`ok`, `invalid`, `io`).
+    pub fn model_load(&self, result: &'static str) {
+        self.model_loads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Publishes the served model's identity and size.
+    pub fn set_model(&self, version: &str, products: u64, customers: u64, loaded_unix: i64, load_seconds: f64) {
+        let mut current = self.current_version.lock().unwrap_or_else(|p| p.into_inner());
+        if !current.is_empty() {
+            self.model_info.remove(&VersionLabels { version: current.clone() });
+        }
+        *current = version.to_string();
+        self.model_info.get_or_create(&VersionLabels { version: version.to_string() }).set(1);
+        self.products.set(products as i64);
+        self.customers.set(customers as i64);
+        self.loaded_at.set(loaded_unix);
+        self.last_load_seconds.set(load_seconds);
+    }
+
+    /// Tracks open QUIC connections.
+    pub fn connection_opened(&self) {
+        self.connections.inc();
+    }
+
+    /// Tracks open QUIC connections.
+    pub fn connection_closed(&self) {
+        self.connections.dec();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(16 << 10);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The latency histograms as one labelled family, encoded from the pre-created handles.
+#[derive(Debug)]
+struct LatencyFamily(Vec<Arc<LatencyHistogram>>);
+
+impl TypedMetric for LatencyFamily {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyFamily {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (i, h) in self.0.iter().enumerate() {
+            let labels = LatencyLabels { transport: TRANSPORTS[i / OPS.len()], op: OPS[i % OPS.len()] };
+            h.encode(encoder.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_land_under_their_labels() {
+        let m = Metrics::new();
+        m.record(Transport::Quic, Op::Recommend, None, Duration::from_micros(80));
+        m.record(Transport::Http, Op::Invalid, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
+        m.unknown_id("customer", 2);
+        m.set_model("v1", 10, 20, 1_700_000_000, 0.5);
+        m.set_model("v2", 10, 20, 1_700_000_001, 0.5);
+        let text = m.encode();
+        assert!(text.contains(r#"endcap_requests_total{transport="quic",op="recommend",outcome="ok"} 1"#), "{text}");
+        assert!(text.contains(r#"endcap_requests_total{transport="http",op="invalid",outcome="malformed_request"} 1"#));
+        assert!(
+            text.contains(r#"endcap_request_duration_seconds_bucket{le="0.0001",transport="quic",op="recommend"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"endcap_unknown_ids_total{kind="customer"} 2"#));
+        assert!(text.contains(r#"endcap_model_info{version="v2"} 1"#) && !text.contains(r#"version="v1""#));
+    }
+}

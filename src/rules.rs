@@ -1,1 +1,94 @@
-//! placeholder
+//! Hard rules from shopper signals, resolved against one model's vocabularies.
+//!
+//! The config says, in the shop's words, "`lifestyle:vegetarian` excludes `meat` and `fish`". A
+//! model numbers its signals and tags; `Rules` turns each rule into a tag bitmask per signal once,
+//! when a model is loaded, so a request ORs a few words and tests one AND per candidate. Whatever
+//! the vectors say, a product whose tags hit the mask is never offered.
+
+use crate::config::RuleConfig;
+use crate::model::Model;
+use crate::model::view::u64s;
+
+/// Exclusion masks per signal of one model.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Words per mask (the model's `tag_words`).
+    words: usize,
+    /// `signals * words`: tags excluded for a shopper carrying signal `s`.
+    masks: Vec<u64>,
+    /// Products carrying each tag, to estimate how much of the catalogue a mask removes.
+    tag_products: Vec<u32>,
+    /// Products in the catalogue.
+    products: usize,
+    /// Config entries that name a signal or tag this model does not know (for the load log).
+    pub warnings: Vec<String>,
+}
+
+impl Rules {
+    /// Resolves `rules` against `model`.
+    pub fn resolve(rules: &[RuleConfig], model: &Model) -> Rules {
+        let p = &model.data().products;
+        let words = p.tag_words.to_native() as usize;
+        let signals = &model.data().signals.names;
+        let mut out = Rules {
+            words,
+            masks: vec![0; signals.len() * words],
+            tag_products: vec![0; p.tag_names.len()],
+            products: p.ids.len(),
+            warnings: Vec::new(),
+        };
+        for bits in u64s(&p.tags).chunks_exact(words.max(1)) {
+            for (t, count) in out.tag_products.iter_mut().enumerate() {
+                if bits[t / 64] & (1 << (t % 64)) != 0 {
+                    *count += 1;
+                }
+            }
+        }
+        for rule in rules {
+            let Some(s) = signals.position(&rule.signal) else {
+                out.warnings.push(format!("rule for {:?}: no customer in this model carries it", rule.signal));
+                continue;
+            };
+            for tag in &rule.exclude_tags {
+                match p.tag_names.position(tag) {
+                    Some(t) => out.masks[s * words + t / 64] |= 1 << (t % 64),
+                    None => out.warnings.push(format!("rule for {:?}: no product is tagged {tag:?}", rule.signal)),
+                }
+            }
+        }
+        out
+    }
+
+    /// Words per mask.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// ORs the mask of signal `s` into `mask`.
+    #[inline]
+    pub fn add_signal(&self, s: u32, mask: &mut [u64]) {
+        let start = s as usize * self.words;
+        if let Some(m) = self.masks.get(start..start + self.words) {
+            for (a, b) in mask.iter_mut().zip(m) {
+                *a |= b;
+            }
+        }
+    }
+
+    /// True when a product with tag words `tags` is excluded by `mask`.
+    #[inline]
+    pub fn excludes(mask: &[u64], tags: &[u64]) -> bool {
+        mask.iter().zip(tags).any(|(m, t)| m & t != 0)
+    }
+
+    /// Upper estimate of the fraction of the catalogue that `mask` removes (tags may overlap).
+    pub fn excluded_fraction(&self, mask: &[u64]) -> f64 {
+        let mut removed = 0u64;
+        for (t, &n) in self.tag_products.iter().enumerate() {
+            if mask.get(t / 64).is_some_and(|w| w & (1 << (t % 64)) != 0) {
+                removed += n as u64;
+            }
+        }
+        (removed as f64 / self.products.max(1) as f64).min(1.0)
+    }
+}

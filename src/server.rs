@@ -1,1 +1,146 @@
-//! placeholder
+//! Starts and stops a server: binds QUIC and HTTP, loads the model in the background (ready
+//! once it is installed), and shuts both transports down gracefully.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::demo::{self, DemoSpec};
+use crate::engine::Engine;
+use crate::model::{self, Model};
+use crate::service::Service;
+use crate::transport::{http, quic, tls};
+
+/// Where the first model comes from.
+pub enum ModelSource {
+    /// `config.model.path`, or the default demo store built in memory when it is missing and
+    /// `demo_when_missing` is set.
+    Configured,
+    /// The demo store of this spec, built in memory.
+    Demo(DemoSpec),
+    /// A model already loaded (tests, tools).
+    Loaded(Box<Model>),
+}
+
+/// A running server.
+pub struct Running {
+    /// Bound QUIC address (the real port when the config asked for port 0).
+    pub quic_addr: SocketAddr,
+    /// Bound HTTP address.
+    pub http_addr: SocketAddr,
+    /// SHA-256 of the QUIC certificate, hex, for clients to pin.
+    pub fingerprint: String,
+    /// The shared service (model, metrics).
+    pub service: Arc<Service>,
+    loading: Option<JoinHandle<Result<(), String>>>,
+    stop: watch::Sender<bool>,
+    endpoint: quinn::Endpoint,
+    http_task: JoinHandle<()>,
+}
+
+/// Builds the default demo store's model in memory.
+pub fn build_demo(spec: &DemoSpec) -> Result<Model, String> {
+    let started = Instant::now();
+    let store = demo::generate(spec);
+    let input = store.model_input();
+    let artifact = model::build(&input).map_err(|e| e.to_string())?;
+    let m = Model::from_artifact(artifact, "built-in demo").map_err(|e| e.to_string())?;
+    info!(
+        products = spec.products,
+        customers = spec.customers,
+        took_ms = started.elapsed().as_millis() as u64,
+        "built the demo store in memory"
+    );
+    Ok(m)
+}
+
+fn load_first(config: &Config, source: ModelSource) -> Result<Model, String> {
+    match source {
+        ModelSource::Loaded(m) => Ok(*m),
+        ModelSource::Demo(spec) => build_demo(&spec),
+        ModelSource::Configured => {
+            let path: &PathBuf = &config.model.path;
+            if path.exists() || !config.model.demo_when_missing {
+                Model::load(path).map_err(|e| e.to_string())
+            } else {
+                info!(path = %path.display(), "no model at the configured path: building the default demo store");
+                build_demo(&DemoSpec::default())
+            }
+        }
+    }
+}
+
+/// Binds both transports, then loads the model in the background.
+pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Running> {
+    let tls = tls::server_tls(&config.server)?;
+    let fingerprint = tls.fingerprint.clone();
+    if tls.self_signed {
+        info!(sha256 = %fingerprint, "generated a self-signed QUIC certificate; clients pin it with --cert-sha256");
+    }
+    let endpoint = quic::endpoint(&config.server, tls)?;
+    let quic_addr = endpoint.local_addr()?;
+    let listener = tokio::net::TcpListener::bind(config.server.http_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", config.server.http_addr))?;
+    let http_addr = listener.local_addr()?;
+    let service = Service::new(config.clone());
+
+    tokio::spawn(quic::serve(endpoint.clone(), service.clone()));
+    let (stop, mut stopped) = watch::channel(false);
+    let app = http::router(service.clone());
+    let http_task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            warn!("HTTP server stopped: {e}");
+        }
+    });
+    info!(%quic_addr, %http_addr, "listening (QUIC ALPN endcap/1, HTTP/JSON)");
+
+    let loader = service.clone();
+    let loading = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let model = load_first(&loader.config, source).inspect_err(|_| loader.metrics.model_load("invalid"))?;
+        let engine = Engine::new(model, &loader.config);
+        for w in &engine.warnings {
+            warn!("config vs model: {w}");
+        }
+        let m = engine.model();
+        info!(
+            version = m.version(),
+            source = m.source(),
+            products = m.manifest().counts.products,
+            customers = m.manifest().counts.customers,
+            took_ms = started.elapsed().as_millis() as u64,
+            "model loaded; ready"
+        );
+        loader.install(engine, started.elapsed());
+        Ok(())
+    });
+    Ok(Running { quic_addr, http_addr, fingerprint, service, loading: Some(loading), stop, endpoint, http_task })
+}
+
+impl Running {
+    /// Waits until the first model is installed; the error says why it could not be.
+    pub async fn ready(&mut self) -> Result<(), String> {
+        match self.loading.take() {
+            Some(task) => task.await.map_err(|e| format!("model loading panicked: {e}"))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (briefly), and closes both transports.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.endpoint.close(0u8.into(), b"server shutting down");
+        let _ = self.http_task.await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}

@@ -1,1 +1,175 @@
-//! placeholder
+//! The operations, independent of transport: decode a request, run it on the current engine,
+//! encode the answer, count it.
+//!
+//! `Service` holds the live engine behind an `ArcSwapOption`: a request loads the current engine
+//! once (a lock-free pointer read) and finishes on it even if a reload swaps in a new one
+//! meanwhile; the old engine is freed when its last request ends. QUIC frames come in through
+//! `handle_frame`; HTTP handlers call `recommend` and the accessors and encode JSON themselves.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+
+use crate::config::Config;
+use crate::engine::{Engine, EngineError, Query, Scratch};
+use crate::metrics::{Metrics, Op, Transport};
+use crate::protocol::{self, ErrorCode, ItemRef, ModelInfo, Request, request};
+
+/// The shared state of a running server.
+#[derive(Debug)]
+pub struct Service {
+    live: ArcSwapOption<Engine>,
+    /// The configuration the server started with.
+    pub config: Config,
+    /// Every metric.
+    pub metrics: Metrics,
+}
+
+/// Maps an engine refusal to its wire code.
+pub fn error_code(e: &EngineError) -> ErrorCode {
+    match e {
+        EngineError::UnknownZone(_) => ErrorCode::UnknownZone,
+        EngineError::UnknownAisle(_) => ErrorCode::UnknownAisle,
+        EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+    }
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Service {
+    /// A service with no model yet (not ready).
+    pub fn new(config: Config) -> Arc<Service> {
+        Arc::new(Service { live: ArcSwapOption::empty(), config, metrics: Metrics::new() })
+    }
+
+    /// The engine serving now, if a model is loaded.
+    #[inline]
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.live.load_full()
+    }
+
+    /// True once a model is being served.
+    pub fn is_ready(&self) -> bool {
+        self.live.load().is_some()
+    }
+
+    /// Makes `engine` the one serving; returns the one it replaced.
+    pub fn install(&self, engine: Engine, took: Duration) -> Option<Arc<Engine>> {
+        let m = engine.model();
+        let counts = &m.manifest().counts;
+        self.metrics.set_model(
+            m.version(),
+            counts.products,
+            counts.customers,
+            unix_ms(m.loaded_at()) / 1000,
+            took.as_secs_f64(),
+        );
+        self.metrics.model_load("ok");
+        self.live.swap(Some(Arc::new(engine)))
+    }
+
+    /// The served model's description.
+    pub fn model_info(engine: &Engine) -> ModelInfo {
+        let m = engine.model();
+        let man = m.manifest();
+        ModelInfo {
+            model_version: man.model_version.clone(),
+            format_version: man.format_version,
+            dim: man.dim,
+            products: man.counts.products,
+            customers: man.counts.customers,
+            signals: man.counts.signals,
+            loaded_at_unix_ms: unix_ms(m.loaded_at()),
+            source: m.source().to_string(),
+            index: format!(
+                "{} lists={} nprobe={} recall@10={:.3}",
+                man.index.kind, man.index.lists, man.index.nprobe, man.index.recall_at_10
+            ),
+            built_by: man.built_by.clone(),
+        }
+    }
+
+    /// Runs a recommendation on `engine` and counts unknown ids.
+    pub fn recommend(&self, engine: &Engine, q: &Query<'_>, s: &mut Scratch) -> Result<(), EngineError> {
+        let r = engine.recommend(q, s);
+        self.metrics.unknown_id("customer", s.trace.unknown_customer as u64);
+        self.metrics.unknown_id("basket_product", s.trace.unknown_basket_items as u64);
+        r
+    }
+
+    /// Answers one QUIC request frame payload into `out` (a whole response frame) and counts it.
+    /// `req` and `s` are the stream's reusable buffers.
+    pub fn handle_frame(&self, payload: &[u8], req: &mut Request, s: &mut Scratch, out: &mut Vec<u8>) {
+        let started = Instant::now();
+        let live = self.live.load();
+        let engine = live.as_deref();
+        let version = engine.map_or("", |e| e.version());
+        let (op, error) = if protocol::decode_request(payload, req).is_err() {
+            let msg = "request frame is not a valid endcap.v1.Request";
+            protocol::encode_error(out, 0, version, ErrorCode::MalformedRequest, msg);
+            (Op::Invalid, Some(ErrorCode::MalformedRequest))
+        } else {
+            self.dispatch(req, engine, s, out, started)
+        };
+        self.metrics.record(Transport::Quic, op, error, started.elapsed());
+    }
+
+    fn dispatch(
+        &self,
+        req: &Request,
+        engine: Option<&Engine>,
+        s: &mut Scratch,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> (Op, Option<ErrorCode>) {
+        let id = req.id;
+        let version = engine.map_or("", |e| e.version());
+        let op = match &req.op {
+            Some(request::Op::Ping(_)) => Op::Ping,
+            Some(request::Op::ModelInfo(_)) => Op::ModelInfo,
+            Some(request::Op::Recommend(_)) => Op::Recommend,
+            None => {
+                let msg = "the request carries no operation this server knows (newer client?)";
+                protocol::encode_error(out, id, version, ErrorCode::UnknownOperation, msg);
+                return (Op::Invalid, Some(ErrorCode::UnknownOperation));
+            }
+        };
+        if op == Op::Ping {
+            let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+            protocol::encode_pong(out, id, version, now_us);
+            return (op, None);
+        }
+        let Some(engine) = engine else {
+            protocol::encode_error(out, id, version, ErrorCode::NotReady, "no model is loaded yet");
+            return (op, Some(ErrorCode::NotReady));
+        };
+        match &req.op {
+            Some(request::Op::Recommend(r)) => {
+                let q = Query { customer: &r.customer, zone: &r.zone, aisle: &r.aisle, basket: &r.basket, k: r.k };
+                match self.recommend(engine, &q, s) {
+                    Ok(()) => {
+                        let items = s.hits().iter().map(|h| {
+                            let (product_id, name, aisle) = engine.describe(h.row);
+                            ItemRef { product_id, name, aisle, score: h.score, reason: h.reason.as_str() }
+                        });
+                        let took_us = started.elapsed().as_micros() as u64;
+                        protocol::encode_recommendation(out, id, version, items, took_us);
+                        (op, None)
+                    }
+                    Err(e) => {
+                        let code = error_code(&e);
+                        protocol::encode_error(out, id, version, code, &e.to_string());
+                        (op, Some(code))
+                    }
+                }
+            }
+            _ => {
+                protocol::encode_model_info(out, id, &Self::model_info(engine));
+                (op, None)
+            }
+        }
+    }
+}

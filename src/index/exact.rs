@@ -47,12 +47,10 @@ impl ProductIndex for ExactIndex<'_> {
 
     fn search(&self, query: &[f32], k: usize, accept: &dyn Fn(u32) -> bool, out: &mut TopK) {
         out.reset(k);
-        let mut row = 0u32;
-        for v in self.vectors.chunks_exact(self.dim.max(1)) {
-            if accept(row) {
-                out.push(dot(query, v), row);
+        for (row, v) in self.vectors.chunks_exact(self.dim.max(1)).enumerate() {
+            if accept(row as u32) {
+                out.push(dot(query, v), row as u32);
             }
-            row += 1;
         }
     }
 }

@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rkyv::util::AlignedVec;
 
 use super::format::{
-    BODY_ALIGN, Counts, Csr, Customers, FORMAT_VERSION, HEADER_LEN, IdMap, IndexSummary, Ivf, MAGIC, Manifest,
-    ModelData, Products, Segments, Signals, Strings, body_offset, checksum_hex,
+    BODY_ALIGN, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData, Products,
+    Segments, Signals, Strings, body_offset, checksum_hex,
 };
 use super::input::ModelInput;
 use crate::index::ivf::{self, IvfView};
@@ -107,10 +107,16 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
         return Err(invalid("more than 2^31 products or customers"));
     }
     if input.product_vectors.len() != np * dim {
-        return Err(invalid(format!("{} product vector values for {np} products x {dim}", input.product_vectors.len())));
+        return Err(invalid(format!(
+            "{} product vector values for {np} products x {dim}",
+            input.product_vectors.len()
+        )));
     }
     if input.customer_vectors.len() != nc * dim {
-        return Err(invalid(format!("{} customer vector values for {nc} customers x {dim}", input.customer_vectors.len())));
+        return Err(invalid(format!(
+            "{} customer vector values for {nc} customers x {dim}",
+            input.customer_vectors.len()
+        )));
     }
     if input.product_purchases.len() != np {
         return Err(invalid("product_purchases does not have one count per product"));
@@ -237,7 +243,8 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
             .chain(input.signal_vectors.iter().map(|(s, _)| s.as_str())),
     );
 
-    let purchases: Vec<u32> = (0..np).map(|r| input.product_purchases[order[r] as usize].min(u32::MAX as u64) as u32).collect();
+    let purchases: Vec<u32> =
+        (0..np).map(|r| input.product_purchases[order[r] as usize].min(u32::MAX as u64) as u32).collect();
     let mut popular: Vec<u32> = (0..np as u32).collect();
     popular.sort_by(|&a, &b| purchases[b as usize].cmp(&purchases[a as usize]).then(a.cmp(&b)));
     let aisle_of: Vec<u32> = (0..np).map(|r| aisle_index[product(r).aisle.as_str()]).collect();
@@ -332,7 +339,8 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
             queries_from[r * dim..(r + 1) * dim].iter().copied()
         })
         .collect();
-    let view = IvfView { vectors: &products.vectors, dim, centroids: &clustering.centroids, offsets: &offsets, nprobe: 1 };
+    let view =
+        IvfView { vectors: &products.vectors, dim, centroids: &clustering.centroids, offsets: &offsets, nprobe: 1 };
     let (nprobe, recall_at_10) = ivf::tune_nprobe(&view, &queries, 10, TARGET_RECALL);
 
     let data = ModelData {
@@ -373,6 +381,5 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         body_len: body.len() as u64,
         body_xxh3: checksum_hex(&body),
     };
-    debug_assert!(HEADER_LEN < BODY_ALIGN);
     Ok(Artifact { manifest, body })
 }

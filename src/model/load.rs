@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use super::format::{
-    ArchivedCsr, ArchivedIdMap, ArchivedModelData, ArchivedStrings, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_MANIFEST_LEN,
-    Manifest, body_offset, checksum_hex,
+    ArchivedCsr, ArchivedIdMap, ArchivedModelData, ArchivedStrings, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    MAX_MANIFEST_LEN, Manifest, body_offset, checksum_hex,
 };
 use super::view::{f32s, u32s};
 

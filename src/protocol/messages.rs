@@ -1,0 +1,237 @@
+//! The protocol messages, derived by hand with prost (no protoc needed) and mirrored field for
+//! field in `proto/endcap.proto`, the language-neutral schema.
+
+/// Client -> server.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Request {
+    /// Chosen by the client, echoed in the answer.
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// The operation; `None` when the client sent one this server does not know.
+    #[prost(oneof = "request::Op", tags = "10, 11, 12")]
+    pub op: Option<request::Op>,
+}
+
+/// The operations of a `Request`.
+pub mod request {
+    /// One operation.
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Op {
+        /// Liveness and round-trip time.
+        #[prost(message, tag = "10")]
+        Ping(super::Ping),
+        /// The served model's description.
+        #[prost(message, tag = "11")]
+        ModelInfo(super::ModelInfoRequest),
+        /// Products for a shopper.
+        #[prost(message, tag = "12")]
+        Recommend(super::RecommendRequest),
+    }
+}
+
+/// `ping`: no fields.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Ping {}
+
+/// `model_info`: no fields.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct ModelInfoRequest {}
+
+/// `recommend`. Empty strings mean "not given".
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RecommendRequest {
+    /// Customer id; empty for an anonymous shopper.
+    #[prost(string, tag = "1")]
+    pub customer: String,
+    /// Zone name.
+    #[prost(string, tag = "2")]
+    pub zone: String,
+    /// Aisle name.
+    #[prost(string, tag = "3")]
+    pub aisle: String,
+    /// Product ids in the basket.
+    #[prost(string, repeated, tag = "4")]
+    pub basket: Vec<String>,
+    /// Items wanted; 0 = server default.
+    #[prost(uint32, tag = "5")]
+    pub k: u32,
+}
+
+/// Server -> client.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Response {
+    /// The request's id (0 when the request could not be read).
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// The model that answered; empty only before a model is loaded.
+    #[prost(string, tag = "2")]
+    pub model_version: String,
+    /// The answer.
+    #[prost(oneof = "response::Result", tags = "10, 11, 12, 15")]
+    pub result: Option<response::Result>,
+}
+
+/// The answers of a `Response`.
+pub mod response {
+    /// One answer.
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Result {
+        /// To `ping`.
+        #[prost(message, tag = "10")]
+        Pong(super::Pong),
+        /// To `model_info`.
+        #[prost(message, tag = "11")]
+        ModelInfo(super::ModelInfo),
+        /// To `recommend`.
+        #[prost(message, tag = "12")]
+        Recommendation(super::Recommendation),
+        /// A refusal.
+        #[prost(message, tag = "15")]
+        Error(super::Error),
+    }
+}
+
+/// Answer to `ping`.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Pong {
+    /// Server wall clock, unix microseconds.
+    #[prost(uint64, tag = "1")]
+    pub server_time_us: u64,
+}
+
+/// Answer to `model_info`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ModelInfo {
+    /// Model version.
+    #[prost(string, tag = "1")]
+    pub model_version: String,
+    /// Artifact format version.
+    #[prost(uint32, tag = "2")]
+    pub format_version: u32,
+    /// Embedding width.
+    #[prost(uint32, tag = "3")]
+    pub dim: u32,
+    /// Products.
+    #[prost(uint64, tag = "4")]
+    pub products: u64,
+    /// Customers.
+    #[prost(uint64, tag = "5")]
+    pub customers: u64,
+    /// Signals.
+    #[prost(uint64, tag = "6")]
+    pub signals: u64,
+    /// When loaded, unix milliseconds.
+    #[prost(int64, tag = "7")]
+    pub loaded_at_unix_ms: i64,
+    /// File path or "built-in demo".
+    #[prost(string, tag = "8")]
+    pub source: String,
+    /// Index description.
+    #[prost(string, tag = "9")]
+    pub index: String,
+    /// Builder.
+    #[prost(string, tag = "10")]
+    pub built_by: String,
+}
+
+/// Answer to `recommend`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Recommendation {
+    /// Suggestions, best first.
+    #[prost(message, repeated, tag = "1")]
+    pub items: Vec<Item>,
+    /// Server time spent, microseconds.
+    #[prost(uint64, tag = "2")]
+    pub took_us: u64,
+}
+
+/// One suggested product.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Item {
+    /// Product id.
+    #[prost(string, tag = "1")]
+    pub product_id: String,
+    /// Product name.
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// Aisle name.
+    #[prost(string, tag = "3")]
+    pub aisle: String,
+    /// Score.
+    #[prost(float, tag = "4")]
+    pub score: f32,
+    /// Why (`personal`, `basket`, `popular`, `popular_in_zone`, `popular_in_aisle`).
+    #[prost(string, tag = "5")]
+    pub reason: String,
+}
+
+/// A refusal.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Error {
+    /// What kind.
+    #[prost(enumeration = "ErrorCode", tag = "1")]
+    pub code: i32,
+    /// Explanation for a person.
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// Error codes (PROTOCOL.md says what a client should do about each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// Not set.
+    Unspecified = 0,
+    /// The frame is not a valid `Request`.
+    MalformedRequest = 1,
+    /// The frame is over the server's limit; the stream is closed after this answer.
+    FrameTooLarge = 2,
+    /// The request has no operation this server knows.
+    UnknownOperation = 3,
+    /// A field is out of range.
+    InvalidArgument = 4,
+    /// The zone is not configured.
+    UnknownZone = 5,
+    /// The aisle is not in the catalogue.
+    UnknownAisle = 6,
+    /// No model loaded yet.
+    NotReady = 7,
+    /// A server bug.
+    Internal = 8,
+    /// The server sheds load.
+    Overloaded = 9,
+}
+
+impl ErrorCode {
+    /// The name in `proto/endcap.proto`.
+    pub fn as_str_name(self) -> &'static str {
+        match self {
+            ErrorCode::Unspecified => "ERROR_CODE_UNSPECIFIED",
+            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
+            ErrorCode::FrameTooLarge => "FRAME_TOO_LARGE",
+            ErrorCode::UnknownOperation => "UNKNOWN_OPERATION",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::UnknownZone => "UNKNOWN_ZONE",
+            ErrorCode::UnknownAisle => "UNKNOWN_AISLE",
+            ErrorCode::NotReady => "NOT_READY",
+            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::Overloaded => "OVERLOADED",
+        }
+    }
+
+    /// Lower-case label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorCode::Unspecified => "unspecified",
+            ErrorCode::MalformedRequest => "malformed_request",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UnknownOperation => "unknown_operation",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::UnknownZone => "unknown_zone",
+            ErrorCode::UnknownAisle => "unknown_aisle",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Overloaded => "overloaded",
+        }
+    }
+}

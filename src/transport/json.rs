@@ -1,0 +1,70 @@
+//! The JSON shapes of the HTTP API, shared by the server and by `endcap query --json` so both
+//! print exactly the same document.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/recommend` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendBody {
+    /// Customer id; "" for an anonymous shopper.
+    pub customer: String,
+    /// Zone name.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Aisle name.
+    #[serde(default)]
+    pub aisle: Option<String>,
+    /// Product ids in the basket.
+    #[serde(default)]
+    pub basket: Vec<String>,
+    /// Items wanted (default 5, clamped to the server's maximum).
+    #[serde(default)]
+    pub k: Option<u32>,
+}
+
+/// One suggested product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemJson<'a> {
+    /// Product id.
+    pub product_id: Cow<'a, str>,
+    /// Product name.
+    pub name: Cow<'a, str>,
+    /// Aisle name.
+    pub aisle: Cow<'a, str>,
+    /// Score (inner product, or share of the top seller for popular items).
+    pub score: f32,
+    /// Why it was suggested.
+    pub reason: Cow<'a, str>,
+}
+
+/// `POST /v1/recommend` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationJson<'a> {
+    /// The model that answered.
+    pub model_version: Cow<'a, str>,
+    /// Suggestions, best first.
+    pub items: Vec<ItemJson<'a>>,
+    /// Server time spent, microseconds.
+    pub took_us: u64,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorJson {
+    /// The model serving (empty when none).
+    pub model_version: String,
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// Code and message of an error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Protocol error code name, e.g. `UNKNOWN_AISLE`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}

@@ -1,0 +1,8 @@
+//! Adapters from sockets to `service`: QUIC (the binary protocol for devices) and HTTP/JSON
+//! (terminals, scripts, ops). They own connection handling, limits and TLS; they hold no
+//! recommendation logic.
+
+pub mod http;
+pub mod json;
+pub mod quic;
+pub mod tls;

@@ -1,0 +1,101 @@
+//! Bad input gets a clear, counted error; the stream, connection and process live on.
+
+use endcap::protocol::{ErrorCode, encode_request_frame, request};
+
+use crate::common::{block_on, client, error, http, items, metric, rec};
+
+#[test]
+fn malformed_frame_is_answered_and_the_stream_continues() {
+    block_on(async {
+        let mut c = client().await;
+        let garbage = [0u8, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let a = c.send_raw(&garbage).await.expect("answer");
+        assert_eq!(error(&a).code(), ErrorCode::MalformedRequest);
+        let a = c.recommend(rec("c1", "", "", 3)).await.expect("same stream still works");
+        assert_eq!(items(&a).items.len(), 3);
+    });
+}
+
+#[test]
+fn oversize_frame_ends_only_that_stream() {
+    block_on(async {
+        let mut c = client().await;
+        let mut other = client().await;
+        let huge = (10u32 << 20).to_be_bytes();
+        let a = c.send_raw(&huge).await.expect("answer");
+        assert_eq!(error(&a).code(), ErrorCode::FrameTooLarge);
+        assert!(error(&a).message.contains("65536"), "{}", error(&a).message);
+        c.new_stream().await.expect("the connection lives on");
+        assert_eq!(items(&c.recommend(rec("c2", "", "", 2)).await.expect("new stream")).items.len(), 2);
+        assert!(other.ping().await.is_ok(), "other connections are untouched");
+    });
+}
+
+#[test]
+fn unknown_operation_keeps_the_request_id() {
+    block_on(async {
+        let mut c = client().await;
+        // Field 1 = id 9, then field 20 (an operation from the future) as an empty message.
+        let payload = [0x08, 0x09, 0xa2, 0x01, 0x00];
+        let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&payload);
+        let a = c.send_raw(&frame).await.expect("answer");
+        assert_eq!(a.id, 9);
+        assert_eq!(error(&a).code(), ErrorCode::UnknownOperation);
+        let mut ok = Vec::new();
+        encode_request_frame(
+            &mut ok,
+            &endcap::protocol::Request { id: 10, op: Some(request::Op::Ping(Default::default())) },
+        );
+        assert_eq!(c.send_raw(&ok).await.expect("answer").id, 10);
+    });
+}
+
+#[test]
+fn unknown_names_huge_k_and_huge_baskets() {
+    block_on(async {
+        let mut c = client().await;
+        let a = c.recommend(rec("c1", "", "Moon Rocks", 3)).await.expect("answer");
+        assert_eq!(error(&a).code(), ErrorCode::UnknownAisle);
+        assert!(error(&a).message.contains("Moon Rocks"));
+        let a = c.recommend(rec("c1", "mezzanine", "", 3)).await.expect("answer");
+        assert_eq!(error(&a).code(), ErrorCode::UnknownZone);
+        let a = c.recommend(rec("c1", "", "", u32::MAX)).await.expect("answer");
+        assert_eq!(items(&a).items.len(), 50, "k is clamped to max_k");
+        let a = c.recommend(rec("stranger-123", "", "", 3)).await.expect("answer");
+        assert!(items(&a).items.iter().all(|i| i.reason == "popular"));
+        let mut big = rec("c1", "", "", 3);
+        big.basket = (0..500).map(|i| format!("p{i}")).collect();
+        let a = c.recommend(big).await.expect("answer");
+        assert_eq!(error(&a).code(), ErrorCode::InvalidArgument);
+        assert!(c.ping().await.is_ok());
+    });
+}
+
+#[test]
+fn http_bad_requests_get_json_errors_and_are_counted() {
+    let before = http("GET", "/metrics", "").1;
+    let series = r#"endcap_requests_total{transport="http",op="recommend",outcome="malformed_request"}"#;
+    let cases = [
+        ("{not json", 400, "MALFORMED_REQUEST"),
+        (r#"{"customer": "c1", "k": -3}"#, 400, "MALFORMED_REQUEST"),
+        (r#"{"customer": "c1", "k": 99999999999}"#, 400, "MALFORMED_REQUEST"),
+        (r#"{"customer": "c1", "colour": "red"}"#, 400, "MALFORMED_REQUEST"),
+        (r#"{"zone": "fresh"}"#, 400, "MALFORMED_REQUEST"),
+        (r#"{"customer": "c1", "aisle": "Moon Rocks"}"#, 404, "UNKNOWN_AISLE"),
+        (r#"{"customer": "c1", "zone": "mezzanine"}"#, 404, "UNKNOWN_ZONE"),
+    ];
+    for (body, status, code) in cases {
+        let (got, text) = http("POST", "/v1/recommend", body);
+        assert_eq!(got, status, "{body} -> {text}");
+        let e: endcap::transport::json::ErrorJson = serde_json::from_str(&text).expect("error JSON");
+        assert_eq!(e.error.code, code, "{body}");
+        assert!(!e.error.message.is_empty());
+    }
+    let huge = format!(r#"{{"customer": "{}"}}"#, "x".repeat(100_000));
+    assert_eq!(http("POST", "/v1/recommend", &huge).0, 413);
+    assert_eq!(http("GET", "/v2/teleport", "").0, 404);
+    let after = http("GET", "/metrics", "").1;
+    assert!(metric(&after, series) >= metric(&before, series) + 5.0);
+    assert_eq!(http("GET", "/healthz", "").0, 200);
+}

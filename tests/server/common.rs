@@ -1,0 +1,130 @@
+//! The shared test server and small clients for it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use endcap::client::Client;
+use endcap::config::Config;
+use endcap::demo::DemoSpec;
+use endcap::protocol::{RecommendRequest, Response, response};
+use endcap::server::{self, ModelSource};
+use endcap::service::Service;
+use endcap::transport::tls::Trust;
+
+/// A server started once per test binary.
+pub struct TestServer {
+    pub quic: String,
+    pub http: SocketAddr,
+    pub fingerprint: String,
+    pub service: Arc<Service>,
+    pub config: Config,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+/// The shipped config (zones, rules) on ephemeral loopback ports.
+pub fn test_config() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
+    let mut config = Config::load(Some(&path)).expect("shipped config is valid");
+    config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
+    config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config
+}
+
+/// The shared server, serving the default demo store.
+pub fn server() -> &'static TestServer {
+    SERVER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let config = test_config();
+                let mut running =
+                    server::start(config.clone(), ModelSource::Demo(DemoSpec::default())).await.expect("server starts");
+                running.ready().await.expect("demo model loads");
+                tx.send(TestServer {
+                    quic: running.quic_addr.to_string(),
+                    http: running.http_addr,
+                    fingerprint: running.fingerprint.clone(),
+                    service: running.service.clone(),
+                    config,
+                })
+                .expect("test thread waits");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("server thread reports")
+    })
+}
+
+/// Runs `f` on a fresh single-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+}
+
+/// A QUIC client pinned to the test server's certificate.
+pub async fn client() -> Client {
+    let s = server();
+    Client::connect(&s.quic, Trust::pinned(&s.fingerprint).expect("fingerprint")).await.expect("connects")
+}
+
+/// A recommend request.
+pub fn rec(customer: &str, zone: &str, aisle: &str, k: u32) -> RecommendRequest {
+    RecommendRequest { customer: customer.into(), zone: zone.into(), aisle: aisle.into(), basket: vec![], k }
+}
+
+/// The recommendation in an answer, or a panic naming what came instead.
+pub fn items(answer: &Response) -> &endcap::protocol::Recommendation {
+    match &answer.result {
+        Some(response::Result::Recommendation(r)) => r,
+        other => panic!("expected a recommendation, got {other:?}"),
+    }
+}
+
+/// The error in an answer.
+pub fn error(answer: &Response) -> &endcap::protocol::Error {
+    match &answer.result {
+        Some(response::Result::Error(e)) => e,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection; returns (status, body).
+pub fn http(method: &str, path: &str, body: &str) -> (u16, String) {
+    let addr = server().http;
+    let mut stream = TcpStream::connect(addr).expect("connect HTTP");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// The value of a metric line (exact label text) in a /metrics body, or 0.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+}

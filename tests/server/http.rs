@@ -1,0 +1,68 @@
+//! The HTTP/JSON API and the ops endpoints over real HTTP.
+
+use endcap::transport::json::{ErrorJson, RecommendationJson};
+
+use crate::common::{block_on, client, http, items, metric, rec, server};
+
+#[test]
+fn health_ready_and_metrics() {
+    server();
+    assert_eq!(http("GET", "/healthz", "").0, 200);
+    let (status, body) = http("GET", "/readyz", "");
+    assert_eq!((status, body.trim()), (200, "ready"));
+    http("POST", "/v1/recommend", r#"{"customer":"c1"}"#);
+    let (status, text) = http("GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(metric(&text, r#"endcap_requests_total{transport="http",op="recommend",outcome="ok"}"#) >= 1.0);
+    assert_eq!(metric(&text, "endcap_model_products"), 5000.0);
+    assert_eq!(metric(&text, "endcap_model_customers"), 20000.0);
+    assert!(text.contains("endcap_model_info{version=\"demo-"), "{text}");
+    assert!(text.contains("endcap_request_duration_seconds_bucket"));
+}
+
+#[test]
+fn recommend_over_http_matches_quic() {
+    let body = r#"{"customer": "c42", "basket": ["p1"], "k": 7}"#;
+    let (status, text) = http("POST", "/v1/recommend", body);
+    assert_eq!(status, 200, "{text}");
+    let over_http: RecommendationJson = serde_json::from_str(&text).expect("answer JSON");
+    assert_eq!(over_http.items.len(), 7);
+    assert!(over_http.items.iter().all(|i| i.product_id != "p1"), "basket items are not suggested");
+    let over_quic = block_on(async {
+        let mut c = client().await;
+        let mut r = rec("c42", "", "", 7);
+        r.basket = vec!["p1".into()];
+        c.recommend(r).await.expect("recommend")
+    });
+    assert_eq!(over_quic.model_version, over_http.model_version);
+    let quic_ids: Vec<&str> = items(&over_quic).items.iter().map(|i| i.product_id.as_str()).collect();
+    let http_ids: Vec<&str> = over_http.items.iter().map(|i| i.product_id.as_ref()).collect();
+    assert_eq!(quic_ids, http_ids);
+}
+
+#[test]
+fn model_and_ping_endpoints() {
+    let (status, text) = http("GET", "/v1/model", "");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["products"], 5000);
+    assert!(v["index"].as_str().expect("index").starts_with("ivf-flat-ip"));
+    let (status, text) = http("GET", "/v1/ping", "");
+    assert_eq!(status, 200);
+    assert!(text.contains("server_time_us"));
+}
+
+#[test]
+fn anonymous_shopper_gets_popular_items_in_the_zone() {
+    let (status, text) = http("POST", "/v1/recommend", r#"{"customer": "", "zone": "fresh", "k": 4}"#);
+    assert_eq!(status, 200, "{text}");
+    let a: RecommendationJson = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(a.items.len(), 4);
+    let zone = server().config.zones.iter().find(|z| z.name == "fresh").expect("zone");
+    assert!(a.items.iter().all(|i| i.reason == "popular_in_zone" && zone.aisles.iter().any(|z| z == &i.aisle)));
+    let (_, text) = http("POST", "/v1/recommend", r#"{"customer": "nobody-knows-me"}"#);
+    let a: RecommendationJson = serde_json::from_str(&text).expect("JSON");
+    assert!(a.items.iter().all(|i| i.reason == "popular"));
+    let e: Result<ErrorJson, _> = serde_json::from_str(&text);
+    assert!(e.is_err());
+}
