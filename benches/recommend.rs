@@ -6,35 +6,17 @@
 //! `target/bench-data/` (generation and build take about a minute).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::config::Config;
-use endcap::demo::DemoSpec;
 use endcap::engine::{Engine, Query, Scratch};
-use endcap::model::{self, Model};
+use endcap::model::Model;
+
+mod common;
 
 fn engine() -> (Engine, String) {
-    let scale = std::env::var("ENDCAP_BENCH_SCALE").unwrap_or_else(|_| "store-1m".into());
-    let spec = match scale.as_str() {
-        "default" => DemoSpec::default(),
-        "store-1m" => DemoSpec::store_1m(),
-        other => panic!("ENDCAP_BENCH_SCALE must be default or store-1m, not {other}"),
-    };
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("bench data dir");
-    let path = dir.join(format!("demo-{scale}-s{}.endcap", spec.seed));
-    let model = match Model::load(&path) {
-        Ok(m) => m,
-        Err(_) => {
-            let t = Instant::now();
-            let input = endcap::demo::generate(&spec).model_input();
-            let artifact = model::build(&input).expect("demo model builds");
-            artifact.write_atomic(&path).expect("cache the model");
-            eprintln!("built {} in {:.1} s", path.display(), t.elapsed().as_secs_f64());
-            Model::load(&path).expect("cached model loads")
-        }
-    };
+    let (spec, scale) = common::scale("store-1m");
+    let model = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
     let config_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
     let config = Config::load(Some(&config_path)).expect("shipped config");
     (Engine::new(model, &config), scale)

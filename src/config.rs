@@ -79,11 +79,26 @@ pub struct ModelConfig {
     pub path: PathBuf,
     /// When `path` does not exist, build the default demo store in memory instead of failing.
     pub demo_when_missing: bool,
+    /// Reload when a new artifact is published at `path` (renamed over it, or written).
+    pub watch: bool,
+    /// Quiet time after the last file event before reloading, in milliseconds.
+    pub watch_debounce_ms: u64,
+    /// Embedding width every model must have; 0: a reload must keep the served model's width.
+    pub dim: u32,
+    /// Keep the model a reload replaced, for `POST /v1/admin/rollback`.
+    pub keep_previous: bool,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        Self { path: PathBuf::from("models/current.endcap"), demo_when_missing: true }
+        Self {
+            path: PathBuf::from("models/current.endcap"),
+            demo_when_missing: true,
+            watch: true,
+            watch_debounce_ms: 250,
+            dim: 0,
+            keep_previous: true,
+        }
     }
 }
 
@@ -97,9 +112,11 @@ pub struct RecommendConfig {
     pub max_k: u32,
     /// Most basket items a request may carry.
     pub max_basket: usize,
-    /// Filtered candidate sets (aisle, zone) up to this size are scanned exactly; larger ones use
-    /// the index with the filter. Measured crossover in BENCHMARKS.md.
-    pub exact_scan_max: usize,
+    /// Filtered candidate sets (aisle, zone) of at most this share of the catalogue are scanned
+    /// exactly; larger ones use the index with the filter. Measured crossover in BENCHMARKS.md.
+    pub exact_scan_fraction: f64,
+    /// Filtered candidate sets of at most this many products are always scanned exactly.
+    pub exact_scan_min: usize,
     /// How far the basket pulls a known customer's query vector (0 = ignore the basket's taste).
     pub basket_weight: f32,
     /// Index lists probed per query; 0 uses the value tuned into the model.
@@ -108,7 +125,15 @@ pub struct RecommendConfig {
 
 impl Default for RecommendConfig {
     fn default() -> Self {
-        Self { default_k: 5, max_k: 50, max_basket: 200, exact_scan_max: 4096, basket_weight: 0.5, nprobe: 0 }
+        Self {
+            default_k: 5,
+            max_k: 50,
+            max_basket: 200,
+            exact_scan_fraction: 0.08,
+            exact_scan_min: 512,
+            basket_weight: 0.5,
+            nprobe: 0,
+        }
     }
 }
 
@@ -197,12 +222,18 @@ impl Config {
         if s.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
             return bad("server.admin_token must be at least 16 characters".into());
         }
+        if self.model.watch_debounce_ms > 60_000 {
+            return bad(format!("model.watch_debounce_ms = {} is above 60000", self.model.watch_debounce_ms));
+        }
         let r = &self.recommend;
         if r.max_k == 0 || r.default_k == 0 || r.default_k > r.max_k {
             return bad(format!("recommend.default_k = {} must be in 1..=max_k ({})", r.default_k, r.max_k));
         }
         if r.max_k > 10_000 {
             return bad(format!("recommend.max_k = {} is above 10000", r.max_k));
+        }
+        if !(0.0..=1.0).contains(&r.exact_scan_fraction) {
+            return bad(format!("recommend.exact_scan_fraction = {} must be in 0..=1", r.exact_scan_fraction));
         }
         if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
             return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));

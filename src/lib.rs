@@ -13,6 +13,7 @@ pub mod index;
 pub mod metrics;
 pub mod model;
 pub mod protocol;
+pub mod reload;
 pub mod rng;
 pub mod rules;
 pub mod server;

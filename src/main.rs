@@ -127,9 +127,11 @@ fn init_logging() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| "info".parse().expect("valid filter"));
+    use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
+    let ansi = std::io::stderr().is_terminal();
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi))
         .with(filter)
         .init();
 }

@@ -128,7 +128,8 @@ struct VersionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ResultLabels {
+struct LoadLabels {
+    trigger: &'static str,
     result: &'static str,
 }
 
@@ -139,7 +140,7 @@ pub struct Metrics {
     latency: Vec<Arc<LatencyHistogram>>,
     unknown_ids: Family<KindLabels, Counter>,
     model_info: Family<VersionLabels, Gauge>,
-    model_loads: Family<ResultLabels, Counter>,
+    model_loads: Family<LoadLabels, Counter>,
     products: Gauge,
     customers: Gauge,
     loaded_at: Gauge,
@@ -203,7 +204,11 @@ impl Metrics {
             m.unknown_ids.clone(),
         );
         r.register("model_info", "The model being served (value 1, version in the label)", m.model_info.clone());
-        r.register("model_loads", "Model loads and reloads, by result", m.model_loads.clone());
+        r.register(
+            "model_loads",
+            "Model loads, reloads and rollbacks by trigger and result; result != ok/unchanged is a refusal",
+            m.model_loads.clone(),
+        );
         r.register("model_products", "Products in the served model", m.products.clone());
         r.register("model_customers", "Customers in the served model", m.customers.clone());
         r.register(
@@ -213,7 +218,7 @@ impl Metrics {
         );
         r.register(
             "model_last_load_duration_seconds",
-            "How long the last successful load took",
+            "How long the last successful load, reload or rollback took (read, validate, index, swap)",
             m.last_load_seconds.clone(),
         );
         r.register("quic_connections", "Open QUIC connections", m.connections.clone());
@@ -236,13 +241,19 @@ impl Metrics {
         }
     }
 
-    /// Counts a model load attempt (`ok`, `invalid`, `io`).
-    pub fn model_load(&self, result: &'static str) {
-        self.model_loads.get_or_create(&ResultLabels { result }).inc();
+    /// Counts a model load attempt by trigger (`start`, `watch`, `signal`, `admin`, `rollback`)
+    /// and result (`ok`, `unchanged`, `io`, `invalid`, `dimension`, `no_previous`).
+    pub fn model_load(&self, trigger: &'static str, result: &'static str) {
+        self.model_loads.get_or_create(&LoadLabels { trigger, result }).inc();
+    }
+
+    /// Records how long the last successful load (or rollback) took.
+    pub fn set_last_load(&self, seconds: f64) {
+        self.last_load_seconds.set(seconds);
     }
 
     /// Publishes the served model's identity and size.
-    pub fn set_model(&self, version: &str, products: u64, customers: u64, loaded_unix: i64, load_seconds: f64) {
+    pub fn set_model(&self, version: &str, products: u64, customers: u64, loaded_unix: i64) {
         let mut current = self.current_version.lock().unwrap_or_else(|p| p.into_inner());
         if !current.is_empty() {
             self.model_info.remove(&VersionLabels { version: current.clone() });
@@ -252,7 +263,6 @@ impl Metrics {
         self.products.set(products as i64);
         self.customers.set(customers as i64);
         self.loaded_at.set(loaded_unix);
-        self.last_load_seconds.set(load_seconds);
     }
 
     /// Tracks open QUIC connections.
@@ -306,8 +316,8 @@ mod tests {
         m.record(Transport::Quic, Op::Recommend, None, Duration::from_micros(80));
         m.record(Transport::Http, Op::Invalid, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
         m.unknown_id("customer", 2);
-        m.set_model("v1", 10, 20, 1_700_000_000, 0.5);
-        m.set_model("v2", 10, 20, 1_700_000_001, 0.5);
+        m.set_model("v1", 10, 20, 1_700_000_000);
+        m.set_model("v2", 10, 20, 1_700_000_001);
         let text = m.encode();
         assert!(text.contains(r#"endcap_requests_total{transport="quic",op="recommend",outcome="ok"} 1"#), "{text}");
         assert!(text.contains(r#"endcap_requests_total{transport="http",op="invalid",outcome="malformed_request"} 1"#));

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::demo::{self, DemoSpec};
 use crate::engine::Engine;
 use crate::model::{self, Model};
+use crate::reload::{self, Trigger};
 use crate::service::Service;
 use crate::transport::{http, quic, tls};
 
@@ -42,6 +43,8 @@ pub struct Running {
     stop: watch::Sender<bool>,
     endpoint: quinn::Endpoint,
     http_task: JoinHandle<()>,
+    /// Watches the model path while the server runs (dropped on shutdown).
+    _watcher: Option<notify::RecommendedWatcher>,
 }
 
 /// Builds the default demo store's model in memory.
@@ -107,7 +110,16 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     let loader = service.clone();
     let loading = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let model = load_first(&loader.config, source).inspect_err(|_| loader.metrics.model_load("invalid"))?;
+        let model =
+            load_first(&loader.config, source).inspect_err(|_| loader.metrics.model_load("start", "invalid"))?;
+        if let Some(d) = Some(loader.config.model.dim).filter(|&d| d != 0 && d != model.manifest().dim) {
+            loader.metrics.model_load("start", "dimension");
+            return Err(format!(
+                "model {} has embedding width {}, model.dim requires {d}",
+                model.source(),
+                model.dim()
+            ));
+        }
         let engine = Engine::new(model, &loader.config);
         for w in &engine.warnings {
             warn!("config vs model: {w}");
@@ -121,10 +133,37 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
             took_ms = started.elapsed().as_millis() as u64,
             "model loaded; ready"
         );
-        loader.install(engine, started.elapsed());
+        loader.install(Arc::new(engine), started.elapsed(), Trigger::Start);
         Ok(())
     });
-    Ok(Running { quic_addr, http_addr, fingerprint, service, loading: Some(loading), stop, endpoint, http_task })
+
+    let path = config.model.path.clone();
+    let watcher = if config.model.watch {
+        match reload::watch(service.clone(), path.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!(path = %path.display(), "cannot watch the model path, reload with SIGHUP or the admin API: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    #[cfg(unix)]
+    if let Err(e) = reload::reload_on_sighup(service.clone(), path) {
+        warn!("cannot handle SIGHUP: {e}");
+    }
+    Ok(Running {
+        quic_addr,
+        http_addr,
+        fingerprint,
+        service,
+        loading: Some(loading),
+        stop,
+        endpoint,
+        http_task,
+        _watcher: watcher,
+    })
 }
 
 impl Running {

@@ -6,7 +6,7 @@
 //! meanwhile; the old engine is freed when its last request ends. QUIC frames come in through
 //! `handle_frame`; HTTP handlers call `recommend` and the accessors and encode JSON themselves.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineError, Query, Scratch};
 use crate::metrics::{Metrics, Op, Transport};
 use crate::protocol::{self, ErrorCode, ItemRef, ModelInfo, Request, request};
+use crate::reload::{ReloadError, Trigger};
 
 /// The shared state of a running server.
 #[derive(Debug)]
@@ -24,6 +25,22 @@ pub struct Service {
     pub config: Config,
     /// Every metric.
     pub metrics: Metrics,
+    /// Reload bookkeeping; touched by reloads and `model_info`, never by the request path.
+    reloads: Mutex<ReloadState>,
+    /// Held for the whole of a reload or rollback so they run one at a time.
+    reload_lock: Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct ReloadState {
+    /// The engine the last swap replaced, kept for rollback (`model.keep_previous`).
+    previous: Option<Arc<Engine>>,
+    /// Duration of the last successful load and swap.
+    last_took: Duration,
+    /// Refused loads since start (all triggers).
+    refused: u64,
+    /// The last refusal, for `/v1/model`.
+    last_error: Option<String>,
 }
 
 /// Maps an engine refusal to its wire code.
@@ -42,7 +59,13 @@ fn unix_ms(t: SystemTime) -> i64 {
 impl Service {
     /// A service with no model yet (not ready).
     pub fn new(config: Config) -> Arc<Service> {
-        Arc::new(Service { live: ArcSwapOption::empty(), config, metrics: Metrics::new() })
+        Arc::new(Service {
+            live: ArcSwapOption::empty(),
+            config,
+            metrics: Metrics::new(),
+            reloads: Mutex::default(),
+            reload_lock: Mutex::default(),
+        })
     }
 
     /// The engine serving now, if a model is loaded.
@@ -56,23 +79,60 @@ impl Service {
         self.live.load().is_some()
     }
 
-    /// Makes `engine` the one serving; returns the one it replaced.
-    pub fn install(&self, engine: Engine, took: Duration) -> Option<Arc<Engine>> {
+    /// Makes `engine` the one serving (one atomic pointer swap); returns the one it replaced,
+    /// which requests already running keep using until they end.
+    pub fn install(&self, engine: Arc<Engine>, took: Duration, trigger: Trigger) -> Option<Arc<Engine>> {
         let m = engine.model();
         let counts = &m.manifest().counts;
-        self.metrics.set_model(
-            m.version(),
-            counts.products,
-            counts.customers,
-            unix_ms(m.loaded_at()) / 1000,
-            took.as_secs_f64(),
-        );
-        self.metrics.model_load("ok");
-        self.live.swap(Some(Arc::new(engine)))
+        self.metrics.set_model(m.version(), counts.products, counts.customers, unix_ms(m.loaded_at()) / 1000);
+        self.metrics.set_last_load(took.as_secs_f64());
+        self.metrics.model_load(trigger.label(), "ok");
+        let mut state = self.lock_reloads();
+        state.last_took = took;
+        state.last_error = None;
+        drop(state);
+        self.live.swap(Some(engine))
+    }
+
+    /// Counts and remembers a refused load.
+    pub fn refused(&self, trigger: Trigger, error: &ReloadError) {
+        self.metrics.model_load(trigger.label(), error.label());
+        let mut state = self.lock_reloads();
+        state.refused += 1;
+        state.last_error = Some(error.to_string());
+    }
+
+    /// Keeps `engine` for rollback, freeing the one kept before (once its requests end).
+    pub fn keep_previous(&self, engine: Option<Arc<Engine>>) {
+        let old = std::mem::replace(&mut self.lock_reloads().previous, engine);
+        drop(old);
+    }
+
+    /// Takes the engine kept for rollback.
+    pub fn take_previous(&self) -> Option<Arc<Engine>> {
+        self.lock_reloads().previous.take()
+    }
+
+    /// Serialises reloads.
+    pub fn reload_lock(&self) -> MutexGuard<'_, ()> {
+        self.reload_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_reloads(&self) -> MutexGuard<'_, ReloadState> {
+        self.reloads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reload status for `model_info`: (last load duration, previous version, refusals, last
+    /// refusal).
+    pub fn reload_status(&self) -> (Duration, Option<String>, u64, Option<String>) {
+        let state = self.lock_reloads();
+        let previous = state.previous.as_ref().map(|e| e.version().to_string());
+        (state.last_took, previous, state.refused, state.last_error.clone())
     }
 
     /// The served model's description.
-    pub fn model_info(engine: &Engine) -> ModelInfo {
+    pub fn model_info(&self, engine: &Engine) -> ModelInfo {
+        let (last_load, previous, refused_loads, last_refusal) = self.reload_status();
         let m = engine.model();
         let man = m.manifest();
         ModelInfo {
@@ -89,6 +149,10 @@ impl Service {
                 man.index.kind, man.index.lists, man.index.nprobe, man.index.recall_at_10
             ),
             built_by: man.built_by.clone(),
+            last_load_us: last_load.as_micros() as u64,
+            previous_version: previous.unwrap_or_default(),
+            refused_loads,
+            last_refusal: last_refusal.unwrap_or_default(),
         }
     }
 
@@ -167,7 +231,7 @@ impl Service {
                 }
             }
             _ => {
-                protocol::encode_model_info(out, id, &Self::model_info(engine));
+                protocol::encode_model_info(out, id, &self.model_info(engine));
                 (op, None)
             }
         }

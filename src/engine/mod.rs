@@ -301,7 +301,8 @@ impl Engine {
         } else {
             np
         };
-        if restricted && candidates <= self.settings.exact_scan_max {
+        let exact_max = (self.settings.exact_scan_fraction * np as f64).max(self.settings.exact_scan_min as f64);
+        if restricted && candidates as f64 <= exact_max {
             s.trace.exact_scan = true;
             s.topk.reset(k);
             let rows = (0..products.aisle_names.len())

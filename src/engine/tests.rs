@@ -89,7 +89,8 @@ fn aisle_and_zone_filters_restrict_candidates() {
 #[test]
 fn large_filtered_sets_use_the_index_with_a_wider_probe() {
     let mut c = config();
-    c.recommend.exact_scan_max = 0;
+    c.recommend.exact_scan_fraction = 0.0;
+    c.recommend.exact_scan_min = 0;
     let e = engine_with(&c);
     let mut s = Scratch::default();
     e.recommend(&Query { customer: "cust-010", zone: "front", k: 10, ..Query::default() }, &mut s).expect("ok");

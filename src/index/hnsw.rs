@@ -142,7 +142,7 @@ thread_local! {
 
 fn check(vectors: &[f32], dim: usize, params: &HnswParams) -> Result<usize, HnswError> {
     let invalid = |m: String| Err(HnswError::Invalid(m));
-    if dim == 0 || vectors.len() % dim != 0 {
+    if dim == 0 || !vectors.len().is_multiple_of(dim) {
         return invalid(format!("{} values do not make rows of width {dim}", vectors.len()));
     }
     let rows = vectors.len() / dim;
@@ -185,9 +185,9 @@ impl<'a, D: Distance<f32> + Send + Sync> HnswIndex<'a, D> {
             let scaled: f32 = reduced[start..].iter().map(|x| x * x).sum::<f32>() / (SHRINK * SHRINK);
             reduced.push((1.0 - scaled).max(0.0).sqrt() * SHRINK);
         }
-        // Layers: hnsw_rs's examples use min(16, ln n); its level draw rarely goes higher anyway.
-        let layers = ((rows.max(2) as f64).ln().ceil() as usize).clamp(1, LAYER_TABLES);
-        let graph = Hnsw::new(params.max_nb_connection, rows, layers, params.ef_construction, distance);
+        // Layers: hnsw_rs's level draw rarely goes past ln n, but its `file_dump` refuses a graph
+        // created with fewer than its maximum (16) layer tables, so ask for all of them.
+        let graph = Hnsw::new(params.max_nb_connection, rows, LAYER_TABLES, params.ef_construction, distance);
         let items: Vec<(&[f32], usize)> = reduced.chunks_exact(width).enumerate().map(|(r, v)| (v, r)).collect();
         // hnsw_rs copies each slice into its own node, so `reduced` is dropped after this.
         graph.parallel_insert_slice(&items);

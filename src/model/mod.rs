@@ -23,9 +23,9 @@ use view::f32s;
 
 /// Where a model's bytes live.
 enum Backing {
-    /// A read-only map of the artifact file. The trainer publishes by rename, so the mapped
-    /// inode is never rewritten under us.
-    Mapped(memmap2::Mmap),
+    /// A read-only map of the artifact file, and which file it was. The trainer publishes by
+    /// rename, so the mapped inode is never rewritten under us.
+    Mapped(memmap2::Mmap, FileId),
     /// A model built in memory (the built-in demo).
     Owned(AlignedVec<BODY_ALIGN>),
 }
@@ -33,8 +33,32 @@ enum Backing {
 impl Backing {
     fn bytes(&self) -> &[u8] {
         match self {
-            Backing::Mapped(m) => m,
+            Backing::Mapped(m, _) => m,
             Backing::Owned(v) => v,
+        }
+    }
+}
+
+/// Identifies a file's contents cheaply: a publish by rename changes the inode, a rewrite in
+/// place changes the length or the modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileId {
+    #[cfg(unix)]
+    dev_ino: (u64, u64),
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            #[cfg(unix)]
+            dev_ino: {
+                use std::os::unix::fs::MetadataExt;
+                (meta.dev(), meta.ino())
+            },
+            len: meta.len(),
+            modified: meta.modified().ok(),
         }
     }
 }
@@ -62,7 +86,8 @@ impl Model {
         // SAFETY: the map is read-only and artifacts are replaced by rename, never rewritten in
         // place, so the bytes cannot change while mapped (documented in models/README.md).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Self::from_backing(Backing::Mapped(map), path.display().to_string())
+        let id = FileId::of(&file.metadata().map_err(io)?);
+        Self::from_backing(Backing::Mapped(map, id), path.display().to_string())
     }
 
     /// Validates a model built in memory, exactly as if it had been read from a file.
@@ -81,6 +106,15 @@ impl Model {
         let (manifest, body_start) = load::validate(backing.bytes())
             .map_err(|reason| LoadError::Invalid { source_name: source.clone(), reason })?;
         Ok(Model { backing, body_start, manifest, source, loaded_at: SystemTime::now() })
+    }
+
+    /// True when this model was mapped from the file now at `path`, unchanged since (same
+    /// inode, length and modification time). False for models built in memory.
+    pub fn is_file(&self, path: &Path) -> bool {
+        match &self.backing {
+            Backing::Mapped(_, id) => std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) == *id),
+            Backing::Owned(_) => false,
+        }
     }
 
     /// The archived model data.

@@ -48,13 +48,20 @@ impl ArchivedStrings {
 
     /// String `i`. Offsets and UTF-8 were checked at load; an out-of-range `i` gives "".
     pub fn get(&self, i: usize) -> &str {
+        // Validated as UTF-8 when the model was loaded; checked again here (cheap for short
+        // strings) rather than trusted with `from_utf8_unchecked`.
+        std::str::from_utf8(self.get_bytes(i)).unwrap_or("")
+    }
+
+    /// The bytes of string `i` (empty when out of range): for comparisons, without the UTF-8
+    /// check of [`get`](Self::get).
+    #[inline]
+    pub fn get_bytes(&self, i: usize) -> &[u8] {
         let offsets = u32s(&self.offsets);
         let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else {
-            return "";
+            return &[];
         };
-        let bytes = self.bytes.as_slice().get(start as usize..end as usize).unwrap_or(&[]);
-        // Validated as UTF-8 when the model was loaded.
-        std::str::from_utf8(bytes).unwrap_or("")
+        self.bytes.as_slice().get(start as usize..end as usize).unwrap_or(&[])
     }
 
     /// Index of `name`, by linear search (for small vocabularies: aisles, tags, signals).
@@ -79,7 +86,7 @@ impl ArchivedIdMap {
                 return None;
             }
             let row = slot - 1;
-            if self.ids.get(row as usize) == id {
+            if self.ids.get_bytes(row as usize) == id.as_bytes() {
                 return Some(row);
             }
             at = (at + 1) & mask;

@@ -132,6 +132,18 @@ pub struct ModelInfo {
     /// Builder.
     #[prost(string, tag = "10")]
     pub built_by: String,
+    /// How long the last successful load, reload or rollback took, microseconds.
+    #[prost(uint64, tag = "11")]
+    pub last_load_us: u64,
+    /// The model kept for rollback; empty when none.
+    #[prost(string, tag = "12")]
+    pub previous_version: String,
+    /// Model loads refused since start (bad files, wrong width).
+    #[prost(uint64, tag = "13")]
+    pub refused_loads: u64,
+    /// Why the last refused load was refused; empty when none since the last success.
+    #[prost(string, tag = "14")]
+    pub last_refusal: String,
 }
 
 /// Answer to `recommend`.

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -21,6 +21,7 @@ use super::json::{ErrorBody, ErrorJson, ItemJson, RecommendBody, RecommendationJ
 use crate::engine::{Query, Scratch};
 use crate::metrics::{Op, Transport};
 use crate::protocol::ErrorCode;
+use crate::reload::{self, Outcome, ReloadError, Trigger};
 use crate::service::{Service, error_code};
 
 thread_local! {
@@ -64,6 +65,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/ping", get(ping))
         .route("/v1/model", get(model))
         .route("/v1/recommend", post(recommend))
+        .route("/v1/admin/reload", post(admin_reload))
+        .route("/v1/admin/rollback", post(admin_rollback))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(service)
@@ -100,7 +103,7 @@ async fn model(State(service): State<Arc<Service>>) -> Response {
     let Some(engine) = service.engine() else {
         return error(&service, Op::ModelInfo, ErrorCode::NotReady, "no model is loaded yet".into(), started);
     };
-    let info = Service::model_info(&engine);
+    let info = service.model_info(&engine);
     service.metrics.record(Transport::Http, Op::ModelInfo, None, started.elapsed());
     json_response(
         StatusCode::OK,
@@ -115,6 +118,10 @@ async fn model(State(service): State<Arc<Service>>) -> Response {
             "source": info.source,
             "index": info.index,
             "built_by": info.built_by,
+            "last_load_us": info.last_load_us,
+            "previous_version": info.previous_version,
+            "refused_loads": info.refused_loads,
+            "last_refusal": info.last_refusal,
         }),
     )
 }
@@ -172,4 +179,84 @@ async fn recommend(State(service): State<Arc<Service>>, body: Result<Bytes, Byte
         }
         Err(e) => error(&service, Op::Recommend, error_code(&e), e.to_string(), started),
     })
+}
+
+/// Admin answers: `{"result", "model_version", "previous_version", "took_ms"}`, or an error.
+fn admin_answer(service: &Service, result: Result<Outcome, ReloadError>) -> Response {
+    match result {
+        Ok(Outcome::Swapped { version, previous, took }) => json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "result": "swapped",
+                "model_version": version,
+                "previous_version": previous,
+                "took_ms": took.as_secs_f64() * 1e3,
+            }),
+        ),
+        Ok(Outcome::Unchanged { version }) => {
+            json_response(StatusCode::OK, &serde_json::json!({ "result": "unchanged", "model_version": version }))
+        }
+        Err(e) => {
+            let (status, code) = match e {
+                ReloadError::NoPrevious => (StatusCode::CONFLICT, "NO_PREVIOUS_MODEL"),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "MODEL_REFUSED"),
+            };
+            let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+            let body = ErrorJson { model_version, error: ErrorBody { code: code.to_string(), message: e.to_string() } };
+            json_response(status, &body)
+        }
+    }
+}
+
+/// `None` when the request may use the admin API; otherwise the refusal.
+fn admin_refusal(service: &Service, headers: &HeaderMap) -> Option<Response> {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        let body = ErrorJson {
+            model_version: service.engine().map(|e| e.version().to_string()).unwrap_or_default(),
+            error: ErrorBody { code: code.to_string(), message: message.to_string() },
+        };
+        let mut response = json_response(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        Some(response)
+    };
+    let Some(token) = service.config.server.admin_token.as_deref() else {
+        let msg = "admin endpoints are off; set server.admin_token in the config to turn them on";
+        return refuse(StatusCode::NOT_FOUND, "ADMIN_DISABLED", msg);
+    };
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => None,
+        _ => refuse(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "missing or wrong bearer token"),
+    }
+}
+
+/// Compares without an early exit, so the time taken does not reveal how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn admin_reload(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = admin_refusal(&service, &headers) {
+        return refusal;
+    }
+    let worker = service.clone();
+    let path = service.config.model.path.clone();
+    match tokio::task::spawn_blocking(move || reload::reload(&worker, &path, Trigger::Admin)).await {
+        Ok(result) => admin_answer(&service, result),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn admin_rollback(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = admin_refusal(&service, &headers) {
+        return refusal;
+    }
+    let worker = service.clone();
+    match tokio::task::spawn_blocking(move || reload::rollback(&worker)).await {
+        Ok(result) => admin_answer(&service, result),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }

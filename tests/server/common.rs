@@ -30,6 +30,10 @@ pub fn test_config() -> Config {
     let mut config = Config::load(Some(&path)).expect("shipped config is valid");
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    // No file watch, and a path that never exists: a SIGHUP sent by the reload tests must not
+    // swap a model under the shared server.
+    config.model.watch = false;
+    config.model.path = std::env::temp_dir().join("endcap-tests-no-such-dir/none.endcap");
     config
 }
 
@@ -92,12 +96,16 @@ pub fn error(answer: &Response) -> &endcap::protocol::Error {
     }
 }
 
-/// One HTTP/1.1 request over a fresh TCP connection; returns (status, body).
+/// One HTTP/1.1 request to the shared server over a fresh TCP connection; returns (status, body).
 pub fn http(method: &str, path: &str, body: &str) -> (u16, String) {
-    let addr = server().http;
+    http_to(server().http, method, path, "", body)
+}
+
+/// One HTTP/1.1 request to `addr`; `headers` are extra header lines, each ending in CRLF.
+pub fn http_to(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect HTTP");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(req.as_bytes()).expect("write");

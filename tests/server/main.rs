@@ -6,3 +6,4 @@ mod common;
 mod http;
 mod quality;
 mod quic;
+mod reload;

@@ -1,0 +1,180 @@
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use super::*;
+use crate::config::Config;
+use crate::demo::{self, DemoSpec};
+use crate::model;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("endcap-reload-{tag}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn spec(seed: u64, dim: usize) -> DemoSpec {
+    DemoSpec { products: 400, customers: 600, seed, dim }
+}
+
+/// Writes the demo model of `spec` to `path` (temporary file, fsync, rename).
+fn publish(spec: &DemoSpec, path: &Path) -> String {
+    let artifact = model::build(&demo::generate(spec).model_input()).expect("demo model builds");
+    artifact.write_atomic(path).expect("publish");
+    model::read_manifest(path).expect("manifest").model_version
+}
+
+fn service(keep_previous: bool) -> Arc<Service> {
+    let mut config = Config::default();
+    config.model.keep_previous = keep_previous;
+    Service::new(config)
+}
+
+fn version(s: &Service) -> String {
+    s.engine().expect("serving").version().to_string()
+}
+
+#[test]
+fn reload_swaps_skips_unchanged_and_rolls_back() {
+    let dir = TempDir::new("swap");
+    let path = dir.0.join("current.endcap");
+    let s = service(true);
+    let v1 = publish(&spec(1, 16), &path);
+    assert!(matches!(reload(&s, &path, Trigger::Admin), Ok(Outcome::Swapped { previous: None, .. })));
+    assert_eq!(version(&s), v1);
+    assert_eq!(reload(&s, &path, Trigger::Watch).expect("unchanged"), Outcome::Unchanged { version: v1.clone() });
+
+    let v2 = publish(&spec(2, 16), &path);
+    assert_ne!(v1, v2);
+    match reload(&s, &path, Trigger::Signal).expect("swaps") {
+        Outcome::Swapped { version, previous, .. } => assert_eq!((version, previous), (v2.clone(), Some(v1.clone()))),
+        other => panic!("expected a swap, got {other:?}"),
+    }
+    let info = s.model_info(&s.engine().expect("serving"));
+    assert_eq!(info.previous_version, v1);
+    assert!(info.last_load_us > 0);
+
+    rollback(&s).expect("rolls back");
+    assert_eq!(version(&s), v1);
+    // The model rolled away from becomes the one to roll back to.
+    rollback(&s).expect("rolls forward again");
+    assert_eq!(version(&s), v2);
+    let text = s.metrics.encode();
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="rollback",result="ok"} 2"#), "{text}");
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="watch",result="unchanged"} 1"#), "{text}");
+}
+
+#[test]
+fn rollback_without_a_previous_model_is_refused() {
+    let dir = TempDir::new("noprev");
+    let path = dir.0.join("current.endcap");
+    let s = service(false);
+    assert!(matches!(rollback(&s), Err(ReloadError::NoPrevious)));
+    publish(&spec(1, 16), &path);
+    reload(&s, &path, Trigger::Admin).expect("first");
+    publish(&spec(2, 16), &path);
+    reload(&s, &path, Trigger::Admin).expect("second");
+    // keep_previous = false: nothing kept.
+    assert!(matches!(rollback(&s), Err(ReloadError::NoPrevious)));
+}
+
+#[test]
+fn bad_files_are_refused_counted_and_the_served_model_stays() {
+    let dir = TempDir::new("bad");
+    let path = dir.0.join("current.endcap");
+    let s = service(true);
+    let good = publish(&spec(1, 16), &path);
+    reload(&s, &path, Trigger::Start).expect("good model");
+
+    // Truncated: a publish that lost its tail.
+    let bytes = std::fs::read(&path).expect("read");
+    let tmp = dir.0.join("truncated.tmp");
+    std::fs::write(&tmp, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    std::fs::rename(&tmp, &path).expect("rename");
+    let e = reload(&s, &path, Trigger::Watch).expect_err("truncated file refused");
+    assert_eq!(e.label(), "invalid", "{e}");
+    assert_eq!(version(&s), good);
+
+    // Another embedding width than the one served.
+    publish(&spec(3, 8), &path);
+    let e = reload(&s, &path, Trigger::Watch).expect_err("wrong width refused");
+    assert!(matches!(e, ReloadError::Dimension { got: 8, expected: 16, .. }), "{e}");
+    assert_eq!(version(&s), good);
+
+    // Missing file.
+    std::fs::remove_file(&path).expect("remove");
+    assert_eq!(reload(&s, &path, Trigger::Admin).expect_err("missing").label(), "io");
+
+    let info = s.model_info(&s.engine().expect("serving"));
+    assert_eq!(info.refused_loads, 3);
+    assert!(info.last_refusal.contains("cannot read"), "{}", info.last_refusal);
+    let text = s.metrics.encode();
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="watch",result="invalid"} 1"#), "{text}");
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="watch",result="dimension"} 1"#), "{text}");
+}
+
+#[test]
+fn configured_width_is_enforced() {
+    let dir = TempDir::new("dim");
+    let path = dir.0.join("current.endcap");
+    let mut config = Config::default();
+    config.model.dim = 32;
+    let s = Service::new(config);
+    publish(&spec(1, 16), &path);
+    let e = reload(&s, &path, Trigger::Start).expect_err("16 is not 32");
+    assert!(matches!(e, ReloadError::Dimension { got: 16, expected: 32, .. }), "{e}");
+    assert!(s.engine().is_none());
+}
+
+/// How many of this process's memory mappings are of `path`.
+#[cfg(target_os = "linux")]
+fn mappings_of(path: &Path) -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+    let name = path.display().to_string();
+    maps.lines().filter(|l| l.contains(&name)).count()
+}
+
+#[test]
+fn a_replaced_model_is_freed_when_its_last_request_ends() {
+    let dir = TempDir::new("free");
+    let s = service(true);
+    let paths: Vec<PathBuf> = (1..=3).map(|i| dir.0.join(format!("m{i}.endcap"))).collect();
+    for (i, p) in paths.iter().enumerate() {
+        publish(&spec(i as u64 + 1, 16), p);
+    }
+    reload(&s, &paths[0], Trigger::Admin).expect("m1");
+    let first: Weak<Engine> = Arc::downgrade(&s.engine().expect("serving"));
+    // A request in flight on m1: it holds the engine it loaded.
+    let in_flight = s.engine().expect("serving");
+
+    reload(&s, &paths[1], Trigger::Admin).expect("m2");
+    reload(&s, &paths[2], Trigger::Admin).expect("m3");
+    // m1 is neither serving nor kept for rollback (m2 is), but its request is still running.
+    assert!(first.upgrade().is_some());
+    #[cfg(target_os = "linux")]
+    assert!(mappings_of(&paths[0]) > 0, "m1 is still mapped while a request uses it");
+    drop(in_flight);
+    assert!(first.upgrade().is_none(), "m1 is freed when its last request ends");
+    #[cfg(target_os = "linux")]
+    assert_eq!(mappings_of(&paths[0]), 0, "m1's file is unmapped");
+
+    // m2, kept for rollback, is freed by the next swap.
+    let second: Weak<Engine> = Arc::downgrade(&s.take_previous().expect("m2 kept"));
+    s.keep_previous(second.upgrade());
+    reload(&s, &paths[0], Trigger::Admin).expect("m1 again");
+    assert!(second.upgrade().is_none(), "m2 is freed once nothing keeps it");
+    #[cfg(target_os = "linux")]
+    assert_eq!(mappings_of(&paths[1]), 0);
+}
