@@ -292,7 +292,7 @@ struct BuiltIvf {
 impl BuiltIvf {
     fn build(raw: &[f32], dim: usize, lists: usize, seed: u64, tune_queries: &[f32]) -> Self {
         let started = Instant::now();
-        let clustering = ivf::cluster(raw, dim, lists, KMEANS_ITERATIONS, seed);
+        let clustering = ivf::cluster_mips(raw, dim, lists, KMEANS_ITERATIONS, seed);
         let lists = clustering.centroids.len() / dim;
         let (order, offsets) = ivf::order_by_list(&clustering.assignment, lists);
         let vectors: Vec<f32> =

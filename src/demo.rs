@@ -18,7 +18,7 @@
 //! Units: prices are cents (`products.csv` writes the integer number of cents); timestamps are unix
 //! seconds within [`HISTORY_DAYS`] days before [`EPOCH_TS`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
@@ -1476,6 +1476,39 @@ impl DemoStore {
     /// The customer's primary planted taste (index into [`TASTES`]); panics if out of range.
     pub fn planted_taste(&self, customer: usize) -> usize {
         self.customers[customer].tastes[0].0 as usize
+    }
+
+    /// The store as the trainer reads it, without a round trip through CSV: the same rows
+    /// `write_csv` writes (customers `c{i}` in index order, orders `o{i}`, products `p{i}`).
+    pub fn train_data(&self) -> crate::train::TrainData {
+        use crate::train::data::Purchases;
+        let mut signals: Vec<String> = Vec::new();
+        let mut signal_row: HashMap<&str, u32> = HashMap::new();
+        let mut social = Vec::new();
+        for (c, customer) in self.customers.iter().enumerate() {
+            for &(signal, weight) in &customer.signals {
+                let row = *signal_row.entry(signal).or_insert_with(|| {
+                    signals.push(signal.to_string());
+                    signals.len() as u32 - 1
+                });
+                social.push((c as u32, row, weight));
+            }
+        }
+        let purchases = Purchases {
+            customer: self.purchases.iter().map(|l| l.customer).collect(),
+            product: self.purchases.iter().map(|l| l.product).collect(),
+            order: self.purchases.iter().map(|l| l.order).collect(),
+            ts: self.purchases.iter().map(|l| l.ts as i64).collect(),
+        };
+        crate::train::TrainData {
+            products: self.products.clone(),
+            customers: (0..self.customers.len()).map(|c| format!("c{c}")).collect(),
+            purchases,
+            orders: self.orders,
+            signals,
+            social,
+            files: Vec::new(),
+        }
     }
 
     /// Purchase count per product.

@@ -18,4 +18,5 @@ pub mod rng;
 pub mod rules;
 pub mod server;
 pub mod service;
+pub mod train;
 pub mod transport;

@@ -12,6 +12,7 @@ use endcap::demo::{self, DemoSpec};
 use endcap::model;
 use endcap::protocol::{RecommendRequest, response};
 use endcap::server::{self, ModelSource};
+use endcap::train::{self, TrainOptions};
 use endcap::transport::json::{ItemJson, RecommendationJson};
 use endcap::transport::tls::Trust;
 use tracing::info;
@@ -64,6 +65,58 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Train a model from purchase and social data (CSV) and publish it atomically.
+    Train {
+        /// Directory with products.csv, purchases.csv and (optional) social.csv.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to publish the artifact (written to a temporary name, fsynced, renamed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Refuse to train if any row is malformed (default: skip, count and report them).
+        #[arg(long)]
+        strict: bool,
+        /// Model version (default: train-<UTC time>).
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Recommendations for a list of customers, as CSV on stdout (batch inference).
+    RecommendBatch {
+        /// The model artifact.
+        #[arg(long)]
+        model: PathBuf,
+        /// File of customer ids, one per line.
+        #[arg(long)]
+        customers: PathBuf,
+        /// Items per customer.
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+        /// Leave out products the customer already bought.
+        #[arg(long)]
+        new_only: bool,
+        /// Config with the rules to apply (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Offline evaluation: hold out each customer's last order, train on the rest, compare.
+    Eval {
+        /// Directory with the training data, as for `train`.
+        #[arg(long)]
+        data: PathBuf,
+        /// List length scored.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Config with the rules to apply (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Model artifact tools.
     Model {
         #[command(subcommand)]
@@ -99,6 +152,58 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Training settings shared by `train` and `eval`.
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Embedding width.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// ALS iterations.
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Confidence per (recency-weighted) purchase.
+    #[arg(long, default_value_t = 10.0)]
+    alpha: f32,
+    /// L2 regularisation.
+    #[arg(long, default_value_t = 0.5)]
+    lambda: f32,
+    /// Recency half-life in days (0 = no decay).
+    #[arg(long, default_value_t = 180.0)]
+    decay_days: f64,
+    /// Pull of a customer's social signals on their vector (0 = ignore signals).
+    #[arg(long, default_value_t = 2.0)]
+    signal_weight: f32,
+    /// Customer segments.
+    #[arg(long, default_value_t = 24)]
+    segments: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl TrainArgs {
+    fn options(&self, version: Option<String>) -> anyhow::Result<TrainOptions> {
+        if let Some(n) = self.threads {
+            rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("--threads")?;
+        }
+        Ok(TrainOptions {
+            dim: self.dim,
+            iterations: self.iterations,
+            alpha: self.alpha,
+            lambda: self.lambda,
+            decay_days: self.decay_days,
+            signal_weight: self.signal_weight,
+            segments: self.segments,
+            seed: self.seed,
+            version: version.unwrap_or_default(),
+            ..TrainOptions::default()
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -182,6 +287,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ..base
             };
             demo_command(&spec, out.as_deref(), model.as_deref())
+        }
+        Command::Train { data, out, train, strict, version } => {
+            train::run::train_command(&data, &out, &train.options(version)?, strict)
+        }
+        Command::Eval { data, k, train, config, json } => {
+            let cfg = Config::load(config.as_deref())?;
+            train::run::eval_command(&data, &cfg, &train.options(None)?, k, json)
+        }
+        Command::RecommendBatch { model, customers, k, new_only, config } => {
+            let cfg = Config::load(config.as_deref())?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let (n, unknown) = train::run::recommend_batch(&model, &customers, &cfg, k, new_only, &mut out)?;
+            info!(customers = n, unknown, "recommended (unknown customers get popular products)");
+            Ok(())
         }
         Command::Model { command: ModelCommand::Inspect { path, check } } => {
             let manifest = model::read_manifest(&path)?;

@@ -16,6 +16,7 @@ use crate::engine::Engine;
 use crate::model::{self, Model};
 use crate::reload::{self, Trigger};
 use crate::service::Service;
+use crate::train::{self, TrainOptions};
 use crate::transport::{http, quic, tls};
 
 /// Where the first model comes from.
@@ -47,18 +48,25 @@ pub struct Running {
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
-/// Builds the default demo store's model in memory.
+/// Generates the demo store of `spec` and trains its model in memory with the trainer's
+/// defaults (the same model `endcap demo --out D` then `endcap train --data D` would give).
 pub fn build_demo(spec: &DemoSpec) -> Result<Model, String> {
     let started = Instant::now();
     let store = demo::generate(spec);
-    let input = store.model_input();
+    let opts = TrainOptions {
+        dim: spec.dim,
+        version: format!("demo-s{}-p{}-c{}", spec.seed, spec.products, spec.customers),
+        seed: spec.seed,
+        ..TrainOptions::default()
+    };
+    let (input, _) = train::train(&store.train_data(), &opts)?;
     let artifact = model::build(&input).map_err(|e| e.to_string())?;
     let m = Model::from_artifact(artifact, "built-in demo").map_err(|e| e.to_string())?;
     info!(
         products = spec.products,
         customers = spec.customers,
         took_ms = started.elapsed().as_millis() as u64,
-        "built the demo store in memory"
+        "generated the demo store and trained its model in memory"
     );
     Ok(m)
 }

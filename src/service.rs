@@ -212,7 +212,14 @@ impl Service {
         };
         match &req.op {
             Some(request::Op::Recommend(r)) => {
-                let q = Query { customer: &r.customer, zone: &r.zone, aisle: &r.aisle, basket: &r.basket, k: r.k };
+                let q = Query {
+                    customer: &r.customer,
+                    zone: &r.zone,
+                    aisle: &r.aisle,
+                    basket: &r.basket,
+                    k: r.k,
+                    new_only: false,
+                };
                 match self.recommend(engine, &q, s) {
                     Ok(()) => {
                         let items = s.hits().iter().map(|h| {

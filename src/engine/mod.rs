@@ -73,6 +73,8 @@ pub struct Query<'a> {
     pub basket: &'a [String],
     /// Items wanted; 0 means the default, above the maximum is clamped.
     pub k: u32,
+    /// Leave out products the customer has bought before (batch inference, e-mail campaigns).
+    pub new_only: bool,
 }
 
 /// A request the engine refuses.
@@ -110,6 +112,9 @@ pub struct Scratch {
     query: Vec<f32>,
     mask: Vec<u64>,
     basket: Vec<u32>,
+    /// Rows never to return besides the basket (sorted): the customer's past purchases for
+    /// `new_only`.
+    exclude: Vec<u32>,
     aisles: Vec<u64>,
     hits: Vec<Hit>,
     /// How the last request was answered.
@@ -249,9 +254,14 @@ impl Engine {
                 row
             }
         };
+        s.exclude.clear();
         if let Some(c) = customer {
             for &sig in data.customers.signals.row(c as usize) {
                 self.rules.add_signal(sig, &mut s.mask);
+            }
+            if q.new_only {
+                s.exclude.extend_from_slice(data.customers.repeat.row(c as usize));
+                s.exclude.sort_unstable();
             }
         }
 
@@ -283,7 +293,7 @@ impl Engine {
 
         let tags = u64s(&products.tags);
         let product_aisle = u32s(&products.aisle);
-        let (mask, basket, allowed) = (&s.mask[..], &s.basket[..], &s.aisles[..]);
+        let (mask, basket, allowed, exclude) = (&s.mask[..], &s.basket[..], &s.aisles[..], &s.exclude[..]);
         let accept = |row: u32| {
             let r = row as usize;
             (!restricted || {
@@ -291,6 +301,7 @@ impl Engine {
                 allowed[a / 64] & (1 << (a % 64)) != 0
             }) && !Rules::excludes(mask, &tags[r * words..(r + 1) * words])
                 && !basket.contains(&row)
+                && (exclude.is_empty() || exclude.binary_search(&row).is_err())
         };
         let vectors = f32s(&products.vectors);
         let candidates: usize = if restricted {

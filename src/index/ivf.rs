@@ -133,6 +133,37 @@ fn assign(unit: &[f32], dim: usize, centroids: &[f32], assignment: &mut [u32]) {
     });
 }
 
+/// Clusters for maximum inner-product search. Vectors whose norms differ (trained vectors: norm
+/// carries popularity) are first lifted onto the unit sphere one dimension up, `x -> [x / M,
+/// sqrt(1 - |x|^2 / M^2)]` with `M` the largest norm, so that `q . x = M [q, 0] . x'`: inner product
+/// ranking becomes a direction ranking there, which is what spherical k-means clusters by. The
+/// centroids returned keep their first `dim` coordinates only, because a query's lifted last
+/// coordinate is 0: probing by `q . c[..dim]` is probing by `[q, 0] . c`.
+pub fn cluster_mips(vectors: &[f32], dim: usize, lists: usize, iterations: usize, seed: u64) -> Clustering {
+    // Centre first: q . (x - m) = q . x - q . m ranks products exactly as q . x does, and without
+    // the component every product shares the directions that remain are what tells them apart.
+    let rows = vectors.len() / dim.max(1);
+    let mut mean = vec![0f64; dim];
+    for v in vectors.chunks_exact(dim) {
+        mean.iter_mut().zip(v).for_each(|(m, &x)| *m += x as f64);
+    }
+    let mean: Vec<f32> = mean.iter().map(|m| (m / rows.max(1) as f64) as f32).collect();
+    let centred: Vec<f32> = vectors.chunks_exact(dim).flat_map(|v| v.iter().zip(&mean).map(|(x, m)| x - m)).collect();
+    let vectors = &centred[..];
+    let max_norm = vectors.chunks_exact(dim).map(|v| dot(v, v)).fold(0.0f32, f32::max).sqrt();
+    let inv = if max_norm > 0.0 { 1.0 / max_norm } else { 0.0 };
+    let mut lifted = Vec::with_capacity(vectors.len() / dim.max(1) * (dim + 1));
+    for v in vectors.chunks_exact(dim) {
+        let start = lifted.len();
+        lifted.extend(v.iter().map(|x| x * inv));
+        let sq: f32 = dot(&lifted[start..], &lifted[start..]);
+        lifted.push((1.0 - sq).max(0.0).sqrt());
+    }
+    let c = cluster(&lifted, dim + 1, lists, iterations, seed);
+    let centroids = c.centroids.chunks_exact(dim + 1).flat_map(|c| c[..dim].iter().copied()).collect();
+    Clustering { centroids, assignment: c.assignment }
+}
+
 /// Spherical k-means over the rows of `vectors` into `lists` clusters; deterministic for `seed`.
 pub fn cluster(vectors: &[f32], dim: usize, lists: usize, iterations: usize, seed: u64) -> Clustering {
     let rows = vectors.len() / dim.max(1);

@@ -223,7 +223,7 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
 
     // Index first: product rows are stored in list order.
     let lists = ivf::default_lists(np);
-    let clustering = ivf::cluster(&input.product_vectors, dim, lists, KMEANS_ITERATIONS, input.seed);
+    let clustering = ivf::cluster_mips(&input.product_vectors, dim, lists, KMEANS_ITERATIONS, input.seed);
     let (order, offsets) = ivf::order_by_list(&clustering.assignment, lists);
     let mut new_row = vec![0u32; np];
     for (new, &old) in order.iter().enumerate() {

@@ -154,6 +154,7 @@ async fn recommend(State(service): State<Arc<Service>>, body: Result<Bytes, Byte
         aisle: req.aisle.as_deref().unwrap_or(""),
         basket: &req.basket,
         k: req.k.unwrap_or(0),
+        new_only: false,
     };
     SCRATCH.with_borrow_mut(|s| match service.recommend(&engine, &q, s) {
         Ok(()) => {

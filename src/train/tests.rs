@@ -1,0 +1,88 @@
+use std::sync::OnceLock;
+
+use super::*;
+use crate::demo::{self, DemoSpec, DemoStore};
+
+/// A small demo store and the model trained on it, shared by the tests.
+fn trained() -> &'static (DemoStore, ModelInput) {
+    static T: OnceLock<(DemoStore, ModelInput)> = OnceLock::new();
+    T.get_or_init(|| {
+        let store = demo::generate(&DemoSpec { products: 1_500, customers: 4_000, seed: 5, dim: 32 });
+        let opts = TrainOptions { dim: 32, iterations: 8, segments: 8, ..TrainOptions::default() };
+        let (input, _) = train(&store.train_data(), &opts).expect("trains");
+        (store, input)
+    })
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let d = crate::index::dot(a, b);
+    let n = (crate::index::dot(a, a) * crate::index::dot(b, b)).sqrt();
+    if n > 0.0 { d / n } else { 0.0 }
+}
+
+#[test]
+fn customers_with_the_same_planted_taste_end_up_near_each_other() {
+    let (store, input) = trained();
+    let dim = input.dim;
+    let v = |c: usize| &input.customer_vectors[c * dim..(c + 1) * dim];
+    let mut rng = SplitMix64::new(9);
+    let (mut same, mut other) = (Vec::new(), Vec::new());
+    while same.len() < 2_000 || other.len() < 2_000 {
+        let (a, b) = (rng.below(store.customers.len()), rng.below(store.customers.len()));
+        if a == b {
+            continue;
+        }
+        let sim = cosine(v(a), v(b));
+        if store.planted_taste(a) == store.planted_taste(b) { same.push(sim) } else { other.push(sim) }
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (s, o) = (mean(&same), mean(&other));
+    assert!(s > o + 0.2, "same-taste cosine {s:.3} vs different-taste {o:.3}");
+}
+
+#[test]
+fn planted_bundles_are_found_as_co_purchase_neighbours() {
+    let (store, input) = trained();
+    let (mut found, mut total) = (0, 0);
+    for bundle in &store.bundles {
+        for &a in bundle {
+            for &b in bundle.iter().filter(|&&b| b != a) {
+                total += 1;
+                found += usize::from(input.co_purchase[a as usize].iter().take(10).any(|&(p, _)| p == b));
+            }
+        }
+    }
+    assert!(total > 50, "the store plants bundles");
+    let share = found as f64 / total as f64;
+    assert!(share >= 0.8, "only {found} of {total} bundle partners are in the top 10 neighbours");
+}
+
+#[test]
+fn repeat_statistics_and_popularity_count_every_line() {
+    let (store, input) = trained();
+    let repeat_lines: u64 = input.repeat.iter().flatten().map(|r| r.count as u64).sum();
+    assert_eq!(repeat_lines, store.purchases.len() as u64);
+    assert_eq!(input.product_purchases.iter().sum::<u64>(), store.purchases.len() as u64);
+    let c0: Vec<u32> = store.purchases.iter().filter(|l| l.customer == 0).map(|l| l.product).collect();
+    for r in &input.repeat[0] {
+        assert_eq!(r.count as usize, c0.iter().filter(|&&p| p == r.product).count());
+    }
+}
+
+#[test]
+fn a_customer_known_only_from_social_data_gets_their_signals_vector() {
+    let (store, _) = trained();
+    let mut data = store.train_data();
+    // A newcomer with no purchases who just turned vegetarian.
+    let veg = data.signals.iter().position(|s| s == "lifestyle:vegetarian").expect("signal") as u32;
+    data.customers.push("newcomer".into());
+    data.social.push((data.customers.len() as u32 - 1, veg, 1.0));
+    let opts = TrainOptions { dim: 16, iterations: 3, segments: 0, ..TrainOptions::default() };
+    let (input, report) = train(&data, &opts).expect("trains");
+    assert_eq!(report.customers_social_only, 1);
+    let dim = input.dim;
+    let newcomer = &input.customer_vectors[(data.customers.len() - 1) * dim..];
+    let (_, signal) = input.signal_vectors.iter().find(|(n, _)| n == "lifestyle:vegetarian").expect("vector");
+    assert!(cosine(newcomer, signal) > 0.999);
+    assert!(newcomer.iter().any(|v| *v != 0.0));
+}
