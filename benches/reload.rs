@@ -4,7 +4,11 @@
 //! ```text
 //! cargo bench --bench reload                              # store-1m (50,000 x 1,000,000)
 //! ENDCAP_BENCH_SCALE=default cargo bench --bench reload   # 5,000 x 20,000
+//! ENDCAP_RELOAD_MODELS=a.endcap,b.endcap cargo bench --bench reload   # two given artifacts
 //! ```
+//!
+//! Without `ENDCAP_RELOAD_MODELS`, A and B are demo-store models built from planted vectors (seeds
+//! 42 and 43, cached in `target/bench-data/`); trained models are larger (repeat statistics).
 //!
 //! A real server (shipped config, loopback, ephemeral ports, the file watch with its default
 //! debounce) serves model A. Four QUIC clients in this process ask `recommend` in a closed loop
@@ -90,11 +94,21 @@ fn pct(sorted: &[u32], p: f64) -> u32 {
 }
 
 fn main() {
-    let (spec, scale) = common::scale("store-1m");
-    let a = common::cached_model(&spec, &scale);
-    let b = common::cached_model(&DemoSpec { seed: spec.seed + 1, ..spec }, &scale);
+    let (spec, mut scale) = common::scale("store-1m");
+    let (a, b) = match std::env::var("ENDCAP_RELOAD_MODELS") {
+        Ok(list) => {
+            let (a, b) = list.split_once(',').expect("ENDCAP_RELOAD_MODELS=A,B");
+            scale = format!("{scale} ({a}, {b})");
+            (std::path::PathBuf::from(a), std::path::PathBuf::from(b))
+        }
+        Err(_) => (
+            common::cached_model(&spec, &scale),
+            common::cached_model(&DemoSpec { seed: spec.seed + 1, ..spec }, &scale),
+        ),
+    };
     let (va, vb) = (read_manifest(&a).expect("A").model_version, read_manifest(&b).expect("B").model_version);
     let bytes = std::fs::metadata(&a).map(|m| m.len()).unwrap_or(0);
+    // Beside A: publishing is a hard link, so it must be on the same file system.
     let dir = a.parent().expect("dir").join(format!("reload-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("current.endcap");

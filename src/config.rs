@@ -87,6 +87,8 @@ pub struct ModelConfig {
     pub dim: u32,
     /// Keep the model a reload replaced, for `POST /v1/admin/rollback`.
     pub keep_previous: bool,
+    /// Nice value (0-19) of the thread that loads and checks a new model (Linux).
+    pub reload_nice: i32,
 }
 
 impl Default for ModelConfig {
@@ -98,6 +100,7 @@ impl Default for ModelConfig {
             watch_debounce_ms: 250,
             dim: 0,
             keep_previous: true,
+            reload_nice: 10,
         }
     }
 }
@@ -221,6 +224,9 @@ impl Config {
         }
         if s.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
             return bad("server.admin_token must be at least 16 characters".into());
+        }
+        if !(0..=19).contains(&self.model.reload_nice) {
+            return bad(format!("model.reload_nice = {} must be 0 to 19", self.model.reload_nice));
         }
         if self.model.watch_debounce_ms > 60_000 {
             return bad(format!("model.watch_debounce_ms = {} is above 60000", self.model.watch_debounce_ms));

@@ -420,11 +420,21 @@ async fn query(server: &str, trust: Trust, request: RecommendRequest, json: bool
             "{:>3}  {:<8}  {:<40}  {:<24}  {:>8.3}  {}",
             i + 1,
             item.product_id,
-            item.name,
-            item.aisle,
+            clip(&item.name, 40),
+            clip(&item.aisle, 24),
             item.score,
             item.reason
         );
     }
     Ok(())
+}
+
+/// `s` cut to at most `width` characters, marking the cut with `~`.
+fn clip(s: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= width {
+        return s.into();
+    }
+    let mut cut: String = s.chars().take(width - 1).collect();
+    cut.push('~');
+    cut.into()
 }

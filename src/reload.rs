@@ -87,6 +87,9 @@ pub enum ReloadError {
     /// Rollback with nothing to return to.
     #[error("no previous model to roll back to")]
     NoPrevious,
+    /// The reload thread could not start or died.
+    #[error("the reload thread could not run")]
+    Aborted,
 }
 
 impl ReloadError {
@@ -96,6 +99,7 @@ impl ReloadError {
             ReloadError::Load(e) => e.kind(),
             ReloadError::Dimension { .. } => "dimension",
             ReloadError::NoPrevious => "no_previous",
+            ReloadError::Aborted => "aborted",
         }
     }
 }
@@ -178,6 +182,40 @@ fn swap_in(service: &Service, engine: impl Into<Arc<Engine>>, trigger: Trigger, 
     Outcome::Swapped { version, previous, took }
 }
 
+/// Runs `reload` on a thread of its own at a lower CPU priority (`model.reload_nice`), so that
+/// mapping and checking hundreds of megabytes does not take a core from requests on a small
+/// machine; the requests still win when they need the CPU. Resolves to the reload's result.
+pub async fn reload_in_background(
+    service: Arc<Service>,
+    path: PathBuf,
+    trigger: Trigger,
+) -> Result<Outcome, ReloadError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let nice = service.config.model.reload_nice;
+    let spawned = std::thread::Builder::new().name("endcap-reload".into()).spawn(move || {
+        lower_priority(nice);
+        let _ = tx.send(reload(&service, &path, trigger));
+    });
+    match spawned {
+        Ok(_) => rx.await.unwrap_or(Err(ReloadError::Aborted)),
+        Err(_) => Err(ReloadError::Aborted),
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux: per-thread nice value).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the calling thread's
+        // nice value on Linux; it reads no memory of ours. Failure leaves the priority as it was.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS as _, 0, nice);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
 /// Watches `path`'s directory and reloads after a publish at `path` has been quiet for the
 /// configured debounce. The returned watcher stops when dropped.
 pub fn watch(service: Arc<Service>, path: PathBuf) -> notify::Result<notify::RecommendedWatcher> {
@@ -204,13 +242,9 @@ pub fn watch(service: Arc<Service>, path: PathBuf) -> notify::Result<notify::Rec
         while rx.recv().await.is_some() {
             // Wait until the file has been quiet for `debounce`.
             while let Ok(Some(())) = tokio::time::timeout(debounce, rx.recv()).await {}
-            let (service, path) = (service.clone(), path.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                if path.exists() {
-                    let _ = reload(&service, &path, Trigger::Watch);
-                }
-            })
-            .await;
+            if path.exists() {
+                let _ = reload_in_background(service.clone(), path.clone(), Trigger::Watch).await;
+            }
         }
     });
     info!(dir = %dir.display(), "watching for new models");
@@ -224,8 +258,7 @@ pub fn reload_on_sighup(service: Arc<Service>, path: PathBuf) -> std::io::Result
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            let (service, path) = (service.clone(), path.clone());
-            let _ = tokio::task::spawn_blocking(move || reload(&service, &path, Trigger::Signal)).await;
+            let _ = reload_in_background(service.clone(), path.clone(), Trigger::Signal).await;
         }
     });
     Ok(())

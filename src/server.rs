@@ -80,7 +80,7 @@ fn load_first(config: &Config, source: ModelSource) -> Result<Model, String> {
             if path.exists() || !config.model.demo_when_missing {
                 Model::load(path).map_err(|e| e.to_string())
             } else {
-                info!(path = %path.display(), "no model at the configured path: building the default demo store");
+                info!(path = %path.display(), "no model at the configured path: generating the default demo store and training its model");
                 build_demo(&DemoSpec::default())
             }
         }

@@ -200,6 +200,7 @@ fn admin_answer(service: &Service, result: Result<Outcome, ReloadError>) -> Resp
         Err(e) => {
             let (status, code) = match e {
                 ReloadError::NoPrevious => (StatusCode::CONFLICT, "NO_PREVIOUS_MODEL"),
+                ReloadError::Aborted => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
                 _ => (StatusCode::UNPROCESSABLE_ENTITY, "MODEL_REFUSED"),
             };
             let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
@@ -243,12 +244,9 @@ async fn admin_reload(State(service): State<Arc<Service>>, headers: HeaderMap) -
     if let Some(refusal) = admin_refusal(&service, &headers) {
         return refusal;
     }
-    let worker = service.clone();
     let path = service.config.model.path.clone();
-    match tokio::task::spawn_blocking(move || reload::reload(&worker, &path, Trigger::Admin)).await {
-        Ok(result) => admin_answer(&service, result),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    let result = reload::reload_in_background(service.clone(), path, Trigger::Admin).await;
+    admin_answer(&service, result)
 }
 
 async fn admin_rollback(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
