@@ -65,9 +65,9 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
-    /// Train a model from purchase and social data (CSV) and publish it atomically.
+    /// Train a model from purchase and social data (CSV or Parquet) and publish it atomically.
     Train {
-        /// Directory with products.csv, purchases.csv and (optional) social.csv.
+        /// Directory with products, purchases and (optional) social, each as NAME.csv or NAME.parquet.
         #[arg(long)]
         data: PathBuf,
         /// Where to publish the artifact (written to a temporary name, fsynced, renamed).

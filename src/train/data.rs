@@ -1,6 +1,7 @@
-//! Reads the trainer's input (PRODUCT.md's data contract) from CSV: `products.csv`,
-//! `purchases.csv` and the optional `social.csv`, with a header row, columns in any order (extra
-//! columns are ignored).
+//! Reads the trainer's input (PRODUCT.md's data contract): `products`, `purchases` and the
+//! optional `social`, each as CSV with a header row or as Parquet with the same column names
+//! (uncompressed or Snappy, as Spark writes by default), columns in any order (extra columns are
+//! ignored).
 //!
 //! Nothing is dropped silently: a malformed row is skipped and counted under its reason, the first
 //! few of each file are kept with file, line and reason for the report, and `strict` turns the
@@ -11,6 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use parquet::record::Field;
 use rustc_hash::FxHashMap;
 
 use crate::model::input::ProductInput;
@@ -168,29 +170,32 @@ impl Interner {
     }
 }
 
-/// Reads `dir/products.csv`, `dir/purchases.csv` and, if present, `dir/social.csv`.
+/// Reads `products`, `purchases` and, if present, `social` from `dir`, each as `NAME.csv` or
+/// `NAME.parquet`.
 pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
     let mut data = TrainData::default();
-    let products_path = dir.join("products.csv");
-    let (products, product_rows, report) = read_products(&products_path, strict)?;
-    data.products = products;
+    let mut products =
+        Table::open_required(dir, "products", &["product_id", "name", "aisle", "department"], &["tags", "price"])?;
+    let products_path = products.path.clone();
+    let (catalogue, product_rows, report) = read_products(&mut products, strict)?;
+    data.products = catalogue;
     data.files.push(report);
     if data.products.is_empty() {
         return Err(DataError::Empty(format!("{}: no usable products", products_path.display())));
     }
 
     let mut customers = Interner::default();
-    let purchases_path = dir.join("purchases.csv");
-    let (purchases, orders, report) = read_purchases(&purchases_path, strict, &product_rows, &mut customers)?;
-    data.purchases = purchases;
+    let mut purchases = Table::open_required(dir, "purchases", &["customer_id", "order_id", "product_id", "ts"], &[])?;
+    let purchases_path = purchases.path.clone();
+    let (lines, orders, report) = read_purchases(&mut purchases, strict, &product_rows, &mut customers)?;
+    data.purchases = lines;
     data.orders = orders;
     data.files.push(report);
 
-    let social_path = dir.join("social.csv");
-    if social_path.exists() {
+    if let Some(mut social) = Table::open(dir, "social", &["customer_id", "signal"], &["weight"])? {
         let mut signals = Interner::default();
-        let (social, report) = read_social(&social_path, strict, &mut customers, &mut signals)?;
-        data.social = social;
+        let (rows, report) = read_social(&mut social, strict, &mut customers, &mut signals)?;
+        data.social = rows;
         data.signals = signals.names;
         data.files.push(report);
     }
@@ -201,85 +206,276 @@ pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
     Ok(data)
 }
 
-/// An open CSV file: reader, column positions, progress bar over its bytes.
-struct Csv {
-    reader: csv::Reader<File>,
+/// One input table, from CSV or Parquet: column positions, the current row's fields as text, a
+/// progress bar.
+///
+/// Both formats are read into the same text fields so that one set of parsing rules (ids,
+/// timestamps, prices, weights) applies to both. For Parquet, the row number reported with a
+/// skipped row is the 1-based row in the file; for CSV it is the line (the header is line 1).
+struct Table {
+    path: PathBuf,
+    source: Source,
+    /// For each wanted column (`required ++ optional`), its position in the file.
     columns: Vec<Option<usize>>,
     progress: ProgressBar,
-    record: csv::ByteRecord,
 }
 
-impl Csv {
-    fn open(path: &Path, required: &[&'static str], optional: &[&'static str]) -> Result<Csv, DataError> {
+enum Source {
+    Csv {
+        reader: csv::Reader<File>,
+        record: csv::ByteRecord,
+    },
+    Parquet {
+        rows: parquet::record::reader::RowIter<'static>,
+        /// Rows read so far.
+        row: u64,
+        /// The current row's fields rendered as text; `None` for a null.
+        fields: Vec<Option<String>>,
+        /// A field that could not be rendered (not UTF-8, a nested type), by column.
+        bad: Option<(usize, &'static str)>,
+    },
+}
+
+/// What reading the next row gave.
+enum Next {
+    /// A row, at this line (CSV) or row (Parquet) number.
+    Row(u64),
+    /// A row the CSV parser could not split (bad quoting), with its line and why.
+    Unreadable(u64, String),
+    /// The end of the table.
+    End,
+}
+
+impl Table {
+    /// Opens `dir/NAME.csv` or `dir/NAME.parquet`; `Ok(None)` when neither exists.
+    fn open(
+        dir: &Path,
+        name: &str,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Option<Table>, DataError> {
+        let csv_path = dir.join(format!("{name}.csv"));
+        let parquet_path = dir.join(format!("{name}.parquet"));
+        let table = match (csv_path.exists(), parquet_path.exists()) {
+            (true, true) => {
+                return Err(DataError::Io {
+                    path: dir.to_path_buf(),
+                    message: format!("both {name}.csv and {name}.parquet are present; keep one"),
+                });
+            }
+            (true, false) => Table::open_csv(&csv_path)?,
+            (false, true) => Table::open_parquet(&parquet_path)?,
+            (false, false) => return Ok(None),
+        };
+        Table::resolve(table, required, optional).map(Some)
+    }
+
+    /// Like `open`, but a missing table is an error.
+    fn open_required(
+        dir: &Path,
+        name: &str,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Table, DataError> {
+        Table::open(dir, name, required, optional)?.ok_or_else(|| DataError::Io {
+            path: dir.join(format!("{name}.csv")),
+            message: format!("no {name}.csv or {name}.parquet in {}", dir.display()),
+        })
+    }
+
+    fn open_csv(path: &Path) -> Result<(Table, Vec<String>), DataError> {
         let io = |e: &dyn std::fmt::Display| DataError::Io { path: path.to_path_buf(), message: e.to_string() };
         let file = File::open(path).map_err(|e| io(&e))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
-        let header = reader.byte_headers().map_err(|e| io(&e))?.clone();
+        let header = reader.byte_headers().map_err(|e| io(&e))?;
+        let names = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase()).collect();
+        let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
+        let source = Source::Csv { reader, record: csv::ByteRecord::new() };
+        Ok((Table { path: path.to_path_buf(), source, columns: Vec::new(), progress }, names))
+    }
+
+    fn open_parquet(path: &Path) -> Result<(Table, Vec<String>), DataError> {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let io = |e: &dyn std::fmt::Display| DataError::Io { path: path.to_path_buf(), message: e.to_string() };
+        let file = File::open(path).map_err(|e| io(&e))?;
+        let reader = SerializedFileReader::new(file).map_err(|e| io(&e))?;
+        let meta = reader.metadata().file_metadata();
         let names: Vec<String> =
-            header.iter().map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase()).collect();
-        let mut columns = Vec::new();
+            meta.schema().get_fields().iter().map(|f| f.name().trim().to_ascii_lowercase()).collect();
+        let len = meta.num_rows().max(0) as u64;
+        let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {human_pos}/{human_len} rows eta {eta}");
+        let fields = vec![None; names.len()];
+        let rows = parquet::record::reader::RowIter::from_file_into(Box::new(reader));
+        let source = Source::Parquet { rows, row: 0, fields, bad: None };
+        Ok((Table { path: path.to_path_buf(), source, columns: Vec::new(), progress }, names))
+    }
+
+    /// Finds the wanted columns by (case-insensitive) name.
+    fn resolve(
+        (mut table, names): (Table, Vec<String>),
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Table, DataError> {
         for &col in required {
-            match names.iter().position(|n| n == col) {
-                Some(i) => columns.push(Some(i)),
+            let Some(i) = names.iter().position(|n| n == col) else {
+                return Err(DataError::MissingColumn { path: table.path, column: col, found: names.join(",") });
+            };
+            table.columns.push(Some(i));
+        }
+        table.columns.extend(optional.iter().map(|&col| names.iter().position(|n| n == col)));
+        Ok(table)
+    }
+
+    fn next(&mut self) -> Result<Next, DataError> {
+        match &mut self.source {
+            Source::Csv { reader, record } => match reader.read_byte_record(record) {
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    if line.is_multiple_of(65_536) {
+                        self.progress.set_position(record.position().map_or(0, |p| p.byte()));
+                    }
+                    Ok(Next::Row(line))
+                }
+                Ok(false) => {
+                    self.progress.finish_and_clear();
+                    Ok(Next::End)
+                }
+                Err(e) => Ok(Next::Unreadable(e.position().map_or(0, |p| p.line()), e.to_string())),
+            },
+            Source::Parquet { rows, row, fields, bad } => match rows.next() {
+                Some(Ok(r)) => {
+                    *row += 1;
+                    if row.is_multiple_of(65_536) {
+                        self.progress.set_position(*row);
+                    }
+                    *bad = None;
+                    for (i, (_, field)) in r.get_column_iter().enumerate() {
+                        let Some(slot) = fields.get_mut(i) else { break };
+                        if let Err(why) = render(field, slot) {
+                            *bad = Some((i, why));
+                        }
+                    }
+                    Ok(Next::Row(*row))
+                }
+                // A Parquet read error is a damaged file (a page that does not decode), not a
+                // bad row: the rest of the file cannot be trusted, so the run stops.
+                Some(Err(e)) => {
+                    Err(DataError::Io { path: self.path.clone(), message: format!("after row {row}: {e}") })
+                }
                 None => {
-                    return Err(DataError::MissingColumn {
-                        path: path.to_path_buf(),
-                        column: col,
-                        found: names.join(","),
-                    });
+                    self.progress.finish_and_clear();
+                    Ok(Next::End)
                 }
-            }
+            },
         }
-        columns.extend(optional.iter().map(|&col| names.iter().position(|n| n == col)));
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let progress = ProgressBar::new(len).with_message(name);
-        progress.set_style(
-            ProgressStyle::with_template("{msg:>14} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        Ok(Csv { reader, columns, progress, record: csv::ByteRecord::new() })
     }
 
-    /// Reads the next row; `Ok(None)` at the end. A row the CSV parser cannot read at all (bad
-    /// quoting) is reported as `Err((line, detail))`.
-    fn next(&mut self) -> Result<Option<u64>, (u64, String)> {
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => {
-                let pos = self.record.position().map_or(0, |p| p.line());
-                if pos.is_multiple_of(65_536) {
-                    self.progress.set_position(self.record.position().map_or(0, |p| p.byte()));
+    /// Calls `each` for every row (with the table and the row's line), counting rows and skipping
+    /// the ones the CSV parser cannot split.
+    fn for_each_row(
+        &mut self,
+        report: &mut FileReport,
+        strict: bool,
+        mut each: impl FnMut(&Table, &mut FileReport, u64) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        loop {
+            match self.next()? {
+                Next::End => return Ok(()),
+                Next::Unreadable(line, detail) => {
+                    report.rows += 1;
+                    report.skip(strict, line, "unreadable CSV", detail)?;
                 }
-                Ok(Some(pos))
-            }
-            Ok(false) => {
-                self.progress.finish_and_clear();
-                Ok(None)
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                Err((line, e.to_string()))
+                Next::Row(line) => {
+                    report.rows += 1;
+                    match self.unrenderable() {
+                        Some(why) => report.skip(strict, line, why, String::new())?,
+                        None => each(self, report, line)?,
+                    }
+                }
             }
         }
     }
 
-    /// Field of column `c` (in `required ++ optional` order), trimmed; `None` if the row is short
-    /// or the column is absent.
+    /// Field of column `c` (in `required ++ optional` order), trimmed; `None` if the row is short,
+    /// the column is absent or the value is null.
     fn field(&self, c: usize) -> Option<&[u8]> {
-        self.columns[c].and_then(|i| self.record.get(i)).map(|f| f.trim_ascii())
+        let i = self.columns[c]?;
+        match &self.source {
+            Source::Csv { record, .. } => record.get(i).map(<[u8]>::trim_ascii),
+            Source::Parquet { fields, .. } => fields[i].as_deref().map(|f| f.as_bytes().trim_ascii()),
+        }
     }
 
     fn text(&self, c: usize) -> Result<&str, (&'static str, String)> {
         match self.field(c) {
-            None => Err(("missing field", format!("{} fields", self.record.len()))),
+            None => match &self.source {
+                Source::Csv { record, .. } => Err(("missing field", format!("{} fields", record.len()))),
+                Source::Parquet { .. } => Err(("missing field", "null".to_string())),
+            },
             Some(f) => std::str::from_utf8(f).map_err(|_| ("not UTF-8", String::new())),
+        }
+    }
+
+    /// Why a wanted Parquet column of the current row could not be read as text, if so.
+    fn unrenderable(&self) -> Option<&'static str> {
+        match &self.source {
+            Source::Parquet { bad: Some((i, why)), .. } if self.columns.contains(&Some(*i)) => Some(why),
+            _ => None,
         }
     }
 }
 
+fn progress_bar(path: &Path, len: u64, template: &str) -> ProgressBar {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let progress = ProgressBar::new(len).with_message(name);
+    progress.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    progress
+}
+
+/// Renders a Parquet value as the text the CSV reader would see: strings as they are, numbers in
+/// decimal, timestamps and dates as unix seconds, a list of strings joined with `;` (tags).
+/// A null leaves `None`.
+fn render(field: &Field, slot: &mut Option<String>) -> Result<(), &'static str> {
+    use std::fmt::Write;
+    if matches!(field, Field::Null) {
+        *slot = None;
+        return Ok(());
+    }
+    let out = slot.get_or_insert_with(String::new);
+    out.clear();
+    let result = match field {
+        Field::Str(s) => {
+            out.push_str(s);
+            Ok(())
+        }
+        Field::Bytes(b) => std::str::from_utf8(b.data()).map(|s| out.push_str(s)).map_err(|_| "not UTF-8"),
+        Field::TimestampMillis(ms) => write!(out, "{}", ms.div_euclid(1_000)).map_err(|_| "unprintable"),
+        Field::TimestampMicros(us) => write!(out, "{}", us.div_euclid(1_000_000)).map_err(|_| "unprintable"),
+        Field::Date(days) => write!(out, "{}", i64::from(*days) * 86_400).map_err(|_| "unprintable"),
+        Field::ListInternal(list) => list.elements().iter().enumerate().try_for_each(|(k, e)| match e {
+            Field::Str(s) => {
+                if k > 0 {
+                    out.push(';');
+                }
+                out.push_str(s);
+                Ok(())
+            }
+            _ => Err("list of non-strings"),
+        }),
+        Field::Group(_) | Field::MapInternal(_) => Err("nested value"),
+        other => write!(out, "{other}").map_err(|_| "unprintable"),
+    };
+    if result.is_err() {
+        *slot = None;
+    }
+    result
+}
+
 /// An id field: non-empty, at most 256 bytes.
-fn id_field<'a>(csv: &'a Csv, c: usize, what: &'static str) -> Result<&'a str, (&'static str, String)> {
+fn id_field<'a>(csv: &'a Table, c: usize, what: &'static str) -> Result<&'a str, (&'static str, String)> {
     let id = csv.text(c)?;
     if id.is_empty() {
         return Err(("empty id", what.to_string()));
@@ -290,32 +486,21 @@ fn id_field<'a>(csv: &'a Csv, c: usize, what: &'static str) -> Result<&'a str, (
     Ok(id)
 }
 
-fn read_products(path: &Path, strict: bool) -> Result<(Vec<ProductInput>, IdRows, FileReport), DataError> {
-    let mut csv = Csv::open(path, &["product_id", "name", "aisle", "department"], &["tags", "price"])?;
-    let mut report = FileReport::new(path);
+fn read_products(table: &mut Table, strict: bool) -> Result<(Vec<ProductInput>, IdRows, FileReport), DataError> {
+    let mut report = FileReport::new(&table.path);
     let mut products = Vec::new();
     let mut rows: IdRows = FxHashMap::default();
-    loop {
-        let line = match csv.next() {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err((line, detail)) => {
-                report.rows += 1;
-                report.skip(strict, line, "unreadable CSV", detail)?;
-                continue;
-            }
-        };
-        report.rows += 1;
+    table.for_each_row(&mut report, strict, |t, report, line| {
         let parsed = (|| {
-            let id = id_field(&csv, 0, "product_id")?;
-            let name = csv.text(1)?;
-            let aisle = csv.text(2)?;
-            let department = csv.text(3)?;
+            let id = id_field(t, 0, "product_id")?;
+            let name = t.text(1)?;
+            let aisle = t.text(2)?;
+            let department = t.text(3)?;
             if aisle.is_empty() {
                 return Err(("empty aisle", String::new()));
             }
-            let tags = match csv.field(4) {
-                Some(t) => std::str::from_utf8(t)
+            let tags = match t.field(4) {
+                Some(tags) => std::str::from_utf8(tags)
                     .map_err(|_| ("not UTF-8", String::new()))?
                     .split(';')
                     .map(str::trim)
@@ -324,7 +509,7 @@ fn read_products(path: &Path, strict: bool) -> Result<(Vec<ProductInput>, IdRows
                     .collect(),
                 None => Vec::new(),
             };
-            let price_cents = match csv.field(5) {
+            let price_cents = match t.field(5) {
                 None | Some(b"") => None,
                 Some(p) => Some(parse_price(p).ok_or_else(|| ("bad price", String::from_utf8_lossy(p).to_string()))?),
             };
@@ -338,18 +523,16 @@ fn read_products(path: &Path, strict: bool) -> Result<(Vec<ProductInput>, IdRows
             })
         })();
         match parsed {
+            Ok(p) if rows.contains_key(p.id.as_str()) => report.skip(strict, line, "duplicate product_id", p.id),
             Ok(p) => {
-                if rows.contains_key(p.id.as_str()) {
-                    report.skip(strict, line, "duplicate product_id", p.id)?;
-                    continue;
-                }
                 rows.insert(p.id.as_str().into(), products.len() as u32);
                 products.push(p);
                 report.used += 1;
+                Ok(())
             }
-            Err((reason, detail)) => report.skip(strict, line, reason, detail)?,
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
         }
-    }
+    })?;
     Ok((products, rows, report))
 }
 
@@ -368,32 +551,21 @@ fn parse_price(p: &[u8]) -> Option<u32> {
 }
 
 fn read_purchases(
-    path: &Path,
+    table: &mut Table,
     strict: bool,
     products: &IdRows,
     customers: &mut Interner,
 ) -> Result<(Purchases, usize, FileReport), DataError> {
-    let mut csv = Csv::open(path, &["customer_id", "order_id", "product_id", "ts"], &[])?;
-    let mut report = FileReport::new(path);
+    let mut report = FileReport::new(&table.path);
     let mut lines = Purchases::default();
     let mut orders: FxHashMap<Box<str>, u32> = FxHashMap::default();
-    loop {
-        let line = match csv.next() {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err((line, detail)) => {
-                report.rows += 1;
-                report.skip(strict, line, "unreadable CSV", detail)?;
-                continue;
-            }
-        };
-        report.rows += 1;
+    table.for_each_row(&mut report, strict, |t, report, line| {
         let parsed = (|| {
-            let customer = id_field(&csv, 0, "customer_id")?;
-            let order = id_field(&csv, 1, "order_id")?;
-            let product = id_field(&csv, 2, "product_id")?;
+            let customer = id_field(t, 0, "customer_id")?;
+            let order = id_field(t, 1, "order_id")?;
+            let product = id_field(t, 2, "product_id")?;
             let product = *products.get(product).ok_or_else(|| ("unknown product_id", product.to_string()))?;
-            let ts_text = csv.text(3)?;
+            let ts_text = t.text(3)?;
             let ts = parse_ts(ts_text).ok_or_else(|| ("bad ts", ts_text.to_string()))?;
             Ok((customer, order, product, ts))
         })();
@@ -404,41 +576,31 @@ fn read_purchases(
                 let order = *orders.entry(order.into()).or_insert(next);
                 lines.push(customer, product, order, ts);
                 report.used += 1;
+                Ok(())
             }
-            Err((reason, detail)) => report.skip(strict, line, reason, detail)?,
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
         }
-    }
+    })?;
     Ok((lines, orders.len(), report))
 }
 
 fn read_social(
-    path: &Path,
+    table: &mut Table,
     strict: bool,
     customers: &mut Interner,
     signals: &mut Interner,
 ) -> Result<(SocialRows, FileReport), DataError> {
-    let mut csv = Csv::open(path, &["customer_id", "signal"], &["weight"])?;
-    let mut report = FileReport::new(path);
+    let mut report = FileReport::new(&table.path);
     let mut rows = Vec::new();
-    loop {
-        let line = match csv.next() {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err((line, detail)) => {
-                report.rows += 1;
-                report.skip(strict, line, "unreadable CSV", detail)?;
-                continue;
-            }
-        };
-        report.rows += 1;
+    table.for_each_row(&mut report, strict, |t, report, line| {
         let parsed = (|| {
-            let customer = id_field(&csv, 0, "customer_id")?;
-            let signal = csv.text(1)?;
+            let customer = id_field(t, 0, "customer_id")?;
+            let signal = t.text(1)?;
             match signal.split_once(':') {
                 Some((ns, value)) if !ns.is_empty() && !value.is_empty() => {}
                 _ => return Err(("signal is not namespace:value", signal.to_string())),
             }
-            let weight = match csv.field(2) {
+            let weight = match t.field(2) {
                 None | Some(b"") => 1.0,
                 Some(w) => std::str::from_utf8(w)
                     .ok()
@@ -452,10 +614,11 @@ fn read_social(
             Ok((customer, signal, weight)) => {
                 rows.push((customers.get_or_insert(customer), signals.get_or_insert(signal), weight));
                 report.used += 1;
+                Ok(())
             }
-            Err((reason, detail)) => report.skip(strict, line, reason, detail)?,
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
         }
-    }
+    })?;
     Ok((rows, report))
 }
 
@@ -605,6 +768,155 @@ mod tests {
 
         let e = read_dir(&dir, true).expect_err("strict refuses");
         assert!(e.to_string().contains("products.csv:4: duplicate product_id"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A Parquet column for the test writer; every column is OPTIONAL (nullable).
+    enum Col {
+        Str(Vec<Option<&'static str>>),
+        I64(Vec<Option<i64>>),
+        F64(Vec<Option<f64>>),
+    }
+
+    /// Writes a one-row-group, Snappy-compressed Parquet file.
+    fn write_parquet(path: &Path, schema: &str, columns: Vec<Col>) {
+        use parquet::basic::Compression;
+        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
+            (v.iter().flatten().cloned().collect(), v.iter().map(|x| i16::from(x.is_some())).collect())
+        }
+        let schema = std::sync::Arc::new(parquet::schema::parser::parse_message_type(schema).expect("schema"));
+        let props = std::sync::Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+        let file = File::create(path).expect("create");
+        let mut writer = SerializedFileWriter::new(file, schema, props).expect("writer");
+        let mut group = writer.next_row_group().expect("row group");
+        let mut columns = columns.into_iter();
+        while let Some(mut col) = group.next_column().expect("column") {
+            match columns.next().expect("a value vector per column") {
+                Col::Str(v) => {
+                    let (values, defs) = split(&v);
+                    let values: Vec<ByteArray> = values.into_iter().map(ByteArray::from).collect();
+                    col.typed::<ByteArrayType>().write_batch(&values, Some(&defs), None).expect("write");
+                }
+                Col::I64(v) => {
+                    let (values, defs) = split(&v);
+                    col.typed::<Int64Type>().write_batch(&values, Some(&defs), None).expect("write");
+                }
+                Col::F64(v) => {
+                    let (values, defs) = split(&v);
+                    col.typed::<DoubleType>().write_batch(&values, Some(&defs), None).expect("write");
+                }
+            }
+            col.close().expect("close column");
+        }
+        group.close().expect("close group");
+        writer.close().expect("close file");
+    }
+
+    #[test]
+    fn parquet_typed_columns_read_like_csv_and_bad_rows_are_counted() {
+        let dir = temp_dir("parquet");
+        write_parquet(
+            &dir.join("products.parquet"),
+            "message p { optional binary product_id (UTF8); optional binary name (UTF8); \
+             optional binary aisle (UTF8); optional binary department (UTF8); optional binary tags (UTF8); \
+             optional double price; }",
+            vec![
+                Col::Str(vec![Some("p1"), Some("p2"), Some("p1"), None]),
+                Col::Str(vec![Some("Apples"), Some("Steak"), Some("Dup"), Some("No id")]),
+                Col::Str(vec![Some("Fruit"), Some("Beef"), Some("Fruit"), Some("Fruit")]),
+                Col::Str(vec![Some("Produce"), Some("Meat"), Some("Produce"), Some("Produce")]),
+                Col::Str(vec![None, Some("meat;fresh"), None, None]),
+                Col::F64(vec![Some(1.2), Some(12.99), None, None]),
+            ],
+        );
+        // 2023-11-14T22:13:20Z = 1700000000 s, as a millisecond timestamp.
+        write_parquet(
+            &dir.join("purchases.parquet"),
+            "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
+             optional binary product_id (UTF8); optional int64 ts (TIMESTAMP(MILLIS,true)); }",
+            vec![
+                Col::Str(vec![Some("c1"), Some("c1"), Some("c2"), None]),
+                Col::Str(vec![Some("o1"), Some("o1"), Some("o2"), Some("o3")]),
+                Col::Str(vec![Some("p1"), Some("p2"), Some("p9"), Some("p1")]),
+                Col::I64(vec![Some(1_700_000_000_000), Some(1_700_000_000_999), None, Some(0)]),
+            ],
+        );
+        write_parquet(
+            &dir.join("social.parquet"),
+            "message s { optional binary customer_id (UTF8); optional binary signal (UTF8); optional double weight; }",
+            vec![
+                Col::Str(vec![Some("c3"), Some("c1")]),
+                Col::Str(vec![Some("lifestyle:vegetarian"), Some("music:jazz")]),
+                Col::F64(vec![Some(1.0), Some(-2.0)]),
+            ],
+        );
+        let data = read_dir(&dir, false).expect("reads");
+        assert_eq!(data.products.len(), 2);
+        assert_eq!(data.products[0].price_cents, Some(120));
+        assert_eq!(data.products[1].price_cents, Some(1299));
+        assert_eq!(data.products[1].tags, vec!["meat", "fresh"]);
+        assert_eq!(data.purchases.ts, vec![1_700_000_000, 1_700_000_000]);
+        assert_eq!(data.customers, vec!["c1", "c3"]);
+        assert_eq!(data.social, vec![(1, 0, 1.0)]);
+        let [products, purchases, social] = &data.files[..] else { panic!("three reports") };
+        assert_eq!((products.rows, products.used), (4, 2));
+        assert_eq!(products.examples[0], (3, "duplicate product_id: p1".to_string()), "row numbers are 1-based");
+        assert_eq!(products.skipped["missing field"], 1, "a null id");
+        assert_eq!((purchases.rows, purchases.used), (4, 2));
+        assert_eq!(purchases.skipped["unknown product_id"], 1);
+        assert_eq!(purchases.skipped["missing field"], 1);
+        assert_eq!(social.skipped["bad weight"], 1);
+        let e = read_dir(&dir, true).expect_err("strict refuses");
+        assert!(e.to_string().contains("products.parquet:3: duplicate product_id"), "{e}");
+
+        // Both formats of one table is ambiguous; a damaged Parquet file is an error, not a skip.
+        write(&dir, "social.csv", "customer_id,signal\n");
+        let e = read_dir(&dir, false).expect_err("ambiguous");
+        assert!(e.to_string().contains("both social.csv and social.parquet"), "{e}");
+        std::fs::remove_file(dir.join("social.csv")).expect("rm");
+        let bytes = std::fs::read(dir.join("purchases.parquet")).expect("read");
+        std::fs::write(dir.join("purchases.parquet"), &bytes[..bytes.len() / 2]).expect("truncate");
+        let e = read_dir(&dir, false).expect_err("truncated parquet");
+        assert!(e.to_string().contains("purchases.parquet"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn demo_store_reads_the_same_from_parquet_as_from_csv() {
+        let dir = temp_dir("parquet-demo");
+        let store = crate::demo::generate(&crate::demo::DemoSpec { products: 400, customers: 600, seed: 3, dim: 16 });
+        store.write_csv(&dir).expect("csv");
+        let from_csv = read_dir(&dir, true).expect("csv reads");
+        // Convert every table to Parquet, all columns as strings, empty CSV fields as nulls.
+        for name in ["products", "purchases", "social"] {
+            let csv_path = dir.join(format!("{name}.csv"));
+            let mut reader = csv::Reader::from_path(&csv_path).expect("open");
+            let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
+            let mut columns: Vec<Vec<Option<&'static str>>> = vec![Vec::new(); header.len()];
+            for record in reader.records() {
+                for (c, f) in record.expect("row").iter().enumerate() {
+                    let leaked: &'static str = Box::leak(f.to_string().into_boxed_str());
+                    columns[c].push((!f.is_empty()).then_some(leaked));
+                }
+            }
+            let fields: String = header.iter().map(|h| format!("optional binary {h} (UTF8); ")).collect();
+            let columns = columns.into_iter().map(Col::Str).collect();
+            write_parquet(&dir.join(format!("{name}.parquet")), &format!("message m {{ {fields}}}"), columns);
+            std::fs::remove_file(&csv_path).expect("rm");
+        }
+        let from_parquet = read_dir(&dir, true).expect("parquet reads");
+        assert_eq!(from_parquet.products, from_csv.products);
+        assert_eq!(from_parquet.customers, from_csv.customers);
+        assert_eq!(from_parquet.purchases.customer, from_csv.purchases.customer);
+        assert_eq!(from_parquet.purchases.product, from_csv.purchases.product);
+        assert_eq!(from_parquet.purchases.order, from_csv.purchases.order);
+        assert_eq!(from_parquet.purchases.ts, from_csv.purchases.ts);
+        assert_eq!(from_parquet.signals, from_csv.signals);
+        assert_eq!(from_parquet.social, from_csv.social);
+        assert!(from_csv.purchases.len() > 1_000, "a real amount of data");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
