@@ -1,0 +1,513 @@
+//! One open-loop run: a pacer thread releases requests at their intended send times, lanes (QUIC
+//! streams or HTTP connections) send them, and each answer's latency is taken from the intended
+//! time, so a stall delays the clock of every request scheduled during it (no coordinated
+//! omission).
+//!
+//! QUIC lanes pipeline: the writer sends each request when it is due without waiting for earlier
+//! answers, and a reader matches the in-order answers to what was sent. HTTP/1.1 lanes cannot
+//! pipeline, so a late answer holds the requests queued behind it, and their wait is counted.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use endcap::protocol::ErrorCode;
+use endcap::transport::tls::Trust;
+use http_body_util::{BodyExt, Full};
+use quinn::{RecvStream, SendStream};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::time::timeout_at;
+
+use crate::stats::{Stats, Summary};
+use crate::workload::{Class, Workload};
+
+/// Largest answer frame accepted.
+const MAX_ANSWER: usize = 16 << 20;
+/// Requests a QUIC lane writes in one go when several are due.
+const MAX_BATCH: usize = 64;
+
+/// How to reach the server.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// QUIC with this trust.
+    Quic(Trust),
+    /// HTTP/1.1 JSON.
+    Http,
+}
+
+/// One run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// `host:port` (the QUIC port, or the HTTP port with `Transport::Http`).
+    pub server: String,
+    /// Transport.
+    pub transport: Transport,
+    /// Connections (simulated devices).
+    pub connections: usize,
+    /// QUIC streams per connection (HTTP: TCP connections per device).
+    pub streams: usize,
+    /// Requests per second, over all lanes.
+    pub rate: f64,
+    /// Measured time.
+    pub duration: Duration,
+    /// Time at the start whose requests are sent but not timed.
+    pub warmup: Duration,
+    /// How long to wait for outstanding answers after the schedule ends.
+    pub drain: Duration,
+    /// The operation's name for the report.
+    pub op: String,
+}
+
+/// When the run's phases end.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: Instant,
+    warm_end: Instant,
+    window_end: Instant,
+    deadline: Instant,
+}
+
+impl Clock {
+    #[inline]
+    fn record(&self, stats: &mut Stats, class: Class, intended: Instant, now: Instant) {
+        let measured = intended >= self.warm_end;
+        stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured);
+    }
+}
+
+/// Intended send time and sequence number of one request.
+type Due = (Instant, u64);
+
+/// Runs `spec` with `workload`; connections are opened before the clock starts.
+pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summary> {
+    anyhow::ensure!(spec.rate > 0.0 && spec.rate.is_finite(), "the rate must be a positive number");
+    anyhow::ensure!(spec.connections > 0 && spec.streams > 0, "at least one connection and one stream");
+    anyhow::ensure!(!workload.requests.is_empty(), "the workload is empty");
+    let lanes = spec.connections * spec.streams;
+    let mut senders = Vec::with_capacity(lanes);
+    let mut receivers = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let (tx, rx) = unbounded_channel::<Due>();
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    // Start a little ahead so every lane task is parked on its channel when the first is due.
+    let start = Instant::now() + Duration::from_millis(20);
+    let clock = Clock {
+        start,
+        warm_end: start + spec.warmup,
+        window_end: start + spec.warmup + spec.duration,
+        deadline: start + spec.warmup + spec.duration + spec.drain,
+    };
+    let mut tasks = Vec::with_capacity(lanes);
+    let mut keep = Vec::new();
+    match &spec.transport {
+        Transport::Quic(trust) => {
+            let mut receivers = receivers.into_iter();
+            for _ in 0..spec.connections {
+                let (endpoint, conn) = endcap::client::connect_quic(&spec.server, trust.clone())
+                    .await
+                    .with_context(|| format!("connecting to {}", spec.server))?;
+                for _ in 0..spec.streams {
+                    let (send, recv) = conn.open_bi().await.context("opening a stream")?;
+                    let rx = receivers.next().expect("one receiver per lane");
+                    tasks.push(tokio::spawn(quic_lane(send, recv, workload.clone(), rx, clock)));
+                }
+                keep.push((endpoint, conn));
+            }
+        }
+        Transport::Http => {
+            let addr = resolve(&spec.server).await?;
+            for rx in receivers {
+                let sender = http_connect(addr).await?;
+                tasks.push(tokio::spawn(http_lane(sender, spec.server.clone(), workload.clone(), rx, clock)));
+            }
+        }
+    }
+    let total = (spec.rate * (spec.warmup + spec.duration).as_secs_f64()).round() as u64;
+    let rate = spec.rate;
+    let pacer = std::thread::Builder::new()
+        .name("pacer".into())
+        .spawn(move || pace(senders, start, rate, total))
+        .context("starting the pacer thread")?;
+
+    let mut stats = Stats::default();
+    for task in tasks {
+        stats.merge(task.await.context("a lane panicked")?);
+    }
+    pacer.join().map_err(|_| anyhow::anyhow!("the pacer panicked"))?;
+    for (endpoint, conn) in keep {
+        conn.close(0u8.into(), b"done");
+        endpoint.wait_idle().await;
+    }
+    Ok(Summary {
+        transport: match spec.transport {
+            Transport::Quic(_) => "quic",
+            Transport::Http => "http",
+        },
+        op: spec.op.clone(),
+        connections: spec.connections,
+        streams: spec.streams,
+        offered_rate: spec.rate,
+        window: spec.duration,
+        warmup: spec.warmup,
+        stats,
+    })
+}
+
+/// Releases request `seq` at `start + seq / rate` to lane `seq % lanes`, then closes the lanes.
+///
+/// Runs on its own thread with a 1 us timer slack, so that a sleep ends within a few
+/// microseconds of the due time instead of the 1 ms granularity of the async timer; when several
+/// requests are due at once (high rates) they are released together.
+fn pace(lanes: Vec<UnboundedSender<Due>>, start: Instant, rate: f64, total: u64) {
+    // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1_000u64);
+    }
+    let at = |seq: u64| start + Duration::from_secs_f64(seq as f64 / rate);
+    let n = lanes.len() as u64;
+    let mut seq = 0;
+    while seq < total {
+        let now = Instant::now();
+        while seq < total && at(seq) <= now {
+            // A lane that has stopped (its stream failed) counts what it misses itself; a closed
+            // channel here only means it has already ended.
+            let _ = lanes[(seq % n) as usize].send((at(seq), seq));
+            seq += 1;
+        }
+        if seq < total {
+            let next = at(seq);
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            }
+        }
+    }
+}
+
+async fn quic_lane(
+    mut send: SendStream,
+    recv: RecvStream,
+    workload: Arc<Workload>,
+    mut due: UnboundedReceiver<Due>,
+    clock: Clock,
+) -> Stats {
+    let (inflight_tx, inflight_rx) = unbounded_channel::<(Instant, Class, u64)>();
+    let reader = tokio::spawn(quic_reader(recv, inflight_rx, clock));
+    let (mut scheduled, mut sent, mut unsent) = (0u64, 0u64, 0u64);
+    let mut failed = false;
+    let mut out = Vec::with_capacity(4096);
+    while let Some(first) = due.recv().await {
+        out.clear();
+        let mut next = Some(first);
+        let mut n = 0u64;
+        while let Some((intended, seq)) = next {
+            n += 1;
+            if !failed {
+                let t = workload.get(seq);
+                t.write_frame(seq + 1, &mut out);
+                let _ = inflight_tx.send((intended, t.class, seq + 1));
+            }
+            next = if n < MAX_BATCH as u64 { due.try_recv().ok() } else { None };
+        }
+        scheduled += n;
+        if failed {
+            unsent += n;
+        } else if send.write_all(&out).await.is_ok() {
+            sent += n;
+        } else {
+            // The frames just handed to the reader are counted there as STREAM errors.
+            failed = true;
+        }
+    }
+    let _ = send.finish();
+    drop(inflight_tx);
+    let mut stats = reader.await.unwrap_or_default();
+    stats.scheduled += scheduled;
+    stats.sent += sent;
+    stats.error("STREAM", unsent);
+    stats
+}
+
+async fn quic_reader(
+    mut recv: RecvStream,
+    mut inflight: UnboundedReceiver<(Instant, Class, u64)>,
+    clock: Clock,
+) -> Stats {
+    let mut stats = Stats::default();
+    let mut payload = Vec::new();
+    let leftover = loop {
+        let mut prefix = [0u8; 4];
+        match timeout_at(clock.deadline.into(), recv.read_exact(&mut prefix)).await {
+            Err(_) => break "TIMEOUT",
+            // The server ended the stream (or it failed) with answers still owed.
+            Ok(Err(_)) => break "STREAM",
+            Ok(Ok(())) => {}
+        }
+        let len = u32::from_be_bytes(prefix) as usize;
+        if len > MAX_ANSWER {
+            stats.error("BAD_ANSWER", 1);
+            break "STREAM";
+        }
+        payload.resize(len, 0);
+        match timeout_at(clock.deadline.into(), recv.read_exact(&mut payload)).await {
+            Err(_) => break "TIMEOUT",
+            Ok(Err(_)) => break "STREAM",
+            Ok(Ok(())) => {}
+        }
+        let now = Instant::now();
+        let Some((intended, class, id)) = inflight.recv().await else {
+            stats.error("BAD_ANSWER", 1);
+            break "STREAM";
+        };
+        clock.record(&mut stats, class, intended, now);
+        match parse_answer(&payload) {
+            Some(a) if a.id == id => {
+                stats.version(a.version);
+                match a.error {
+                    None => stats.ok += 1,
+                    Some(code) => stats.error(error_name(code), 1),
+                }
+            }
+            _ => stats.error("BAD_ANSWER", 1),
+        }
+    };
+    // Whatever was sent and not answered: the stream failed, or the drain time ran out.
+    while inflight.recv().await.is_some() {
+        stats.error(leftover, 1);
+    }
+    stats
+}
+
+fn error_name(code: i32) -> &'static str {
+    ErrorCode::try_from(code).map_or("UNKNOWN_ERROR_CODE", ErrorCode::as_str_name)
+}
+
+/// The parts of a `Response` the generator looks at.
+#[derive(Debug, PartialEq)]
+pub struct Answer<'a> {
+    /// Echoed request id.
+    pub id: u64,
+    /// Model version.
+    pub version: &'a str,
+    /// The error code, for an error answer.
+    pub error: Option<i32>,
+}
+
+/// Reads the envelope of a `Response` without decoding the items (no allocation).
+pub fn parse_answer(mut buf: &[u8]) -> Option<Answer<'_>> {
+    use prost::encoding::{WireType, decode_key, decode_varint};
+    let mut answer = Answer { id: 0, version: "", error: None };
+    let mut seen_result = false;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).ok()?;
+        match wire {
+            WireType::Varint => {
+                let v = decode_varint(&mut buf).ok()?;
+                if tag == 1 {
+                    answer.id = v;
+                }
+            }
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut buf).ok()? as usize;
+                let body = buf.get(..len)?;
+                buf = &buf[len..];
+                match tag {
+                    2 => answer.version = std::str::from_utf8(body).ok()?,
+                    10..=12 => seen_result = true,
+                    15 => {
+                        seen_result = true;
+                        answer.error = Some(error_code(body)?);
+                    }
+                    _ => {}
+                }
+            }
+            WireType::SixtyFourBit => buf = buf.get(8..)?,
+            WireType::ThirtyTwoBit => buf = buf.get(4..)?,
+            _ => return None,
+        }
+    }
+    seen_result.then_some(answer)
+}
+
+fn error_code(mut buf: &[u8]) -> Option<i32> {
+    use prost::encoding::{WireType, decode_key, decode_varint};
+    let mut code = 0;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).ok()?;
+        match wire {
+            WireType::Varint => {
+                let v = decode_varint(&mut buf).ok()?;
+                if tag == 1 {
+                    code = v as i32;
+                }
+            }
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut buf).ok()? as usize;
+                buf = buf.get(len..)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(code)
+}
+
+async fn resolve(server: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(server)
+        .await
+        .with_context(|| format!("resolving {server}"))?
+        .next()
+        .with_context(|| format!("{server} has no address"))
+}
+
+type HttpSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn http_connect(addr: SocketAddr) -> anyhow::Result<HttpSender> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    tcp.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// `GET path` over a fresh HTTP connection, as JSON (the model description before a run).
+pub async fn http_get_json(server: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    let mut sender = http_connect(resolve(server).await?).await?;
+    let req = hyper::Request::get(path).header(hyper::header::HOST, server).body(Full::new(Bytes::new()))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(status.is_success(), "GET {path}: {status}: {}", String::from_utf8_lossy(&body));
+    Ok(serde_json::from_slice(&body)?)
+}
+
+async fn http_lane(
+    mut sender: HttpSender,
+    host: String,
+    workload: Arc<Workload>,
+    mut due: UnboundedReceiver<Due>,
+    clock: Clock,
+) -> Stats {
+    let mut stats = Stats::default();
+    let mut failed = false;
+    while let Some((intended, seq)) = due.recv().await {
+        stats.scheduled += 1;
+        if failed {
+            stats.error("STREAM", 1);
+            continue;
+        }
+        let t = workload.get(seq);
+        let builder = hyper::Request::builder().uri(t.http_path).header(hyper::header::HOST, &host);
+        let req = match &t.http_body {
+            Some(body) => builder
+                .method(hyper::Method::POST)
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(body.clone())),
+            None => builder.method(hyper::Method::GET).body(Full::new(Bytes::new())),
+        };
+        let Ok(req) = req else {
+            stats.error("BAD_REQUEST", 1);
+            continue;
+        };
+        let exchange = async {
+            sender.ready().await?;
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
+        };
+        stats.sent += 1;
+        match timeout_at(clock.deadline.into(), exchange).await {
+            Err(_) => stats.error("TIMEOUT", 1),
+            Ok(Err(_)) => {
+                failed = true;
+                stats.error("STREAM", 1);
+            }
+            Ok(Ok((status, body))) => {
+                clock.record(&mut stats, t.class, intended, Instant::now());
+                if let Some(v) = json_str(&body, "model_version") {
+                    stats.version(v);
+                }
+                if status.is_success() {
+                    stats.ok += 1;
+                } else {
+                    match json_str(&body, "code") {
+                        Some(code) => stats.error(code, 1),
+                        None => stats.error(&format!("HTTP_{}", status.as_u16()), 1),
+                    }
+                }
+            }
+        }
+    }
+    stats
+}
+
+/// The value of the first `"key":"value"` in a JSON text (enough for endcap's flat answers,
+/// without parsing the whole answer on the generator's hot path).
+fn json_str<'a>(body: &'a [u8], key: &str) -> Option<&'a str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let at = text.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let end = text[at..].find('"')?;
+    Some(&text[at..at + end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use endcap::protocol::{self, ItemRef};
+
+    fn payload(frame: &[u8]) -> &[u8] {
+        &frame[4..]
+    }
+
+    #[test]
+    fn answers_are_read_like_the_server_writes_them() {
+        let mut out = Vec::new();
+        let item = ItemRef { product_id: "p1", name: "Milk", aisle: "Dairy", score: 1.5, reason: "personal" };
+        protocol::encode_recommendation(&mut out, 77, "v3", [item].into_iter(), 12);
+        assert_eq!(parse_answer(payload(&out)), Some(Answer { id: 77, version: "v3", error: None }));
+        out.clear();
+        protocol::encode_error(&mut out, 78, "v3", ErrorCode::UnknownZone, "no zone `x`");
+        let a = parse_answer(payload(&out)).expect("parses");
+        assert_eq!((a.id, a.error.map(error_name)), (78, Some("UNKNOWN_ZONE")));
+        out.clear();
+        protocol::encode_pong(&mut out, 1, "", 5);
+        assert_eq!(parse_answer(payload(&out)), Some(Answer { id: 1, version: "", error: None }));
+        assert_eq!(parse_answer(&[]), None, "no result is not an answer");
+        assert_eq!(parse_answer(&[0x12, 0x09, b'x']), None, "truncated");
+    }
+
+    #[test]
+    fn json_fields_are_found() {
+        let body = br#"{"error":{"code":"UNKNOWN_AISLE","message":"x"},"model_version":"v9"}"#;
+        assert_eq!(json_str(body, "code"), Some("UNKNOWN_AISLE"));
+        assert_eq!(json_str(body, "model_version"), Some("v9"));
+        assert_eq!(json_str(body, "absent"), None);
+    }
+
+    #[test]
+    fn the_pacer_releases_every_request_once_in_order_over_the_lanes() {
+        let (a_tx, mut a) = unbounded_channel();
+        let (b_tx, mut b) = unbounded_channel();
+        let start = Instant::now();
+        pace(vec![a_tx, b_tx], start, 20_000.0, 1_001);
+        let mut seen = Vec::new();
+        while let Ok((at, seq)) = a.try_recv() {
+            assert_eq!(seq % 2, 0);
+            seen.push((at, seq));
+        }
+        while let Ok((at, seq)) = b.try_recv() {
+            assert_eq!(seq % 2, 1);
+            seen.push((at, seq));
+        }
+        seen.sort_by_key(|s| s.1);
+        assert_eq!(seen.len(), 1_001);
+        assert!(seen.iter().enumerate().all(|(i, s)| s.1 == i as u64));
+        assert_eq!(seen[1_000].0 - start, Duration::from_millis(50), "request n is due at n / rate");
+        assert!(Instant::now() >= start + Duration::from_millis(50), "and not released before");
+    }
+}
