@@ -50,6 +50,10 @@ pub struct ServerConfig {
     pub idle_timeout_ms: u64,
     /// Runtime worker threads; 0 means one per core.
     pub workers: usize,
+    /// Keep the runtime workers polling their sockets instead of sleeping between packets:
+    /// lower and steadier latency on machines where waking a sleeping thread is slow (VMs), for
+    /// the price of one busy core per worker.
+    pub busy_poll: bool,
     /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off.
     pub admin_token: Option<String>,
 }
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             max_streams_per_connection: 64,
             idle_timeout_ms: 30_000,
             workers: 0,
+            busy_poll: false,
             admin_token: None,
         }
     }

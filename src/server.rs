@@ -44,6 +44,8 @@ pub struct Running {
     stop: watch::Sender<bool>,
     endpoint: quinn::Endpoint,
     http_task: JoinHandle<()>,
+    /// The busy-poll tasks (`server.busy_poll`), stopped on shutdown.
+    spinners: Vec<JoinHandle<()>>,
     /// Watches the model path while the server runs (dropped on shutdown).
     _watcher: Option<notify::RecommendedWatcher>,
 }
@@ -161,6 +163,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     if let Err(e) = reload::reload_on_sighup(service.clone(), path) {
         warn!("cannot handle SIGHUP: {e}");
     }
+    let spinners = if config.server.busy_poll { busy_poll(config.server.workers) } else { Vec::new() };
     Ok(Running {
         quic_addr,
         http_addr,
@@ -170,8 +173,26 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         stop,
         endpoint,
         http_task,
+        spinners,
         _watcher: watcher,
     })
+}
+
+/// Starts one task per worker that only yields. Tokio wakes a yielded task after polling the I/O
+/// driver without blocking, so a worker running one never sleeps in `epoll_wait`: packets are
+/// picked up as they arrive instead of after the OS wakes the thread.
+fn busy_poll(workers: usize) -> Vec<JoinHandle<()>> {
+    let n = if workers > 0 { workers } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    info!(workers = n, "busy polling: one core per worker stays busy");
+    (0..n)
+        .map(|_| {
+            tokio::spawn(async {
+                loop {
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect()
 }
 
 impl Running {
@@ -185,6 +206,9 @@ impl Running {
 
     /// Stops accepting, lets in-flight requests finish (briefly), and closes both transports.
     pub async fn shutdown(self) {
+        for s in &self.spinners {
+            s.abort();
+        }
         let _ = self.stop.send(true);
         self.endpoint.close(0u8.into(), b"server shutting down");
         let _ = self.http_task.await;

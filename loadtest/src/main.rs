@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use endcap::protocol::response;
 use endcap::transport::tls::Trust;
+use endcap_loadtest::run::Pacer;
 use endcap_loadtest::{Mix, OpChoice, RunSpec, Summary, Transport, Universe, Workload, WorkloadSpec, parse_duration};
 
 /// Open-loop load generator for endcap: requests leave at a fixed rate and each latency is
@@ -84,6 +85,11 @@ struct Args {
     /// The p99 a sweep step must stay under, microseconds.
     #[arg(long, default_value_t = 1000)]
     p99_target_us: u64,
+    /// How the pacer waits: `sleep` (its own thread, no CPU while idle, as punctual as the OS
+    /// wakes it) or `spin` (a task on the generator runtime that busy-polls: punctual, and the
+    /// runtime never sleeps, but one core stays busy).
+    #[arg(long, value_enum, default_value_t = PacerArg::Sleep)]
+    pacer: PacerArg,
     /// Generator runtime threads (the pacer has its own thread).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -98,6 +104,12 @@ struct Args {
     /// The server's model path.
     #[arg(long, value_name = "PATH")]
     reload_path: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum PacerArg {
+    Sleep,
+    Spin,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +172,10 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         warmup: args.warmup,
         drain: args.drain,
         op: format!("{:?}", args.op).to_lowercase(),
+        pacer: match args.pacer {
+            PacerArg::Sleep => Pacer::Sleep,
+            PacerArg::Spin => Pacer::Spin,
+        },
     };
     let _publisher = match args.reload_every {
         Some(every) => Some(Publisher::start(every, &args.reload_files, args.reload_path.as_deref())?),

@@ -58,6 +58,8 @@ pub struct RunSpec {
     pub drain: Duration,
     /// The operation's name for the report.
     pub op: String,
+    /// How requests are released.
+    pub pacer: Pacer,
 }
 
 /// When the run's phases end.
@@ -74,6 +76,14 @@ impl Clock {
     fn record(&self, stats: &mut Stats, class: Class, intended: Instant, now: Instant) {
         let measured = intended >= self.warm_end;
         stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured);
+    }
+
+    /// Records how late a request left the generator.
+    #[inline]
+    fn lag(&self, stats: &mut Stats, intended: Instant, sent: Instant) {
+        if intended >= self.warm_end {
+            stats.send_lag.saturating_record((sent.saturating_duration_since(intended).as_micros() as u64).max(1));
+        }
     }
 }
 
@@ -128,16 +138,24 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
     }
     let total = (spec.rate * (spec.warmup + spec.duration).as_secs_f64()).round() as u64;
     let rate = spec.rate;
-    let pacer = std::thread::Builder::new()
-        .name("pacer".into())
-        .spawn(move || pace(senders, start, rate, total))
-        .context("starting the pacer thread")?;
+    let pacer = match spec.pacer {
+        Pacer::Sleep => PacerHandle::Thread(
+            std::thread::Builder::new()
+                .name("pacer".into())
+                .spawn(move || pace(senders, start, rate, total))
+                .context("starting the pacer thread")?,
+        ),
+        Pacer::Spin => PacerHandle::Task(tokio::spawn(pace_polling(senders, start, rate, total))),
+    };
 
     let mut stats = Stats::default();
     for task in tasks {
         stats.merge(task.await.context("a lane panicked")?);
     }
-    pacer.join().map_err(|_| anyhow::anyhow!("the pacer panicked"))?;
+    match pacer {
+        PacerHandle::Thread(t) => t.join().map_err(|_| anyhow::anyhow!("the pacer panicked"))?,
+        PacerHandle::Task(t) => t.await.context("the pacer panicked")?,
+    }
     for (endpoint, conn) in keep {
         conn.close(0u8.into(), b"done");
         endpoint.wait_idle().await;
@@ -155,6 +173,47 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
         warmup: spec.warmup,
         stats,
     })
+}
+
+/// How the pacer waits for the next due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pacer {
+    /// Sleep until it (costs no CPU; wakes as late as the OS lets it, see BENCHMARKS.md).
+    #[default]
+    Sleep,
+    /// Busy-poll: the pacer is a task on the generator's runtime that yields until the due time,
+    /// so the runtime never sleeps and no thread has to be woken between a due time and its
+    /// send (nor for an answer). Punctual, but keeps one core busy.
+    Spin,
+}
+
+enum PacerHandle {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
+}
+
+/// `Pacer::Spin`: the same schedule as `pace`, from a task that yields between due times (tokio
+/// polls the I/O driver without blocking before it resumes a yielded task, so the runtime
+/// busy-polls its sockets meanwhile). Sleeps only when the next request is far off.
+async fn pace_polling(lanes: Vec<UnboundedSender<Due>>, start: Instant, rate: f64, total: u64) {
+    let at = |seq: u64| start + Duration::from_secs_f64(seq as f64 / rate);
+    let n = lanes.len() as u64;
+    let mut seq = 0;
+    while seq < total {
+        let now = Instant::now();
+        while seq < total && at(seq) <= now {
+            let _ = lanes[(seq % n) as usize].send((at(seq), seq));
+            seq += 1;
+        }
+        if seq < total {
+            let next = at(seq);
+            if next > now + Duration::from_millis(5) {
+                tokio::time::sleep_until((next - Duration::from_millis(2)).into()).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
 }
 
 /// Releases request `seq` at `start + seq / rate` to lane `seq % lanes`, then closes the lanes.
@@ -201,8 +260,11 @@ async fn quic_lane(
     let (mut scheduled, mut sent, mut unsent) = (0u64, 0u64, 0u64);
     let mut failed = false;
     let mut out = Vec::with_capacity(4096);
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut lag = Stats::default();
     while let Some(first) = due.recv().await {
         out.clear();
+        batch.clear();
         let mut next = Some(first);
         let mut n = 0u64;
         while let Some((intended, seq)) = next {
@@ -210,6 +272,7 @@ async fn quic_lane(
             if !failed {
                 let t = workload.get(seq);
                 t.write_frame(seq + 1, &mut out);
+                batch.push(intended);
                 let _ = inflight_tx.send((intended, t.class, seq + 1));
             }
             next = if n < MAX_BATCH as u64 { due.try_recv().ok() } else { None };
@@ -219,6 +282,10 @@ async fn quic_lane(
             unsent += n;
         } else if send.write_all(&out).await.is_ok() {
             sent += n;
+            let now = Instant::now();
+            for &intended in &batch {
+                clock.lag(&mut lag, intended, now);
+            }
         } else {
             // The frames just handed to the reader are counted there as STREAM errors.
             failed = true;
@@ -227,6 +294,7 @@ async fn quic_lane(
     let _ = send.finish();
     drop(inflight_tx);
     let mut stats = reader.await.unwrap_or_default();
+    stats.send_lag.add(&lag.send_lag).expect("same bounds");
     stats.scheduled += scheduled;
     stats.sent += sent;
     stats.error("STREAM", unsent);
@@ -413,8 +481,12 @@ async fn http_lane(
             stats.error("BAD_REQUEST", 1);
             continue;
         };
+        let lag = &mut stats.send_lag;
         let exchange = async {
             sender.ready().await?;
+            if intended >= clock.warm_end {
+                lag.saturating_record((intended.elapsed().as_micros() as u64).max(1));
+            }
             let resp = sender.send_request(req).await?;
             let status = resp.status();
             let body = resp.into_body().collect().await?.to_bytes();

@@ -24,6 +24,9 @@ fn histogram() -> Histogram<u64> {
 pub struct Stats {
     /// Latency of every answer (successes and error answers), microseconds.
     pub latency: Histogram<u64>,
+    /// How late requests left the generator (intended send time to written on the socket),
+    /// microseconds: the generator's and the OS's share of `latency`.
+    pub send_lag: Histogram<u64>,
     /// Latency by request class.
     pub by_class: Vec<Histogram<u64>>,
     /// Requests the schedule asked for.
@@ -51,6 +54,7 @@ impl Default for Stats {
     fn default() -> Self {
         Stats {
             latency: histogram(),
+            send_lag: histogram(),
             by_class: Class::ALL.iter().map(|_| histogram()).collect(),
             scheduled: 0,
             sent: 0,
@@ -107,6 +111,7 @@ impl Stats {
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: Stats) {
         self.latency.add(&other.latency).expect("same bounds");
+        self.send_lag.add(&other.send_lag).expect("same bounds");
         for (a, b) in self.by_class.iter_mut().zip(&other.by_class) {
             a.add(b).expect("same bounds");
         }
@@ -211,6 +216,9 @@ impl Summary {
             "p999_us": h.value_at_quantile(0.999),
             "max_us": h.max(),
             "mean_us": round1(h.mean()),
+            "send_lag_p50_us": self.stats.send_lag.value_at_quantile(0.5),
+            "send_lag_p99_us": self.stats.send_lag.value_at_quantile(0.99),
+            "send_lag_max_us": self.stats.send_lag.max(),
             "errors": self.stats.error_total(),
             "errors_by_code": self.stats.errors,
             "versions": self.stats.versions,
@@ -244,6 +252,14 @@ impl Summary {
             h.value_at_quantile(0.999),
             h.max(),
             h.len()
+        );
+        let lag = &self.stats.send_lag;
+        let _ = writeln!(
+            s,
+            "  send lag us (intended -> on the socket): p50 {}  p99 {}  max {}",
+            lag.value_at_quantile(0.5),
+            lag.value_at_quantile(0.99),
+            lag.max()
         );
         for (c, h) in Class::ALL.iter().zip(&self.stats.by_class) {
             if !h.is_empty() && h.len() < self.stats.latency.len() {

@@ -11,12 +11,28 @@ use endcap::demo::DemoSpec;
 use endcap::protocol::{Ping, RecommendRequest, request};
 use endcap::server::{self, ModelSource};
 use endcap::transport::tls::Trust;
+use endcap_loadtest::run::Pacer;
 use endcap_loadtest::{Class, RunSpec, Summary, Transport, Workload};
 
 struct Server {
     quic: String,
     http: String,
     version: String,
+}
+
+/// The shipped config on ephemeral loopback ports, without a model file or watch.
+fn config() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/endcap.toml");
+    let mut config = Config::load(Some(&path)).expect("shipped config");
+    config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
+    config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config.model.watch = false;
+    config.model.path = std::env::temp_dir().join("endcap-loadtest-no-such-dir/none.endcap");
+    config
+}
+
+fn small_store() -> DemoSpec {
+    DemoSpec { products: 600, customers: 1_500, ..DemoSpec::default() }
 }
 
 /// One small demo server per test binary, on its own runtime thread.
@@ -27,14 +43,7 @@ fn server() -> &'static Server {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
             rt.block_on(async move {
-                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/endcap.toml");
-                let mut config = Config::load(Some(&path)).expect("shipped config");
-                config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
-                config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
-                config.model.watch = false;
-                config.model.path = std::env::temp_dir().join("endcap-loadtest-no-such-dir/none.endcap");
-                let spec = DemoSpec { products: 600, customers: 1_500, ..DemoSpec::default() };
-                let mut running = server::start(config, ModelSource::Demo(spec)).await.expect("starts");
+                let mut running = server::start(config(), ModelSource::Demo(small_store())).await.expect("starts");
                 running.ready().await.expect("model loads");
                 let version = running.service.engine().expect("engine").version().to_string();
                 let quic = running.quic_addr.to_string();
@@ -58,6 +67,7 @@ fn spec(transport: Transport, rate: f64, connections: usize, streams: usize) -> 
         warmup: Duration::ZERO,
         drain: Duration::from_secs(5),
         op: "test".into(),
+        pacer: Default::default(),
     }
 }
 
@@ -143,4 +153,25 @@ fn the_command_line_prints_the_json_summary() {
         .expect("runs");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--cert-sha256"), "says how to trust the server");
+}
+
+#[test]
+fn a_busy_polling_server_and_the_polling_pacer_count_the_same() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    rt.block_on(async {
+        let mut config = config();
+        config.server.busy_poll = true;
+        config.server.workers = 1;
+        let mut running = server::start(config, ModelSource::Demo(small_store())).await.expect("starts");
+        running.ready().await.expect("model loads");
+        let mut spec = spec(Transport::Quic(Trust::Insecure), 300.0, 2, 1);
+        spec.server = running.quic_addr.to_string();
+        spec.pacer = Pacer::Spin;
+        let workload =
+            Workload::of(vec![(Class::Recommend, recommend("c3", "")), (Class::Ping, request::Op::Ping(Ping {}))]);
+        let s = endcap_loadtest::run(&spec, Arc::new(workload)).await.expect("run");
+        assert_eq!((s.stats.scheduled, s.stats.sent, s.stats.ok), (300, 300, 300), "{}", s.to_text());
+        assert_eq!(s.stats.error_total(), 0);
+        running.shutdown().await;
+    });
 }

@@ -21,9 +21,22 @@ pub trait ProductIndex {
     fn search(&self, query: &[f32], k: usize, accept: &dyn Fn(u32) -> bool, out: &mut TopK);
 }
 
-/// Inner product, written so the compiler vectorises it (eight independent accumulators).
+/// Inner product. On x86-64 CPUs with AVX2 and FMA (checked once at run time, cached by std) it
+/// runs an 8-lane fused multiply-add kernel; elsewhere the portable one below.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features `dot_avx2` is compiled for (checked just above).
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_portable(a, b)
+}
+
+/// Portable inner product, written so the compiler vectorises it (eight independent
+/// accumulators; SSE2 on the baseline x86-64 target).
+#[inline]
+pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let (a8, a_tail) = a.as_chunks::<8>();
@@ -36,6 +49,37 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     let mut sum = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     for (x, y) in a_tail.iter().zip(b_tail) {
+        sum += x * y;
+    }
+    sum
+}
+
+/// AVX2 + FMA inner product: two 8-lane accumulators, 16 floats per step.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (a16, a_rest) = a[..n].as_chunks::<16>();
+    let (b16, b_rest) = b[..n].as_chunks::<16>();
+    let mut acc0 = _mm256_setzero_ps();
+    let mut acc1 = _mm256_setzero_ps();
+    for (x, y) in a16.iter().zip(b16) {
+        // SAFETY: each chunk holds 16 floats, so both 8-float loads are in bounds.
+        unsafe {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr().add(8)), _mm256_loadu_ps(y.as_ptr().add(8)), acc1);
+        }
+    }
+    let acc = _mm256_add_ps(acc0, acc1);
+    let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+    let mut sum = _mm_cvtss_f32(s);
+    for (x, y) in a_rest.iter().zip(b_rest) {
         sum += x * y;
     }
     sum
@@ -119,6 +163,7 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 * 0.25).collect();
             let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - naive).abs() < 1e-3, "n={n}");
+            assert!((dot_portable(&a, &b) - naive).abs() < 1e-3, "n={n}");
         }
     }
 

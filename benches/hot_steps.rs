@@ -1,0 +1,138 @@
+//! One bench per step of the request path, so a regression in one step shows on its own:
+//! customer id lookup, IVF search (unfiltered), exact scan of one aisle, the inner-product kernel,
+//! scoring into a top-k, request decode, answer encode. `recommend.rs` benches the whole engine path.
+//!
+//! `ENDCAP_BENCH_SCALE=store-1m` (the default) or `default`; models are cached in
+//! `target/bench-data/` (see `common`).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use endcap::index::ivf::IvfView;
+use endcap::index::{TopK, dot, dot_portable, exact::scan_rows};
+use endcap::model::Model;
+use endcap::model::view::{f32s, u32s};
+use endcap::protocol::{self, ItemRef, RecommendRequest, Request, request};
+
+mod common;
+
+fn bench(c: &mut Criterion) {
+    let (spec, scale) = common::scale("store-1m");
+    let model = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
+    let data = model.data();
+    let dim = model.dim();
+    let customers = data.customers.ids.len();
+    let ids: Vec<String> =
+        (0..1024).map(|i| data.customers.ids.id((i * customers / 1024) as u32).to_string()).collect();
+    let rows: Vec<u32> = ids.iter().map(|id| data.customers.ids.row(id).expect("known")).collect();
+    let vectors = model.product_vectors();
+    let mut g = c.benchmark_group(format!("hot_steps/{scale}"));
+
+    let mut i = 0usize;
+    g.bench_function("customer_id_lookup", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            data.customers.ids.row(black_box(&ids[i]))
+        })
+    });
+
+    let view = IvfView {
+        vectors,
+        dim,
+        centroids: f32s(&data.ivf.centroids),
+        offsets: u32s(&data.ivf.offsets),
+        nprobe: data.ivf.nprobe.to_native() as usize,
+    };
+    let (mut top, mut probes) = (TopK::new(5), Vec::new());
+    g.bench_function(format!("ivf_search_k5_nprobe{}", view.nprobe), |b| {
+        b.iter(|| {
+            i = (i + 1) % rows.len();
+            view.search_with(model.customer_vector(rows[i]), 5, view.nprobe, |_| true, &mut top, &mut probes);
+            top.len()
+        })
+    });
+
+    // The largest aisle: the worst case of the exact filtered plan.
+    let aisle = (0..data.products.by_aisle.rows()).max_by_key(|&a| data.products.by_aisle.row(a).len()).unwrap_or(0);
+    let aisle_rows = data.products.by_aisle.row(aisle);
+    g.bench_function(format!("exact_scan_aisle_{}_rows_k5", aisle_rows.len()), |b| {
+        b.iter(|| {
+            i = (i + 1) % rows.len();
+            top.reset(5);
+            scan_rows(
+                vectors,
+                dim,
+                aisle_rows.iter().copied(),
+                model.customer_vector(rows[i]),
+                |r| r % 7 != 0,
+                &mut top,
+            );
+            top.len()
+        })
+    });
+
+    // The kernel under everything above: the dispatched one (AVX2+FMA where the CPU has it)
+    // against the portable one, on the same 1,000 product vectors.
+    for (name, kernel) in
+        [("dot_1000_rows_dispatched", dot as fn(&[f32], &[f32]) -> f32), ("dot_1000_rows_portable", dot_portable)]
+    {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % rows.len();
+                let q = model.customer_vector(rows[i]);
+                vectors.chunks_exact(dim).take(1000).map(|v| kernel(q, v)).sum::<f32>()
+            })
+        });
+    }
+
+    g.bench_function("score_1000_rows_into_top5", |b| {
+        b.iter(|| {
+            i = (i + 1) % rows.len();
+            let q = model.customer_vector(rows[i]);
+            top.reset(5);
+            for (r, v) in vectors.chunks_exact(dim).take(1000).enumerate() {
+                top.push(dot(q, v), r as u32);
+            }
+            top.len()
+        })
+    });
+
+    let req = Request {
+        id: 12_345,
+        op: Some(request::Op::Recommend(RecommendRequest {
+            customer: "c123456".into(),
+            zone: "chilled".into(),
+            basket: vec!["p1".into(), "p20".into(), "p300".into()],
+            k: 5,
+            ..Default::default()
+        })),
+    };
+    let mut frame = Vec::new();
+    protocol::encode_request_frame(&mut frame, &req);
+    let mut into = Request::default();
+    g.bench_function("decode_request", |b| {
+        b.iter(|| protocol::decode_request(black_box(&frame[protocol::LEN_PREFIX..]), &mut into).is_ok())
+    });
+
+    let items: Vec<ItemRef<'_>> = (0..5u32)
+        .map(|r| ItemRef {
+            product_id: data.products.ids.id(r),
+            name: data.products.names.get(r as usize),
+            aisle: "Fresh Fruit",
+            score: 1.0 + r as f32,
+            reason: "personal",
+        })
+        .collect();
+    let mut out = Vec::with_capacity(1024);
+    g.bench_function("encode_answer_k5", |b| {
+        b.iter(|| {
+            out.clear();
+            protocol::encode_recommendation(&mut out, 12_345, model.version(), items.iter().copied(), 17);
+            out.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
