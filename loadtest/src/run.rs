@@ -137,15 +137,15 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
         }
     }
     let total = (spec.rate * (spec.warmup + spec.duration).as_secs_f64()).round() as u64;
-    let rate = spec.rate;
+    let schedule = Schedule { lanes: senders, start, rate: spec.rate, total, seq: 0 };
     let pacer = match spec.pacer {
         Pacer::Sleep => PacerHandle::Thread(
             std::thread::Builder::new()
                 .name("pacer".into())
-                .spawn(move || pace(senders, start, rate, total))
+                .spawn(move || pace(schedule))
                 .context("starting the pacer thread")?,
         ),
-        Pacer::Spin => PacerHandle::Task(tokio::spawn(pace_polling(senders, start, rate, total))),
+        Pacer::Spin => PacerHandle::Task(tokio::spawn(pace_polling(schedule))),
     };
 
     let mut stats = Stats::default();
@@ -192,58 +192,61 @@ enum PacerHandle {
     Task(tokio::task::JoinHandle<()>),
 }
 
-/// `Pacer::Spin`: the same schedule as `pace`, from a task that yields between due times (tokio
-/// polls the I/O driver without blocking before it resumes a yielded task, so the runtime
-/// busy-polls its sockets meanwhile). Sleeps only when the next request is far off.
-async fn pace_polling(lanes: Vec<UnboundedSender<Due>>, start: Instant, rate: f64, total: u64) {
-    let at = |seq: u64| start + Duration::from_secs_f64(seq as f64 / rate);
-    let n = lanes.len() as u64;
-    let mut seq = 0;
-    while seq < total {
+/// The schedule: request `seq` is due at `start + seq / rate` and goes to lane `seq % lanes`.
+struct Schedule {
+    lanes: Vec<UnboundedSender<Due>>,
+    start: Instant,
+    rate: f64,
+    total: u64,
+    seq: u64,
+}
+
+impl Schedule {
+    fn at(&self, seq: u64) -> Instant {
+        self.start + Duration::from_secs_f64(seq as f64 / self.rate)
+    }
+
+    /// Releases every request due by now; the next due time, or `None` once all are released
+    /// (dropping the schedule then closes the lanes).
+    fn release_due(&mut self) -> Option<Instant> {
         let now = Instant::now();
-        while seq < total && at(seq) <= now {
-            let _ = lanes[(seq % n) as usize].send((at(seq), seq));
-            seq += 1;
+        let n = self.lanes.len() as u64;
+        while self.seq < self.total && self.at(self.seq) <= now {
+            // A lane that has stopped (its stream failed) counts what it misses itself; a closed
+            // channel here only means it has already ended.
+            let _ = self.lanes[(self.seq % n) as usize].send((self.at(self.seq), self.seq));
+            self.seq += 1;
         }
-        if seq < total {
-            let next = at(seq);
-            if next > now + Duration::from_millis(5) {
-                tokio::time::sleep_until((next - Duration::from_millis(2)).into()).await;
-            } else {
-                tokio::task::yield_now().await;
-            }
+        (self.seq < self.total).then(|| self.at(self.seq))
+    }
+}
+
+/// `Pacer::Spin`: a task that yields between due times (tokio polls the I/O driver without
+/// blocking before it resumes a yielded task, so the runtime busy-polls its sockets meanwhile).
+/// Sleeps only when the next request is far off.
+async fn pace_polling(mut schedule: Schedule) {
+    while let Some(next) = schedule.release_due() {
+        if next > Instant::now() + Duration::from_millis(5) {
+            tokio::time::sleep_until((next - Duration::from_millis(2)).into()).await;
+        } else {
+            tokio::task::yield_now().await;
         }
     }
 }
 
-/// Releases request `seq` at `start + seq / rate` to lane `seq % lanes`, then closes the lanes.
-///
-/// Runs on its own thread with a 1 us timer slack, so that a sleep ends within a few
-/// microseconds of the due time instead of the 1 ms granularity of the async timer; when several
-/// requests are due at once (high rates) they are released together.
-fn pace(lanes: Vec<UnboundedSender<Due>>, start: Instant, rate: f64, total: u64) {
+/// `Pacer::Sleep`: runs on its own thread with a 1 us timer slack, so that a sleep ends as soon
+/// as the OS wakes the thread instead of at the 1 ms granularity of the async timer; when several
+/// requests are due at once (high rates, late wake-ups) they are released together.
+fn pace(mut schedule: Schedule) {
     // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
     #[cfg(target_os = "linux")]
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1_000u64);
     }
-    let at = |seq: u64| start + Duration::from_secs_f64(seq as f64 / rate);
-    let n = lanes.len() as u64;
-    let mut seq = 0;
-    while seq < total {
+    while let Some(next) = schedule.release_due() {
         let now = Instant::now();
-        while seq < total && at(seq) <= now {
-            // A lane that has stopped (its stream failed) counts what it misses itself; a closed
-            // channel here only means it has already ended.
-            let _ = lanes[(seq % n) as usize].send((at(seq), seq));
-            seq += 1;
-        }
-        if seq < total {
-            let next = at(seq);
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            }
+        if next > now {
+            std::thread::sleep(next - now);
         }
     }
 }
@@ -367,61 +370,71 @@ pub struct Answer<'a> {
 }
 
 /// Reads the envelope of a `Response` without decoding the items (no allocation).
-pub fn parse_answer(mut buf: &[u8]) -> Option<Answer<'_>> {
-    use prost::encoding::{WireType, decode_key, decode_varint};
+pub fn parse_answer(buf: &[u8]) -> Option<Answer<'_>> {
     let mut answer = Answer { id: 0, version: "", error: None };
     let mut seen_result = false;
+    for_each_field(buf, |tag, value| {
+        match (tag, value) {
+            (1, Value::Varint(id)) => answer.id = id,
+            (2, Value::Bytes(v)) => answer.version = std::str::from_utf8(v).ok()?,
+            (10..=12, Value::Bytes(_)) => seen_result = true,
+            (15, Value::Bytes(error)) => {
+                seen_result = true;
+                answer.error = Some(error_code(error)?);
+            }
+            _ => {}
+        }
+        Some(())
+    })?;
+    seen_result.then_some(answer)
+}
+
+/// The `code` of an `Error` message.
+fn error_code(buf: &[u8]) -> Option<i32> {
+    let mut code = 0;
+    for_each_field(buf, |tag, value| {
+        if let (1, Value::Varint(c)) = (tag, value) {
+            code = c as i32;
+        }
+        Some(())
+    })?;
+    Some(code)
+}
+
+/// A protobuf field's value, as far as the generator cares.
+enum Value<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    Fixed,
+}
+
+/// Calls `each` with the number and value of every field of a message; `None` when the bytes are
+/// not a valid message or `each` says so.
+fn for_each_field<'a>(mut buf: &'a [u8], mut each: impl FnMut(u32, Value<'a>) -> Option<()>) -> Option<()> {
+    use prost::encoding::{WireType, decode_key, decode_varint};
     while !buf.is_empty() {
         let (tag, wire) = decode_key(&mut buf).ok()?;
-        match wire {
-            WireType::Varint => {
-                let v = decode_varint(&mut buf).ok()?;
-                if tag == 1 {
-                    answer.id = v;
-                }
-            }
+        let value = match wire {
+            WireType::Varint => Value::Varint(decode_varint(&mut buf).ok()?),
             WireType::LengthDelimited => {
                 let len = decode_varint(&mut buf).ok()? as usize;
                 let body = buf.get(..len)?;
                 buf = &buf[len..];
-                match tag {
-                    2 => answer.version = std::str::from_utf8(body).ok()?,
-                    10..=12 => seen_result = true,
-                    15 => {
-                        seen_result = true;
-                        answer.error = Some(error_code(body)?);
-                    }
-                    _ => {}
-                }
+                Value::Bytes(body)
             }
-            WireType::SixtyFourBit => buf = buf.get(8..)?,
-            WireType::ThirtyTwoBit => buf = buf.get(4..)?,
-            _ => return None,
-        }
-    }
-    seen_result.then_some(answer)
-}
-
-fn error_code(mut buf: &[u8]) -> Option<i32> {
-    use prost::encoding::{WireType, decode_key, decode_varint};
-    let mut code = 0;
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).ok()?;
-        match wire {
-            WireType::Varint => {
-                let v = decode_varint(&mut buf).ok()?;
-                if tag == 1 {
-                    code = v as i32;
-                }
+            WireType::SixtyFourBit => {
+                buf = buf.get(8..)?;
+                Value::Fixed
             }
-            WireType::LengthDelimited => {
-                let len = decode_varint(&mut buf).ok()? as usize;
-                buf = buf.get(len..)?;
+            WireType::ThirtyTwoBit => {
+                buf = buf.get(4..)?;
+                Value::Fixed
             }
             _ => return None,
-        }
+        };
+        each(tag, value)?;
     }
-    Some(code)
+    Some(())
 }
 
 async fn resolve(server: &str) -> anyhow::Result<SocketAddr> {
@@ -566,7 +579,7 @@ mod tests {
         let (a_tx, mut a) = unbounded_channel();
         let (b_tx, mut b) = unbounded_channel();
         let start = Instant::now();
-        pace(vec![a_tx, b_tx], start, 20_000.0, 1_001);
+        pace(Schedule { lanes: vec![a_tx, b_tx], start, rate: 20_000.0, total: 1_001, seq: 0 });
         let mut seen = Vec::new();
         while let Ok((at, seq)) = a.try_recv() {
             assert_eq!(seq % 2, 0);
