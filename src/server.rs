@@ -163,7 +163,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     if let Err(e) = reload::reload_on_sighup(service.clone(), path) {
         warn!("cannot handle SIGHUP: {e}");
     }
-    let spinners = if config.server.busy_poll { busy_poll(config.server.workers) } else { Vec::new() };
+    let spinners = if config.server.busy_poll { busy_poll(&stop) } else { Vec::new() };
     Ok(Running {
         quic_addr,
         http_addr,
@@ -178,16 +178,20 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     })
 }
 
-/// Starts one task per worker that only yields. Tokio wakes a yielded task after polling the I/O
-/// driver without blocking, so a worker running one never sleeps in `epoll_wait`: packets are
-/// picked up as they arrive instead of after the OS wakes the thread.
-fn busy_poll(workers: usize) -> Vec<JoinHandle<()>> {
-    let n = if workers > 0 { workers } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+/// Starts one task per runtime worker that only yields, until the server stops (or is dropped).
+/// Tokio wakes a yielded task after polling the I/O driver without blocking, so a worker running
+/// one never sleeps in `epoll_wait`: packets are picked up as they arrive instead of after the OS
+/// wakes the thread. Tokio does not tie a task to a worker; with one spinner per worker, work
+/// stealing spreads them in practice.
+fn busy_poll(stop: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+    let n = tokio::runtime::Handle::current().metrics().num_workers();
     info!(workers = n, "busy polling: one core per worker stays busy");
     (0..n)
         .map(|_| {
-            tokio::spawn(async {
-                loop {
+            let stopped = stop.subscribe();
+            tokio::spawn(async move {
+                // `Ok(false)`: no stop yet; `Ok(true)`: shutdown; `Err`: the server was dropped.
+                while let Ok(false) = stopped.has_changed() {
                     tokio::task::yield_now().await;
                 }
             })

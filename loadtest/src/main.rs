@@ -176,6 +176,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
             PacerArg::Sleep => Pacer::Sleep,
             PacerArg::Spin => Pacer::Spin,
         },
+        keep_samples: args.plot.is_some(),
     };
     let _publisher = match args.reload_every {
         Some(every) => Some(Publisher::start(every, &args.reload_files, args.reload_path.as_deref())?),
@@ -206,8 +207,12 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         if !held {
             break;
         }
+        // Only the best step is plotted: free the samples of the one it replaces.
+        if let Some(previous) = best {
+            steps[previous].stats.samples = Vec::new();
+        }
         best = Some(steps.len() - 1);
-        run.rate = (run.rate * args.sweep_factor).round();
+        run.rate = (run.rate * args.sweep_factor).round().max(run.rate + 1.0);
     }
     if let (Some(path), Some(i)) = (&args.plot, best) {
         endcap_loadtest::plot::write(&steps[i], path)?;
@@ -273,7 +278,10 @@ struct Publisher {
 impl Publisher {
     fn start(every: Duration, files: &[PathBuf], target: Option<&Path>) -> anyhow::Result<Publisher> {
         let target = target.context("--reload-every needs --reload-path (the server's model path)")?.to_path_buf();
-        anyhow::ensure!(!files.is_empty(), "--reload-every needs --reload-files A,B");
+        anyhow::ensure!(files.len() >= 2, "--reload-every needs two or more --reload-files A,B to publish in turn");
+        for pair in files.windows(2) {
+            anyhow::ensure!(pair[0] != pair[1], "--reload-files: {} follows itself", pair[0].display());
+        }
         for f in files {
             anyhow::ensure!(f.is_file(), "{} is not a file", f.display());
         }

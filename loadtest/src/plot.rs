@@ -245,7 +245,7 @@ mod tests {
         let mut stats = Stats::default();
         for i in 0..2_000u64 {
             let latency = Duration::from_micros(80 + (i * 37) % 400);
-            stats.answer(Class::Recommend, Duration::from_millis(i), latency, true, true);
+            stats.answer(Class::Recommend, Duration::from_millis(i), latency, true, true, true);
         }
         let summary = Summary {
             transport: "quic",

@@ -60,6 +60,8 @@ pub struct RunSpec {
     pub op: String,
     /// How requests are released.
     pub pacer: Pacer,
+    /// Keep every answer's (time, latency) for `plot` (memory grows with rate x duration).
+    pub keep_samples: bool,
 }
 
 /// When the run's phases end.
@@ -69,13 +71,15 @@ struct Clock {
     warm_end: Instant,
     window_end: Instant,
     deadline: Instant,
+    keep_samples: bool,
 }
 
 impl Clock {
     #[inline]
     fn record(&self, stats: &mut Stats, class: Class, intended: Instant, now: Instant) {
         let measured = intended >= self.warm_end;
-        stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured);
+        let sample = measured && self.keep_samples;
+        stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured, sample);
     }
 
     /// Records how late a request left the generator.
@@ -103,6 +107,33 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
         senders.push(tx);
         receivers.push(rx);
     }
+    // Open every lane before the clock starts, so set-up time is not charged to requests.
+    enum Lane {
+        Quic(SendStream, RecvStream),
+        Http(HttpSender),
+    }
+    let mut opened = Vec::with_capacity(lanes);
+    let mut keep = Vec::new();
+    match &spec.transport {
+        Transport::Quic(trust) => {
+            for _ in 0..spec.connections {
+                let (endpoint, conn) = endcap::client::connect_quic(&spec.server, trust.clone())
+                    .await
+                    .with_context(|| format!("connecting to {}", spec.server))?;
+                for _ in 0..spec.streams {
+                    let (send, recv) = conn.open_bi().await.context("opening a stream")?;
+                    opened.push(Lane::Quic(send, recv));
+                }
+                keep.push((endpoint, conn));
+            }
+        }
+        Transport::Http => {
+            let addr = resolve(&spec.server).await?;
+            for _ in 0..lanes {
+                opened.push(Lane::Http(http_connect(addr).await?));
+            }
+        }
+    }
     // Start a little ahead so every lane task is parked on its channel when the first is due.
     let start = Instant::now() + Duration::from_millis(20);
     let clock = Clock {
@@ -110,32 +141,16 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
         warm_end: start + spec.warmup,
         window_end: start + spec.warmup + spec.duration,
         deadline: start + spec.warmup + spec.duration + spec.drain,
+        keep_samples: spec.keep_samples,
     };
-    let mut tasks = Vec::with_capacity(lanes);
-    let mut keep = Vec::new();
-    match &spec.transport {
-        Transport::Quic(trust) => {
-            let mut receivers = receivers.into_iter();
-            for _ in 0..spec.connections {
-                let (endpoint, conn) = endcap::client::connect_quic(&spec.server, trust.clone())
-                    .await
-                    .with_context(|| format!("connecting to {}", spec.server))?;
-                for _ in 0..spec.streams {
-                    let (send, recv) = conn.open_bi().await.context("opening a stream")?;
-                    let rx = receivers.next().expect("one receiver per lane");
-                    tasks.push(tokio::spawn(quic_lane(send, recv, workload.clone(), rx, clock)));
-                }
-                keep.push((endpoint, conn));
-            }
-        }
-        Transport::Http => {
-            let addr = resolve(&spec.server).await?;
-            for rx in receivers {
-                let sender = http_connect(addr).await?;
-                tasks.push(tokio::spawn(http_lane(sender, spec.server.clone(), workload.clone(), rx, clock)));
-            }
-        }
-    }
+    let tasks: Vec<_> = opened
+        .into_iter()
+        .zip(receivers)
+        .map(|(lane, rx)| match lane {
+            Lane::Quic(send, recv) => tokio::spawn(quic_lane(send, recv, workload.clone(), rx, clock)),
+            Lane::Http(sender) => tokio::spawn(http_lane(sender, spec.server.clone(), workload.clone(), rx, clock)),
+        })
+        .collect();
     let total = (spec.rate * (spec.warmup + spec.duration).as_secs_f64()).round() as u64;
     let schedule = Schedule { lanes: senders, start, rate: spec.rate, total, seq: 0 };
     let pacer = match spec.pacer {
@@ -283,20 +298,32 @@ async fn quic_lane(
         scheduled += n;
         if failed {
             unsent += n;
-        } else if send.write_all(&out).await.is_ok() {
-            sent += n;
-            let now = Instant::now();
-            for &intended in &batch {
-                clock.lag(&mut lag, intended, now);
+            continue;
+        }
+        // The frames just handed to the reader are counted there if they are never answered.
+        match timeout_at(clock.deadline.into(), send.write_all(&out)).await {
+            Ok(Ok(())) => {
+                sent += n;
+                let now = Instant::now();
+                for &intended in &batch {
+                    clock.lag(&mut lag, intended, now);
+                }
             }
-        } else {
-            // The frames just handed to the reader are counted there as STREAM errors.
-            failed = true;
+            // The server stopped reading (it is behind, or the reader gave up and stopped the
+            // stream): give up on this stream.
+            Ok(Err(_)) => failed = true,
+            Err(_) => {
+                let _ = send.reset(0u8.into());
+                failed = true;
+            }
         }
     }
     let _ = send.finish();
     drop(inflight_tx);
-    let mut stats = reader.await.unwrap_or_default();
+    let mut stats = match reader.await {
+        Ok(stats) => stats,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     stats.send_lag.add(&lag.send_lag).expect("same bounds");
     stats.scheduled += scheduled;
     stats.sent += sent;
@@ -321,7 +348,9 @@ async fn quic_reader(
         }
         let len = u32::from_be_bytes(prefix) as usize;
         if len > MAX_ANSWER {
-            stats.error("BAD_ANSWER", 1);
+            if inflight.recv().await.is_some() {
+                stats.error("BAD_ANSWER", 1);
+            }
             break "STREAM";
         }
         payload.resize(len, 0);
@@ -347,7 +376,9 @@ async fn quic_reader(
             _ => stats.error("BAD_ANSWER", 1),
         }
     };
-    // Whatever was sent and not answered: the stream failed, or the drain time ran out.
+    // Whatever was sent and not answered: the stream failed, or the drain time ran out. Stop the
+    // server's side first, so that a writer blocked on a full stream fails instead of waiting.
+    let _ = recv.stop(0u8.into());
     while inflight.recv().await.is_some() {
         stats.error(leftover, 1);
     }
@@ -494,9 +525,10 @@ async fn http_lane(
             stats.error("BAD_REQUEST", 1);
             continue;
         };
-        let lag = &mut stats.send_lag;
+        let (lag, sent) = (&mut stats.send_lag, &mut stats.sent);
         let exchange = async {
             sender.ready().await?;
+            *sent += 1;
             if intended >= clock.warm_end {
                 lag.saturating_record((intended.elapsed().as_micros() as u64).max(1));
             }
@@ -505,7 +537,6 @@ async fn http_lane(
             let body = resp.into_body().collect().await?.to_bytes();
             Ok::<_, hyper::Error>((status, body))
         };
-        stats.sent += 1;
         match timeout_at(clock.deadline.into(), exchange).await {
             Err(_) => stats.error("TIMEOUT", 1),
             Ok(Err(_)) => {

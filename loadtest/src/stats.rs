@@ -46,7 +46,8 @@ pub struct Stats {
     pub errors: BTreeMap<String, u64>,
     /// Answers per model version.
     pub versions: BTreeMap<String, u64>,
-    /// (intended send time since start in ms, latency in us) of every answer, for the plot.
+    /// (intended send time since start in ms, latency in us) of every measured answer, for the
+    /// plot; kept only when asked for (`RunSpec::keep_samples`).
     pub samples: Vec<(u32, u32)>,
 }
 
@@ -71,7 +72,15 @@ impl Default for Stats {
 impl Stats {
     /// Records one answer.
     #[inline]
-    pub fn answer(&mut self, class: Class, since_start: Duration, latency: Duration, in_window: bool, measured: bool) {
+    pub fn answer(
+        &mut self,
+        class: Class,
+        since_start: Duration,
+        latency: Duration,
+        in_window: bool,
+        measured: bool,
+        sample: bool,
+    ) {
         if in_window {
             self.answered_in_window += 1;
         } else {
@@ -81,7 +90,9 @@ impl Stats {
             let us = (latency.as_micros() as u64).clamp(1, MAX_US);
             self.latency.saturating_record(us);
             self.by_class[class.index()].saturating_record(us);
-            self.samples.push((since_start.as_millis() as u32, us as u32));
+            if sample {
+                self.samples.push((since_start.as_millis() as u32, us as u32));
+            }
         }
     }
 
@@ -300,12 +311,12 @@ mod tests {
     fn merging_adds_counts_and_latencies() {
         let ms = Duration::from_millis;
         let mut a = Stats { scheduled: 3, ..Stats::default() };
-        a.answer(Class::Ping, ms(0), Duration::from_micros(100), true, true);
-        a.answer(Class::Ping, ms(1), Duration::from_micros(300), true, false);
+        a.answer(Class::Ping, ms(0), Duration::from_micros(100), true, true, true);
+        a.answer(Class::Ping, ms(1), Duration::from_micros(300), true, false, false);
         a.error("UNKNOWN_ZONE", 1);
         a.version("v1");
         let mut b = Stats { scheduled: 2, ..Stats::default() };
-        b.answer(Class::Screen, ms(2), Duration::from_micros(900), false, true);
+        b.answer(Class::Screen, ms(2), Duration::from_micros(900), false, true, true);
         b.error("UNKNOWN_ZONE", 2);
         b.error("TIMEOUT", 0);
         b.version("v1");
@@ -325,7 +336,7 @@ mod tests {
     fn held_needs_low_p99_full_answers_and_no_errors() {
         let mut stats = Stats { scheduled: 100, ..Stats::default() };
         for i in 0..100 {
-            stats.answer(Class::Ping, Duration::ZERO, Duration::from_micros(100 + i), true, true);
+            stats.answer(Class::Ping, Duration::ZERO, Duration::from_micros(100 + i), true, true, false);
         }
         let mut s = Summary {
             transport: "quic",

@@ -68,6 +68,7 @@ fn spec(transport: Transport, rate: f64, connections: usize, streams: usize) -> 
         drain: Duration::from_secs(5),
         op: "test".into(),
         pacer: Default::default(),
+        keep_samples: false,
     }
 }
 

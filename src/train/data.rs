@@ -215,7 +215,7 @@ pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
 struct Table {
     path: PathBuf,
     source: Source,
-    /// For each wanted column (`required ++ optional`), its position in the file.
+    /// For each wanted column (`required ++ optional`), its position in a row.
     columns: Vec<Option<usize>>,
     progress: ProgressBar,
 }
@@ -229,10 +229,14 @@ enum Source {
         rows: parquet::record::reader::RowIter<'static>,
         /// Rows read so far.
         row: u64,
-        /// The current row's fields rendered as text; `None` for a null.
+        /// The current row's fields (the wanted columns, in file order) rendered as text; `None`
+        /// for a null.
         fields: Vec<Option<String>>,
-        /// A field that could not be rendered (not UTF-8, a nested type), by column.
-        bad: Option<(usize, &'static str)>,
+        /// Per field: what an integer value is divided by (nanosecond timestamps to seconds).
+        long_divisor: Vec<i64>,
+        /// Why a field of the current row could not be rendered (a nested type, ...), if one
+        /// could not.
+        bad: Option<&'static str>,
     },
 }
 
@@ -263,11 +267,11 @@ impl Table {
                     message: format!("both {name}.csv and {name}.parquet are present; keep one"),
                 });
             }
-            (true, false) => Table::open_csv(&csv_path)?,
-            (false, true) => Table::open_parquet(&parquet_path)?,
+            (true, false) => Table::open_csv(&csv_path, required, optional)?,
+            (false, true) => Table::open_parquet(&parquet_path, required, optional)?,
             (false, false) => return Ok(None),
         };
-        Table::resolve(table, required, optional).map(Some)
+        Ok(Some(table))
     }
 
     /// Like `open`, but a missing table is an error.
@@ -283,48 +287,52 @@ impl Table {
         })
     }
 
-    fn open_csv(path: &Path) -> Result<(Table, Vec<String>), DataError> {
+    fn open_csv(path: &Path, required: &[&'static str], optional: &[&'static str]) -> Result<Table, DataError> {
         let io = |e: &dyn std::fmt::Display| DataError::Io { path: path.to_path_buf(), message: e.to_string() };
         let file = File::open(path).map_err(|e| io(&e))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
         let header = reader.byte_headers().map_err(|e| io(&e))?;
-        let names = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase()).collect();
+        let names: Vec<String> =
+            header.iter().map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase()).collect();
+        let columns = resolve(path, &names, required, optional)?;
         let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
         let source = Source::Csv { reader, record: csv::ByteRecord::new() };
-        Ok((Table { path: path.to_path_buf(), source, columns: Vec::new(), progress }, names))
+        Ok(Table { path: path.to_path_buf(), source, columns, progress })
     }
 
-    fn open_parquet(path: &Path) -> Result<(Table, Vec<String>), DataError> {
+    /// Opens a Parquet file projected onto the wanted columns: the others are never decoded, so
+    /// an odd type or bad text in a column the trainer does not read cannot stop it.
+    fn open_parquet(path: &Path, required: &[&'static str], optional: &[&'static str]) -> Result<Table, DataError> {
+        use parquet::basic::{LogicalType, TimeUnit};
         use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::schema::types::Type;
         let io = |e: &dyn std::fmt::Display| DataError::Io { path: path.to_path_buf(), message: e.to_string() };
         let file = File::open(path).map_err(|e| io(&e))?;
         let reader = SerializedFileReader::new(file).map_err(|e| io(&e))?;
         let meta = reader.metadata().file_metadata();
-        let names: Vec<String> =
-            meta.schema().get_fields().iter().map(|f| f.name().trim().to_ascii_lowercase()).collect();
+        let schema = meta.schema();
+        let all = schema.get_fields();
+        let names: Vec<String> = all.iter().map(|f| f.name().trim().to_ascii_lowercase()).collect();
+        let columns = resolve(path, &names, required, optional)?;
+        let mut wanted: Vec<usize> = columns.iter().flatten().copied().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let projection = Type::group_type_builder(schema.name())
+            .with_fields(wanted.iter().map(|&i| all[i].clone()).collect())
+            .build()
+            .map_err(|e| io(&e))?;
+        // Nanosecond timestamps have no converted type and arrive as plain integers.
+        let nanos = |f: &Type| matches!(f.get_basic_info().logical_type_ref(), Some(LogicalType::Timestamp(t)) if t.unit == TimeUnit::NANOS);
+        let long_divisor = wanted.iter().map(|&i| if nanos(&all[i]) { 1_000_000_000 } else { 1 }).collect();
+        let columns = columns.iter().map(|c| c.and_then(|i| wanted.binary_search(&i).ok())).collect();
         let len = meta.num_rows().max(0) as u64;
+        let rows = parquet::record::reader::RowIter::from_file_into(Box::new(reader))
+            .project(Some(projection))
+            .map_err(|e| io(&e))?;
         let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {human_pos}/{human_len} rows eta {eta}");
-        let fields = vec![None; names.len()];
-        let rows = parquet::record::reader::RowIter::from_file_into(Box::new(reader));
-        let source = Source::Parquet { rows, row: 0, fields, bad: None };
-        Ok((Table { path: path.to_path_buf(), source, columns: Vec::new(), progress }, names))
-    }
-
-    /// Finds the wanted columns by (case-insensitive) name.
-    fn resolve(
-        (mut table, names): (Table, Vec<String>),
-        required: &[&'static str],
-        optional: &[&'static str],
-    ) -> Result<Table, DataError> {
-        for &col in required {
-            let Some(i) = names.iter().position(|n| n == col) else {
-                return Err(DataError::MissingColumn { path: table.path, column: col, found: names.join(",") });
-            };
-            table.columns.push(Some(i));
-        }
-        table.columns.extend(optional.iter().map(|&col| names.iter().position(|n| n == col)));
-        Ok(table)
+        let source = Source::Parquet { rows, row: 0, fields: vec![None; wanted.len()], long_divisor, bad: None };
+        Ok(Table { path: path.to_path_buf(), source, columns, progress })
     }
 
     fn next(&mut self) -> Result<Next, DataError> {
@@ -343,17 +351,18 @@ impl Table {
                 }
                 Err(e) => Ok(Next::Unreadable(e.position().map_or(0, |p| p.line()), e.to_string())),
             },
-            Source::Parquet { rows, row, fields, bad } => match rows.next() {
+            Source::Parquet { rows, row, fields, long_divisor, bad } => match rows.next() {
                 Some(Ok(r)) => {
                     *row += 1;
                     if row.is_multiple_of(65_536) {
                         self.progress.set_position(*row);
                     }
                     *bad = None;
-                    for (i, (_, field)) in r.get_column_iter().enumerate() {
-                        let Some(slot) = fields.get_mut(i) else { break };
-                        if let Err(why) = render(field, slot) {
-                            *bad = Some((i, why));
+                    for ((_, field), (slot, &divisor)) in
+                        r.get_column_iter().zip(fields.iter_mut().zip(long_divisor.iter()))
+                    {
+                        if let Err(why) = render(field, slot, divisor) {
+                            bad.get_or_insert(why);
                         }
                     }
                     Ok(Next::Row(*row))
@@ -420,10 +429,34 @@ impl Table {
     /// Why a wanted Parquet column of the current row could not be read as text, if so.
     fn unrenderable(&self) -> Option<&'static str> {
         match &self.source {
-            Source::Parquet { bad: Some((i, why)), .. } if self.columns.contains(&Some(*i)) => Some(why),
+            Source::Parquet { bad: Some(why), .. } => Some(why),
             _ => None,
         }
     }
+}
+
+fn write_float(out: &mut String, v: f64) -> Result<(), &'static str> {
+    use std::fmt::Write;
+    let r = if v.is_finite() && v.fract() == 0.0 { write!(out, "{v:.1}") } else { write!(out, "{v}") };
+    r.map_err(|_| "unprintable")
+}
+
+/// Finds the wanted columns (`required ++ optional`) among `names` (lower-cased).
+fn resolve(
+    path: &Path,
+    names: &[String],
+    required: &[&'static str],
+    optional: &[&'static str],
+) -> Result<Vec<Option<usize>>, DataError> {
+    let mut columns = Vec::with_capacity(required.len() + optional.len());
+    for &col in required {
+        let Some(i) = names.iter().position(|n| n == col) else {
+            return Err(DataError::MissingColumn { path: path.to_path_buf(), column: col, found: names.join(",") });
+        };
+        columns.push(Some(i));
+    }
+    columns.extend(optional.iter().map(|&col| names.iter().position(|n| n == col)));
+    Ok(columns)
 }
 
 fn progress_bar(path: &Path, len: u64, template: &str) -> ProgressBar {
@@ -435,10 +468,11 @@ fn progress_bar(path: &Path, len: u64, template: &str) -> ProgressBar {
     progress
 }
 
-/// Renders a Parquet value as the text the CSV reader would see: strings as they are, numbers in
-/// decimal, timestamps and dates as unix seconds, a list of strings joined with `;` (tags).
-/// A null leaves `None`.
-fn render(field: &Field, slot: &mut Option<String>) -> Result<(), &'static str> {
+/// Renders a Parquet value as the text the CSV reader would see: strings as they are, integers
+/// in decimal (divided by `long_divisor`), floating point in decimal with a point (`3.0`, so that
+/// a price in units is not read as cents), timestamps and dates as unix seconds, a list of
+/// strings joined with `;` (tags). A null leaves `None`.
+fn render(field: &Field, slot: &mut Option<String>, long_divisor: i64) -> Result<(), &'static str> {
     use std::fmt::Write;
     if matches!(field, Field::Null) {
         *slot = None;
@@ -455,6 +489,9 @@ fn render(field: &Field, slot: &mut Option<String>) -> Result<(), &'static str> 
         Field::TimestampMillis(ms) => write!(out, "{}", ms.div_euclid(1_000)).map_err(|_| "unprintable"),
         Field::TimestampMicros(us) => write!(out, "{}", us.div_euclid(1_000_000)).map_err(|_| "unprintable"),
         Field::Date(days) => write!(out, "{}", i64::from(*days) * 86_400).map_err(|_| "unprintable"),
+        Field::Long(v) => write!(out, "{}", v.div_euclid(long_divisor)).map_err(|_| "unprintable"),
+        Field::Float(v) => write_float(out, f64::from(*v)),
+        Field::Double(v) => write_float(out, *v),
         Field::ListInternal(list) => list.elements().iter().enumerate().try_for_each(|(k, e)| match e {
             Field::Str(s) => {
                 if k > 0 {
@@ -818,30 +855,39 @@ mod tests {
     #[test]
     fn parquet_typed_columns_read_like_csv_and_bad_rows_are_counted() {
         let dir = temp_dir("parquet");
+        // An unused column (`notes`) sits between wanted ones: the reader projects it away.
         write_parquet(
             &dir.join("products.parquet"),
             "message p { optional binary product_id (UTF8); optional binary name (UTF8); \
-             optional binary aisle (UTF8); optional binary department (UTF8); optional binary tags (UTF8); \
-             optional double price; }",
+             optional binary notes (UTF8); optional binary aisle (UTF8); optional binary department (UTF8); \
+             optional binary tags (UTF8); optional double price; }",
             vec![
-                Col::Str(vec![Some("p1"), Some("p2"), Some("p1"), None]),
-                Col::Str(vec![Some("Apples"), Some("Steak"), Some("Dup"), Some("No id")]),
-                Col::Str(vec![Some("Fruit"), Some("Beef"), Some("Fruit"), Some("Fruit")]),
-                Col::Str(vec![Some("Produce"), Some("Meat"), Some("Produce"), Some("Produce")]),
-                Col::Str(vec![None, Some("meat;fresh"), None, None]),
-                Col::F64(vec![Some(1.2), Some(12.99), None, None]),
+                Col::Str(vec![Some("p1"), Some("p2"), Some("p1"), None, Some("p3"), Some("p4")]),
+                Col::Str(vec![Some("Apples"), Some("Steak"), Some("Dup"), Some("No id"), Some("Water"), Some("Bread")]),
+                Col::Str(vec![Some("x"), None, Some("y"), None, None, None]),
+                Col::Str(vec![Some("Fruit"), Some("Beef"), Some("Fruit"), Some("Fruit"), Some("Water"), Some("Bread")]),
+                Col::Str(vec![
+                    Some("Produce"),
+                    Some("Meat"),
+                    Some("Produce"),
+                    Some("Produce"),
+                    Some("Drinks"),
+                    Some("Bakery"),
+                ]),
+                Col::Str(vec![None, Some("meat;fresh"), None, None, None, None]),
+                Col::F64(vec![Some(1.2), Some(12.99), None, None, Some(0.0), Some(3.0)]),
             ],
         );
-        // 2023-11-14T22:13:20Z = 1700000000 s, as a millisecond timestamp.
+        // 2023-11-14T22:13:20Z = 1700000000 s, as a nanosecond timestamp (what pandas writes).
         write_parquet(
             &dir.join("purchases.parquet"),
             "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
-             optional binary product_id (UTF8); optional int64 ts (TIMESTAMP(MILLIS,true)); }",
+             optional binary product_id (UTF8); optional int64 ts (TIMESTAMP(NANOS,true)); }",
             vec![
                 Col::Str(vec![Some("c1"), Some("c1"), Some("c2"), None]),
                 Col::Str(vec![Some("o1"), Some("o1"), Some("o2"), Some("o3")]),
                 Col::Str(vec![Some("p1"), Some("p2"), Some("p9"), Some("p1")]),
-                Col::I64(vec![Some(1_700_000_000_000), Some(1_700_000_000_999), None, Some(0)]),
+                Col::I64(vec![Some(1_700_000_000_000_000_000), Some(1_700_000_000_999_999_999), None, Some(0)]),
             ],
         );
         write_parquet(
@@ -854,15 +900,18 @@ mod tests {
             ],
         );
         let data = read_dir(&dir, false).expect("reads");
-        assert_eq!(data.products.len(), 2);
+        assert_eq!(data.products.len(), 4);
         assert_eq!(data.products[0].price_cents, Some(120));
         assert_eq!(data.products[1].price_cents, Some(1299));
+        assert_eq!(data.products[1].aisle, "Beef", "columns map past the unused one");
         assert_eq!(data.products[1].tags, vec!["meat", "fresh"]);
+        assert_eq!(data.products[2].price_cents, Some(0), "0.0 is a price, not a malformed one");
+        assert_eq!(data.products[3].price_cents, Some(300), "3.0 is units, not cents");
         assert_eq!(data.purchases.ts, vec![1_700_000_000, 1_700_000_000]);
         assert_eq!(data.customers, vec!["c1", "c3"]);
         assert_eq!(data.social, vec![(1, 0, 1.0)]);
         let [products, purchases, social] = &data.files[..] else { panic!("three reports") };
-        assert_eq!((products.rows, products.used), (4, 2));
+        assert_eq!((products.rows, products.used), (6, 4));
         assert_eq!(products.examples[0], (3, "duplicate product_id: p1".to_string()), "row numbers are 1-based");
         assert_eq!(products.skipped["missing field"], 1, "a null id");
         assert_eq!((purchases.rows, purchases.used), (4, 2));
