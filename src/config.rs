@@ -50,9 +50,15 @@ pub struct ServerConfig {
     pub idle_timeout_ms: u64,
     /// Runtime worker threads; 0 means one per core.
     pub workers: usize,
-    /// Keep the runtime workers polling their sockets instead of sleeping between packets:
-    /// lower and steadier latency on machines where waking a sleeping thread is slow (VMs), for
-    /// the price of one busy core per worker.
+    /// Threads that serve QUIC on sockets of their own. 0: QUIC runs on the shared runtime's
+    /// workers through one socket. N: N threads, each with a single-threaded runtime and its own
+    /// socket bound to `quic_addr` with `SO_REUSEPORT` (Linux), so a connection's packets, its
+    /// streams and its requests stay on one thread; the kernel spreads connections over the
+    /// sockets by address hash.
+    pub quic_threads: usize,
+    /// Keep the threads that serve QUIC (the runtime workers, or the `quic_threads`) polling
+    /// their sockets instead of sleeping between packets: lower and steadier latency on machines
+    /// where waking a sleeping thread is slow (VMs), for the price of one busy core per thread.
     pub busy_poll: bool,
     /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off.
     pub admin_token: Option<String>,
@@ -70,6 +76,7 @@ impl Default for ServerConfig {
             max_streams_per_connection: 64,
             idle_timeout_ms: 30_000,
             workers: 0,
+            quic_threads: 0,
             busy_poll: false,
             admin_token: None,
         }
@@ -227,6 +234,12 @@ impl Config {
         if s.tls_cert.is_some() != s.tls_key.is_some() {
             return bad("server.tls_cert and server.tls_key must be set together".into());
         }
+        if s.quic_threads > 256 {
+            return bad(format!("server.quic_threads = {} is above 256", s.quic_threads));
+        }
+        if s.quic_threads > 1 && !cfg!(target_os = "linux") {
+            return bad("server.quic_threads above 1 needs Linux (SO_REUSEPORT balancing)".into());
+        }
         if s.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
             return bad("server.admin_token must be at least 16 characters".into());
         }
@@ -284,6 +297,8 @@ mod tests {
         assert!(e.contains("default_k"), "{e}");
         let e = Config::parse("[[rules]]\nsignal = \"vegetarian\"\nexclude_tags = []\n").unwrap_err().to_string();
         assert!(e.contains("namespace:value"), "{e}");
+        let e = Config::parse("[server]\nquic_threads = 300\n").unwrap_err().to_string();
+        assert!(e.contains("quic_threads = 300"), "{e}");
     }
 
     #[test]

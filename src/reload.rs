@@ -166,12 +166,12 @@ fn load_checked(service: &Service, path: &Path) -> Result<Option<Engine>, Reload
 fn swap_in(service: &Service, engine: impl Into<Arc<Engine>>, trigger: Trigger, started: Instant) -> Outcome {
     let engine = engine.into();
     let version = engine.version().to_string();
-    let replaced = service.install(engine, started.elapsed(), trigger);
+    let took = started.elapsed();
+    let replaced = service.install(engine, took, trigger);
     let previous = replaced.as_ref().map(|e| e.version().to_string());
     if service.config.model.keep_previous {
         service.keep_previous(replaced);
     }
-    let took = started.elapsed();
     info!(
         trigger = trigger.label(),
         %version,
@@ -251,13 +251,25 @@ pub fn watch(service: Arc<Service>, path: PathBuf) -> notify::Result<notify::Rec
     Ok(watcher)
 }
 
-/// Reloads `path` on every SIGHUP until the process ends.
+/// Reloads `path` on every SIGHUP until `stop` turns true or its sender is dropped.
 #[cfg(unix)]
-pub fn reload_on_sighup(service: Arc<Service>, path: PathBuf) -> std::io::Result<()> {
+pub fn reload_on_sighup(
+    service: Arc<Service>,
+    path: PathBuf,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        while hup.recv().await.is_some() {
+        loop {
+            // Shutdown, or the server was dropped: let go of the service (and its model).
+            let signalled = tokio::select! {
+                r = hup.recv() => r.is_some(),
+                _ = stop.wait_for(|s| *s) => false,
+            };
+            if !signalled {
+                break;
+            }
             let _ = reload_in_background(service.clone(), path.clone(), Trigger::Signal).await;
         }
     });

@@ -42,12 +42,16 @@ pub struct Running {
     pub service: Arc<Service>,
     loading: Option<JoinHandle<Result<(), String>>>,
     stop: watch::Sender<bool>,
-    endpoint: quinn::Endpoint,
+    quic: Quic,
     http_task: JoinHandle<()>,
-    /// The busy-poll tasks (`server.busy_poll`), stopped on shutdown.
-    spinners: Vec<JoinHandle<()>>,
     /// Watches the model path while the server runs (dropped on shutdown).
     _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// Where QUIC is served: on the shared runtime, or on threads of its own (`server.quic_threads`).
+enum Quic {
+    Shared(quinn::Endpoint),
+    Threads(quic::Threads),
 }
 
 /// Generates the demo store of `spec` and trains its model in memory with the trainer's
@@ -73,17 +77,19 @@ pub fn build_demo(spec: &DemoSpec) -> Result<Model, String> {
     Ok(m)
 }
 
-fn load_first(config: &Config, source: ModelSource) -> Result<Model, String> {
+/// The first model, or why there is none: (metric label, message).
+fn load_first(config: &Config, source: ModelSource) -> Result<Model, (&'static str, String)> {
+    let built = |r: Result<Model, String>| r.map_err(|e| ("invalid", e));
     match source {
         ModelSource::Loaded(m) => Ok(*m),
-        ModelSource::Demo(spec) => build_demo(&spec),
+        ModelSource::Demo(spec) => built(build_demo(&spec)),
         ModelSource::Configured => {
             let path: &PathBuf = &config.model.path;
             if path.exists() || !config.model.demo_when_missing {
-                Model::load(path).map_err(|e| e.to_string())
+                Model::load(path).map_err(|e| (e.kind(), e.to_string()))
             } else {
                 info!(path = %path.display(), "no model at the configured path: generating the default demo store and training its model");
-                build_demo(&DemoSpec::default())
+                built(build_demo(&DemoSpec::default()))
             }
         }
     }
@@ -96,16 +102,36 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     if tls.self_signed {
         info!(sha256 = %fingerprint, "generated a self-signed QUIC certificate; clients pin it with --cert-sha256");
     }
-    let endpoint = quic::endpoint(&config.server, tls)?;
-    let quic_addr = endpoint.local_addr()?;
+    let service = Service::new(config.clone());
+    let (stop, mut stopped) = watch::channel(false);
+    let (quic, quic_addr) = if config.server.quic_threads == 0 {
+        let endpoint = quic::endpoint(&config.server, tls)?;
+        let addr = endpoint.local_addr()?;
+        tokio::spawn(quic::serve(endpoint.clone(), service.clone()));
+        if config.server.busy_poll {
+            let n = tokio::runtime::Handle::current().metrics().num_workers();
+            info!(workers = n, "busy polling: one core per runtime worker stays busy");
+            // Tokio does not tie a task to a worker; with one spinner per worker, work stealing
+            // spreads them in practice.
+            for _ in 0..n {
+                tokio::spawn(spin(stop.subscribe()));
+            }
+        }
+        (Quic::Shared(endpoint), addr)
+    } else {
+        let threads = quic::Threads::start(&config.server, tls, service.clone(), &stop)?;
+        let addr = threads.local_addr()?;
+        info!(
+            threads = config.server.quic_threads,
+            busy_poll = config.server.busy_poll,
+            "QUIC served by threads of its own"
+        );
+        (Quic::Threads(threads), addr)
+    };
     let listener = tokio::net::TcpListener::bind(config.server.http_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", config.server.http_addr))?;
     let http_addr = listener.local_addr()?;
-    let service = Service::new(config.clone());
-
-    tokio::spawn(quic::serve(endpoint.clone(), service.clone()));
-    let (stop, mut stopped) = watch::channel(false);
     let app = http::router(service.clone());
     let http_task = tokio::spawn(async move {
         let shutdown = async move {
@@ -119,9 +145,17 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
 
     let loader = service.clone();
     let loading = tokio::task::spawn_blocking(move || {
+        // Reloads (file watch, SIGHUP, admin) wait for the first model; one that came first wins.
+        let _one_at_a_time = loader.reload_lock();
+        if loader.is_ready() {
+            info!("a reload installed a model during start-up; the start-up load is skipped");
+            return Ok(());
+        }
         let started = Instant::now();
-        let model =
-            load_first(&loader.config, source).inspect_err(|_| loader.metrics.model_load("start", "invalid"))?;
+        let model = load_first(&loader.config, source).map_err(|(label, e)| {
+            loader.metrics.model_load("start", label);
+            e
+        })?;
         if let Some(d) = Some(loader.config.model.dim).filter(|&d| d != 0 && d != model.manifest().dim) {
             loader.metrics.model_load("start", "dimension");
             return Err(format!(
@@ -160,10 +194,9 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         None
     };
     #[cfg(unix)]
-    if let Err(e) = reload::reload_on_sighup(service.clone(), path) {
+    if let Err(e) = reload::reload_on_sighup(service.clone(), path, stop.subscribe()) {
         warn!("cannot handle SIGHUP: {e}");
     }
-    let spinners = if config.server.busy_poll { busy_poll(&stop) } else { Vec::new() };
     Ok(Running {
         quic_addr,
         http_addr,
@@ -171,32 +204,20 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         service,
         loading: Some(loading),
         stop,
-        endpoint,
+        quic,
         http_task,
-        spinners,
         _watcher: watcher,
     })
 }
 
-/// Starts one task per runtime worker that only yields, until the server stops (or is dropped).
-/// Tokio wakes a yielded task after polling the I/O driver without blocking, so a worker running
-/// one never sleeps in `epoll_wait`: packets are picked up as they arrive instead of after the OS
-/// wakes the thread. Tokio does not tie a task to a worker; with one spinner per worker, work
-/// stealing spreads them in practice.
-fn busy_poll(stop: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
-    let n = tokio::runtime::Handle::current().metrics().num_workers();
-    info!(workers = n, "busy polling: one core per worker stays busy");
-    (0..n)
-        .map(|_| {
-            let stopped = stop.subscribe();
-            tokio::spawn(async move {
-                // `Ok(false)`: no stop yet; `Ok(true)`: shutdown; `Err`: the server was dropped.
-                while let Ok(false) = stopped.has_changed() {
-                    tokio::task::yield_now().await;
-                }
-            })
-        })
-        .collect()
+/// Only yields, until the server stops (or is dropped). Tokio wakes a yielded task after polling
+/// the I/O driver without blocking, so a thread running one never sleeps in `epoll_wait`: packets
+/// are picked up as they arrive instead of after the OS wakes the thread (`server.busy_poll`).
+pub(crate) async fn spin(stopped: watch::Receiver<bool>) {
+    // `Ok(false)`: no stop yet; `Ok(true)`: shutdown; `Err`: the server was dropped.
+    while let Ok(false) = stopped.has_changed() {
+        tokio::task::yield_now().await;
+    }
 }
 
 impl Running {
@@ -208,14 +229,27 @@ impl Running {
         }
     }
 
+    /// Open QUIC connections per socket (one socket unless `server.quic_threads` is above 1).
+    pub fn quic_connections(&self) -> Vec<usize> {
+        match &self.quic {
+            Quic::Shared(endpoint) => vec![endpoint.open_connections()],
+            Quic::Threads(threads) => threads.open_connections(),
+        }
+    }
+
     /// Stops accepting, lets in-flight requests finish (briefly), and closes both transports.
     pub async fn shutdown(self) {
-        for s in &self.spinners {
-            s.abort();
-        }
         let _ = self.stop.send(true);
-        self.endpoint.close(0u8.into(), b"server shutting down");
         let _ = self.http_task.await;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        match self.quic {
+            Quic::Shared(endpoint) => {
+                endpoint.close(0u8.into(), b"server shutting down");
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), endpoint.wait_idle()).await;
+            }
+            // Each thread closes its endpoint and waits (at most 2 s) for it to go idle.
+            Quic::Threads(threads) => {
+                let _ = tokio::task::spawn_blocking(move || threads.join()).await;
+            }
+        }
     }
 }

@@ -97,7 +97,7 @@ fn quic_every_request_is_sent_and_answered_once_at_the_offered_rate() {
     assert_eq!(st.by_class[Class::Recommend.index()].len(), 400);
     assert_eq!(st.versions.get(&server().version), Some(&400), "{:?}", st.versions);
     let achieved = s.achieved_rate();
-    assert!(achieved > 0.9 * 400.0 && achieved <= 400.0, "achieved {achieved}/s for 400/s offered");
+    assert!(achieved > 0.9 * 400.0, "achieved {achieved}/s for 400/s offered");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn http_counts_the_same_way() {
     assert_eq!(st.ok, 200);
     assert_eq!(st.versions.values().sum::<u64>(), 300, "every answer names its model");
     let achieved = s.achieved_rate();
-    assert!(achieved > 0.9 * 300.0 && achieved <= 300.0, "achieved {achieved}/s for 300/s offered");
+    assert!(achieved > 0.9 * 300.0, "achieved {achieved}/s for 300/s offered");
 }
 
 #[test]
@@ -157,12 +157,13 @@ fn the_command_line_prints_the_json_summary() {
 }
 
 #[test]
-fn a_busy_polling_server_and_the_polling_pacer_count_the_same() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+fn a_busy_polling_quic_thread_and_the_polling_pacer_count_the_same() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
     rt.block_on(async {
+        // QUIC on one thread of its own that never sleeps, and a pacer that never sleeps.
         let mut config = config();
         config.server.busy_poll = true;
-        config.server.workers = 1;
+        config.server.quic_threads = 1;
         let mut running = server::start(config, ModelSource::Demo(small_store())).await.expect("starts");
         running.ready().await.expect("model loads");
         let mut spec = spec(Transport::Quic(Trust::Insecure), 300.0, 2, 1);

@@ -20,8 +20,8 @@ use crate::metrics::{Op, Transport};
 use crate::protocol::{self, ErrorCode, Request};
 use crate::service::Service;
 
-/// Binds the QUIC endpoint.
-pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::Endpoint> {
+/// The QUIC server configuration: TLS, stream limits, idle timeout.
+fn server_config(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::ServerConfig> {
     let crypto = QuicServerConfig::try_from(tls.config)?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
@@ -30,7 +30,107 @@ pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::End
         .max_concurrent_uni_streams(0u8.into())
         .max_idle_timeout(Some(Duration::from_millis(cfg.idle_timeout_ms).try_into()?));
     server.transport_config(Arc::new(transport));
-    Ok(quinn::Endpoint::server(server, cfg.quic_addr)?)
+    Ok(server)
+}
+
+/// Binds the QUIC endpoint on the current runtime (`server.quic_threads = 0`).
+pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::Endpoint> {
+    Ok(quinn::Endpoint::server(server_config(cfg, tls)?, cfg.quic_addr)?)
+}
+
+/// QUIC served by threads of its own (`server.quic_threads = N`): each thread runs a
+/// single-threaded runtime with its own endpoint on its own `SO_REUSEPORT` socket, so a
+/// connection's packets, streams and requests never cross threads. The kernel picks the socket by
+/// the client's address, so a device whose address changes mid-connection reaches another
+/// endpoint, which does not know the connection: all endpoints share one reset key, so that
+/// endpoint's stateless reset is one the device accepts, and it reconnects at once.
+pub struct Threads {
+    endpoints: Vec<quinn::Endpoint>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Threads {
+    /// Binds `cfg.quic_threads` sockets to `cfg.quic_addr` (the first decides the port when it is
+    /// 0) and starts a thread per socket. Each serves until `stop` turns true or its sender is
+    /// dropped; with `busy_poll` each thread's runtime never sleeps.
+    pub fn start(
+        cfg: &ServerConfig,
+        tls: ServerTls,
+        service: Arc<Service>,
+        stop: &tokio::sync::watch::Sender<bool>,
+    ) -> anyhow::Result<Self> {
+        let server = server_config(cfg, tls)?;
+        let endpoint_config = quinn::EndpointConfig::default();
+        let mut addr = cfg.quic_addr;
+        let (ready, endpoints) = std::sync::mpsc::channel();
+        let mut threads = Vec::with_capacity(cfg.quic_threads);
+        for i in 0..cfg.quic_threads {
+            let socket = reuse_port_socket(addr).map_err(|e| {
+                anyhow::anyhow!("cannot bind QUIC socket {} of {} on {addr}: {e}", i + 1, cfg.quic_threads)
+            })?;
+            addr = socket.local_addr()?;
+            let (server, endpoint_config, service) = (server.clone(), endpoint_config.clone(), service.clone());
+            let (ready, mut stopped, busy_poll) = (ready.clone(), stop.subscribe(), cfg.busy_poll);
+            let thread = std::thread::Builder::new().name(format!("endcap-quic-{i}")).spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => return drop(ready.send(Err(anyhow::anyhow!("QUIC thread {i}: runtime: {e}")))),
+                };
+                runtime.block_on(async move {
+                    let runtime = Arc::new(quinn::TokioRuntime);
+                    let endpoint = match quinn::Endpoint::new(endpoint_config, Some(server), socket, runtime) {
+                        Ok(ep) => ep,
+                        Err(e) => return drop(ready.send(Err(anyhow::anyhow!("QUIC thread {i}: endpoint: {e}")))),
+                    };
+                    let _ = ready.send(Ok(endpoint.clone()));
+                    if busy_poll {
+                        tokio::spawn(crate::server::spin(stopped.clone()));
+                    }
+                    tokio::select! {
+                        () = serve(endpoint.clone(), service) => {}
+                        _ = stopped.wait_for(|s| *s) => {}
+                    }
+                    endpoint.close(0u8.into(), b"server shutting down");
+                    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+                });
+            })?;
+            threads.push(thread);
+        }
+        drop(ready);
+        // Each thread reports once (and keeps its sender while it serves).
+        let endpoints = endpoints.iter().take(threads.len()).collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(endpoints.len() == threads.len(), "a QUIC thread ended before its endpoint was ready");
+        Ok(Self { endpoints, threads })
+    }
+
+    /// The bound address (the same for every socket).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoints[0].local_addr()
+    }
+
+    /// Open connections per socket.
+    pub fn open_connections(&self) -> Vec<usize> {
+        self.endpoints.iter().map(|e| e.open_connections()).collect()
+    }
+
+    /// Waits for every thread to end (after `stop` has turned true or been dropped).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A non-blocking UDP socket bound to `addr` with `SO_REUSEPORT`, so that further sockets can
+/// bind the same address and the kernel balances clients over them.
+fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Accepts connections until the endpoint is closed.

@@ -7,3 +7,4 @@ mod http;
 mod quality;
 mod quic;
 mod reload;
+mod threads;
