@@ -17,12 +17,23 @@ pub fn scale(default_scale: &str) -> (DemoSpec, String) {
     (spec, scale)
 }
 
+/// The sources that decide what a cached model holds: a change to any of them names a new file,
+/// so a bench never measures a model built by older code.
+const BUILDER_SOURCES: [&str; 5] = [
+    include_str!("../../src/demo.rs"),
+    include_str!("../../src/model/build.rs"),
+    include_str!("../../src/model/format.rs"),
+    include_str!("../../src/index/ivf.rs"),
+    include_str!("../../src/index/mod.rs"),
+];
+
 /// The path of the demo model for `spec`, building and caching it on first use (a store-1m
 /// model takes about a minute to generate and build).
 pub fn cached_model(spec: &DemoSpec, scale: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).expect("bench data dir");
-    let path = dir.join(format!("demo-{scale}-s{}.endcap", spec.seed));
+    let builder = xxhash_rust::xxh3::xxh3_64(BUILDER_SOURCES.concat().as_bytes());
+    let path = dir.join(format!("demo-{scale}-s{}-{builder:016x}.endcap", spec.seed));
     if Model::load(&path).is_err() {
         let t = Instant::now();
         let input = endcap::demo::generate(spec).model_input();

@@ -82,6 +82,11 @@ impl Clock {
         stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured, sample);
     }
 
+    /// Records a request given up on now without an answer (see `Stats::unanswered`).
+    fn unanswered(&self, stats: &mut Stats, class: Class, intended: Instant, code: &'static str) {
+        stats.unanswered(class, code, intended.elapsed(), intended >= self.warm_end);
+    }
+
     /// Records how late a request left the generator.
     #[inline]
     fn lag(&self, stats: &mut Stats, intended: Instant, sent: Instant) {
@@ -275,7 +280,7 @@ async fn quic_lane(
 ) -> Stats {
     let (inflight_tx, inflight_rx) = unbounded_channel::<(Instant, Class, u64)>();
     let reader = tokio::spawn(quic_reader(recv, inflight_rx, clock));
-    let (mut scheduled, mut sent, mut unsent) = (0u64, 0u64, 0u64);
+    let (mut scheduled, mut sent) = (0u64, 0u64);
     let mut failed = false;
     let mut out = Vec::with_capacity(4096);
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -287,8 +292,10 @@ async fn quic_lane(
         let mut n = 0u64;
         while let Some((intended, seq)) = next {
             n += 1;
-            if !failed {
-                let t = workload.get(seq);
+            let t = workload.get(seq);
+            if failed {
+                clock.unanswered(&mut lag, t.class, intended, "STREAM");
+            } else {
                 t.write_frame(seq + 1, &mut out);
                 batch.push(intended);
                 let _ = inflight_tx.send((intended, t.class, seq + 1));
@@ -297,7 +304,6 @@ async fn quic_lane(
         }
         scheduled += n;
         if failed {
-            unsent += n;
             continue;
         }
         // The frames just handed to the reader are counted there if they are never answered.
@@ -324,10 +330,10 @@ async fn quic_lane(
         Ok(stats) => stats,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     };
-    stats.send_lag.add(&lag.send_lag).expect("same bounds");
-    stats.scheduled += scheduled;
-    stats.sent += sent;
-    stats.error("STREAM", unsent);
+    // The writer's own statistics: send lag, and the requests it never sent on a failed stream.
+    lag.scheduled = scheduled;
+    lag.sent = sent;
+    stats.merge(lag);
     stats
 }
 
@@ -379,8 +385,8 @@ async fn quic_reader(
     // Whatever was sent and not answered: the stream failed, or the drain time ran out. Stop the
     // server's side first, so that a writer blocked on a full stream fails instead of waiting.
     let _ = recv.stop(0u8.into());
-    while inflight.recv().await.is_some() {
-        stats.error(leftover, 1);
+    while let Some((intended, class, _)) = inflight.recv().await {
+        clock.unanswered(&mut stats, class, intended, leftover);
     }
     stats
 }
@@ -508,11 +514,11 @@ async fn http_lane(
     let mut failed = false;
     while let Some((intended, seq)) = due.recv().await {
         stats.scheduled += 1;
+        let t = workload.get(seq);
         if failed {
-            stats.error("STREAM", 1);
+            clock.unanswered(&mut stats, t.class, intended, "STREAM");
             continue;
         }
-        let t = workload.get(seq);
         let builder = hyper::Request::builder().uri(t.http_path).header(hyper::header::HOST, &host);
         let req = match &t.http_body {
             Some(body) => builder
@@ -538,10 +544,10 @@ async fn http_lane(
             Ok::<_, hyper::Error>((status, body))
         };
         match timeout_at(clock.deadline.into(), exchange).await {
-            Err(_) => stats.error("TIMEOUT", 1),
+            Err(_) => clock.unanswered(&mut stats, t.class, intended, "TIMEOUT"),
             Ok(Err(_)) => {
                 failed = true;
-                stats.error("STREAM", 1);
+                clock.unanswered(&mut stats, t.class, intended, "STREAM");
             }
             Ok(Ok((status, body))) => {
                 clock.record(&mut stats, t.class, intended, Instant::now());

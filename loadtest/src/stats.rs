@@ -22,10 +22,12 @@ fn histogram() -> Histogram<u64> {
 /// Counters and latencies of one lane, or of a whole run after merging.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    /// Latency of every answer (successes and error answers), microseconds.
+    /// Latency of every answer (successes and error answers), and of every request given up on
+    /// without one (at how long it had waited, see `unanswered`), microseconds.
     pub latency: Histogram<u64>,
-    /// How late requests left the generator (intended send time to written on the socket),
-    /// microseconds: the generator's and the OS's share of `latency`.
+    /// How late requests left the generator, microseconds: from the intended send time to the
+    /// transport taking the request (QUIC: the stream accepted its bytes, so waits for flow
+    /// control count; HTTP: the connection was free for it). The generator's share of `latency`.
     pub send_lag: Histogram<u64>,
     /// Latency by request class.
     pub by_class: Vec<Histogram<u64>>,
@@ -87,13 +89,29 @@ impl Stats {
             self.answered_late += 1;
         }
         if measured {
-            let us = (latency.as_micros() as u64).clamp(1, MAX_US);
-            self.latency.saturating_record(us);
-            self.by_class[class.index()].saturating_record(us);
+            let us = self.time(class, latency);
             if sample {
                 self.samples.push((since_start.as_millis() as u32, us as u32));
             }
         }
+    }
+
+    /// Records a request that got no answer: counted under `code`, and (if `measured`) timed at
+    /// `waited`, how long it had been owed when the generator gave up on it. That is a lower bound
+    /// of its latency; leaving it out would hide the worst requests of an overloaded run.
+    pub fn unanswered(&mut self, class: Class, code: &'static str, waited: Duration, measured: bool) {
+        self.error(code, 1);
+        if measured {
+            self.time(class, waited);
+        }
+    }
+
+    #[inline]
+    fn time(&mut self, class: Class, latency: Duration) -> u64 {
+        let us = (latency.as_micros() as u64).clamp(1, MAX_US);
+        self.latency.saturating_record(us);
+        self.by_class[class.index()].saturating_record(us);
+        us
     }
 
     /// Counts an error.
@@ -267,7 +285,7 @@ impl Summary {
         let lag = &self.stats.send_lag;
         let _ = writeln!(
             s,
-            "  send lag us (intended -> on the socket): p50 {}  p99 {}  max {}",
+            "  send lag us (intended -> taken by the transport): p50 {}  p99 {}  max {}",
             lag.value_at_quantile(0.5),
             lag.value_at_quantile(0.99),
             lag.max()

@@ -206,7 +206,7 @@ pub struct WorkloadSpec {
     pub op: OpChoice,
     /// Class weights for `OpChoice::Mix`.
     pub mix: Mix,
-    /// Share of requests (recommend, screen) from shoppers the model does not know.
+    /// Share of requests (recommend, screen, checkout) from shoppers the model does not know.
     pub unknown_share: f64,
     /// `k` for plain `recommend`.
     pub k: u32,

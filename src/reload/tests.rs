@@ -58,13 +58,16 @@ fn reload_swaps_skips_unchanged_and_rolls_back() {
 
     let v2 = publish(&spec(2, 16), &path);
     assert_ne!(v1, v2);
-    match reload(&s, &path, Trigger::Signal).expect("swaps") {
-        Outcome::Swapped { version, previous, .. } => assert_eq!((version, previous), (v2.clone(), Some(v1.clone()))),
+    let took = match reload(&s, &path, Trigger::Signal).expect("swaps") {
+        Outcome::Swapped { version, previous, took } => {
+            assert_eq!((version, previous), (v2.clone(), Some(v1.clone())));
+            took
+        }
         other => panic!("expected a swap, got {other:?}"),
-    }
+    };
     let info = s.model_info(&s.engine().expect("serving"));
     assert_eq!(info.previous_version, v1);
-    assert!(info.last_load_us > 0);
+    assert_eq!(info.last_load_us, took.as_micros() as u64, "the last swap's duration is reported");
 
     rollback(&s).expect("rolls back");
     assert_eq!(version(&s), v1);

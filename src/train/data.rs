@@ -296,7 +296,8 @@ impl Table {
         let names: Vec<String> =
             header.iter().map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase()).collect();
         let columns = resolve(path, &names, required, optional)?;
-        let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
+        let progress =
+            progress_bar(file_name(path), len, "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
         let source = Source::Csv { reader, record: csv::ByteRecord::new() };
         Ok(Table { path: path.to_path_buf(), source, columns, progress })
     }
@@ -330,7 +331,8 @@ impl Table {
         let rows = parquet::record::reader::RowIter::from_file_into(Box::new(reader))
             .project(Some(projection))
             .map_err(|e| io(&e))?;
-        let progress = progress_bar(path, len, "{msg:>18} [{bar:30}] {human_pos}/{human_len} rows eta {eta}");
+        let progress =
+            progress_bar(file_name(path), len, "{msg:>18} [{bar:30}] {human_pos}/{human_len} rows eta {eta}");
         let source = Source::Parquet { rows, row: 0, fields: vec![None; wanted.len()], long_divisor, bad: None };
         Ok(Table { path: path.to_path_buf(), source, columns, progress })
     }
@@ -435,9 +437,12 @@ impl Table {
     }
 }
 
-fn write_float(out: &mut String, v: f64) -> Result<(), &'static str> {
+/// Writes `v` in its own precision: an f32 12.99 is "12.99", not the f64 "12.989999771118164"
+/// that widening it first would print (and the price parser would refuse).
+fn write_float<F: Copy + Into<f64> + std::fmt::Display>(out: &mut String, v: F) -> Result<(), &'static str> {
     use std::fmt::Write;
-    let r = if v.is_finite() && v.fract() == 0.0 { write!(out, "{v:.1}") } else { write!(out, "{v}") };
+    let wide: f64 = v.into();
+    let r = if wide.is_finite() && wide.fract() == 0.0 { write!(out, "{v:.1}") } else { write!(out, "{v}") };
     r.map_err(|_| "unprintable")
 }
 
@@ -459,9 +464,14 @@ fn resolve(
     Ok(columns)
 }
 
-fn progress_bar(path: &Path, len: u64, template: &str) -> ProgressBar {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let progress = ProgressBar::new(len).with_message(name);
+/// The last component of `path`, for messages.
+pub(super) fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+/// A progress bar of `len` steps labelled `message`, drawn with `template`.
+pub(super) fn progress_bar(message: String, len: u64, template: &str) -> ProgressBar {
+    let progress = ProgressBar::new(len).with_message(message);
     progress.set_style(
         ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
     );
@@ -490,7 +500,7 @@ fn render(field: &Field, slot: &mut Option<String>, long_divisor: i64) -> Result
         Field::TimestampMicros(us) => write!(out, "{}", us.div_euclid(1_000_000)).map_err(|_| "unprintable"),
         Field::Date(days) => write!(out, "{}", i64::from(*days) * 86_400).map_err(|_| "unprintable"),
         Field::Long(v) => write!(out, "{}", v.div_euclid(long_divisor)).map_err(|_| "unprintable"),
-        Field::Float(v) => write_float(out, f64::from(*v)),
+        Field::Float(v) => write_float(out, *v),
         Field::Double(v) => write_float(out, *v),
         Field::ListInternal(list) => list.elements().iter().enumerate().try_for_each(|(k, e)| match e {
             Field::Str(s) => {
@@ -812,13 +822,14 @@ mod tests {
     enum Col {
         Str(Vec<Option<&'static str>>),
         I64(Vec<Option<i64>>),
+        F32(Vec<Option<f32>>),
         F64(Vec<Option<f64>>),
     }
 
     /// Writes a one-row-group, Snappy-compressed Parquet file.
     fn write_parquet(path: &Path, schema: &str, columns: Vec<Col>) {
         use parquet::basic::Compression;
-        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
         use parquet::file::properties::WriterProperties;
         use parquet::file::writer::SerializedFileWriter;
         fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
@@ -841,6 +852,10 @@ mod tests {
                     let (values, defs) = split(&v);
                     col.typed::<Int64Type>().write_batch(&values, Some(&defs), None).expect("write");
                 }
+                Col::F32(v) => {
+                    let (values, defs) = split(&v);
+                    col.typed::<FloatType>().write_batch(&values, Some(&defs), None).expect("write");
+                }
                 Col::F64(v) => {
                     let (values, defs) = split(&v);
                     col.typed::<DoubleType>().write_batch(&values, Some(&defs), None).expect("write");
@@ -860,7 +875,7 @@ mod tests {
             &dir.join("products.parquet"),
             "message p { optional binary product_id (UTF8); optional binary name (UTF8); \
              optional binary notes (UTF8); optional binary aisle (UTF8); optional binary department (UTF8); \
-             optional binary tags (UTF8); optional double price; }",
+             optional binary tags (UTF8); optional float price; }",
             vec![
                 Col::Str(vec![Some("p1"), Some("p2"), Some("p1"), None, Some("p3"), Some("p4")]),
                 Col::Str(vec![Some("Apples"), Some("Steak"), Some("Dup"), Some("No id"), Some("Water"), Some("Bread")]),
@@ -875,7 +890,8 @@ mod tests {
                     Some("Bakery"),
                 ]),
                 Col::Str(vec![None, Some("meat;fresh"), None, None, None, None]),
-                Col::F64(vec![Some(1.2), Some(12.99), None, None, Some(0.0), Some(3.0)]),
+                // 32-bit floats: 12.99f32 widened to f64 would print as 12.989999771118164.
+                Col::F32(vec![Some(1.2), Some(12.99), None, None, Some(0.0), Some(3.0)]),
             ],
         );
         // 2023-11-14T22:13:20Z = 1700000000 s, as a nanosecond timestamp (what pandas writes).

@@ -2,7 +2,8 @@
 //! turns into the artifact `serve` loads).
 //!
 //! Steps, each timed for the summary:
-//! 1. **read** (`data.rs`): CSV in the data contract; malformed rows skipped, counted, reported.
+//! 1. **read** (`data.rs`): CSV or Parquet in the data contract; malformed rows skipped, counted,
+//!    reported.
 //! 2. **interactions**: purchase lines grouped per customer and product: a confidence from the
 //!    recency-decayed purchase count (half-life `decay_days`), and the repeat-purchase statistics
 //!    (count, last time) that "buy it again" will use.
@@ -24,7 +25,7 @@ pub mod run;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::index::ivf;
@@ -97,13 +98,7 @@ pub struct TrainReport {
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len).with_message(what.to_string());
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:30}] {pos}/{len} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
+    data::progress_bar(what.to_string(), len, "{msg:>14} [{bar:30}] {pos}/{len} eta {eta}")
 }
 
 /// Per customer: sorted (product, decayed weight, count, last ts) for each product bought.
@@ -115,21 +110,8 @@ struct Interactions {
 fn interactions(data: &TrainData, opts: &TrainOptions) -> Interactions {
     let p = &data.purchases;
     let nc = data.customers.len();
-    // Counting sort of line numbers by customer.
-    let mut offsets = vec![0usize; nc + 1];
-    for &c in &p.customer {
-        offsets[c as usize + 1] += 1;
-    }
-    for i in 0..nc {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut next = offsets.clone();
-    let mut lines = vec![0u32; p.len()];
-    for (i, &c) in p.customer.iter().enumerate() {
-        lines[next[c as usize]] = i as u32;
-        next[c as usize] += 1;
-    }
-    drop(next);
+    // Line numbers grouped by customer (a counting sort).
+    let (lines, offsets) = ivf::order_by_list(&p.customer, nc);
     let newest = p.ts.iter().copied().max().unwrap_or(0);
     let half_life_s = opts.decay_days * 86_400.0;
     let decay = |ts: i64| -> f32 {
@@ -138,8 +120,10 @@ fn interactions(data: &TrainData, opts: &TrainOptions) -> Interactions {
     let per_customer: Vec<Vec<(u32, f32, RepeatPurchase)>> = (0..nc)
         .into_par_iter()
         .map(|c| {
-            let mut mine: Vec<(u32, i64)> =
-                lines[offsets[c]..offsets[c + 1]].iter().map(|&l| (p.product[l as usize], p.ts[l as usize])).collect();
+            let mut mine: Vec<(u32, i64)> = lines[offsets[c] as usize..offsets[c + 1] as usize]
+                .iter()
+                .map(|&l| (p.product[l as usize], p.ts[l as usize]))
+                .collect();
             mine.sort_unstable();
             let mut out: Vec<(u32, f32, RepeatPurchase)> = Vec::new();
             for (product, ts) in mine {
@@ -176,25 +160,14 @@ fn interactions(data: &TrainData, opts: &TrainOptions) -> Interactions {
 fn co_purchase(data: &TrainData, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
     let p = &data.purchases;
     let (np, no) = (data.products.len(), data.orders);
-    // Orders as sorted, de-duplicated product lists.
-    let mut offsets = vec![0usize; no + 1];
-    for &o in &p.order {
-        offsets[o as usize + 1] += 1;
-    }
-    for i in 0..no {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut next = offsets.clone();
-    let mut items = vec![0u32; p.len()];
-    for (i, &o) in p.order.iter().enumerate() {
-        items[next[o as usize]] = p.product[i];
-        next[o as usize] += 1;
-    }
-    drop(next);
+    // Orders as sorted, de-duplicated product lists (lines grouped by order, a counting sort).
+    let (lines, offsets) = ivf::order_by_list(&p.order, no);
+    let items: Vec<u32> = lines.iter().map(|&l| p.product[l as usize]).collect();
+    drop(lines);
     let orders: Vec<Vec<u32>> = (0..no)
         .into_par_iter()
         .map(|o| {
-            let mut v = items[offsets[o]..offsets[o + 1]].to_vec();
+            let mut v = items[offsets[o] as usize..offsets[o + 1] as usize].to_vec();
             v.sort_unstable();
             v.dedup();
             v
@@ -428,7 +401,7 @@ pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, Train
         .files
         .iter()
         .flat_map(|f| {
-            let name = f.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = data::file_name(&f.path);
             f.skipped.iter().map(move |(reason, n)| (format!("{name}: {reason}"), *n))
         })
         .collect();

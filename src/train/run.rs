@@ -136,6 +136,13 @@ pub fn recommend_batch(
     out: &mut impl Write,
 ) -> anyhow::Result<(u64, u64)> {
     let model = Model::load(model_path)?;
+    // A model built from planted vectors (`endcap demo --model`) carries no purchase history, so
+    // --new-only could not leave anything out: say so rather than print past purchases.
+    anyhow::ensure!(
+        !new_only || model.manifest().counts.repeat_entries > 0,
+        "{} has no purchase history (it was not built by `endcap train`): --new-only cannot leave out past purchases",
+        model_path.display()
+    );
     let mut config = config.clone();
     config.recommend.max_k = config.recommend.max_k.max(k);
     let engine = Engine::new(model, &config);
@@ -230,6 +237,11 @@ mod tests {
             // Without --new-only the model does suggest past purchases, so the check above bites.
             assert_eq!(repeats > 0, !new_only);
         }
+        // A model without purchase history cannot honour --new-only: refused, not ignored.
+        let planted = dir.join("planted.endcap");
+        model::build(&store.model_input()).expect("builds").write_atomic(&planted).expect("writes");
+        let e = recommend_batch(&planted, &list, &config, 12, true, &mut Vec::new()).expect_err("refused");
+        assert!(e.to_string().contains("no purchase history"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -49,10 +49,14 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
 
 /// Answers an error in endcap's JSON shape and counts it.
 fn error(service: &Service, op: Op, code: ErrorCode, message: String, started: Instant) -> Response {
-    let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
     service.metrics.record(Transport::Http, op, Some(code), started.elapsed());
-    let body = ErrorJson { model_version, error: ErrorBody { code: code.as_str_name().to_string(), message } };
-    json_response(status(code), &body)
+    error_json(service, status(code), code.as_str_name(), message)
+}
+
+/// The JSON error body every endpoint answers with, carrying the served model's version.
+fn error_json(service: &Service, status: StatusCode, code: &str, message: String) -> Response {
+    let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+    json_response(status, &ErrorJson { model_version, error: ErrorBody { code: code.to_string(), message } })
 }
 
 /// The router for every endpoint.
@@ -203,9 +207,7 @@ fn admin_answer(service: &Service, result: Result<Outcome, ReloadError>) -> Resp
                 ReloadError::Aborted => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
                 _ => (StatusCode::UNPROCESSABLE_ENTITY, "MODEL_REFUSED"),
             };
-            let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
-            let body = ErrorJson { model_version, error: ErrorBody { code: code.to_string(), message: e.to_string() } };
-            json_response(status, &body)
+            error_json(service, status, code, e.to_string())
         }
     }
 }
@@ -213,11 +215,7 @@ fn admin_answer(service: &Service, result: Result<Outcome, ReloadError>) -> Resp
 /// `None` when the request may use the admin API; otherwise the refusal.
 fn admin_refusal(service: &Service, headers: &HeaderMap) -> Option<Response> {
     let refuse = |status: StatusCode, code: &str, message: &str| {
-        let body = ErrorJson {
-            model_version: service.engine().map(|e| e.version().to_string()).unwrap_or_default(),
-            error: ErrorBody { code: code.to_string(), message: message.to_string() },
-        };
-        let mut response = json_response(status, &body);
+        let mut response = error_json(service, status, code, message.to_string());
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
