@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::index::ivf::IvfView;
-use endcap::index::{TopK, dot, dot_portable, exact::scan_rows};
+use endcap::index::{Kernel, TopK, dot, dot_portable, exact::scan_rows};
 use endcap::model::Model;
 use endcap::model::view::{f32s, u32s};
 use endcap::protocol::{self, ItemRef, RecommendRequest, Request, request};
@@ -71,11 +71,17 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    // The kernel under everything above: the dispatched one (AVX2+FMA where the CPU has it)
-    // against the portable one, on the same 1,000 product vectors.
-    for (name, kernel) in
-        [("dot_1000_rows_dispatched", dot as fn(&[f32], &[f32]) -> f32), ("dot_1000_rows_portable", dot_portable)]
-    {
+    // The kernel under everything above, on the same 1,000 product vectors: picked once as the
+    // scans do (`Kernel`), checked on every call (`dot`), and the portable one.
+    let picked = Kernel::detect();
+    let once = move |a: &[f32], b: &[f32]| picked.dot(a, b);
+    type Scorer<'a> = &'a dyn Fn(&[f32], &[f32]) -> f32;
+    let kernels: [(&str, Scorer); 3] = [
+        ("dot_1000_rows_kernel_once", &once),
+        ("dot_1000_rows_dispatched", &dot),
+        ("dot_1000_rows_portable", &dot_portable),
+    ];
+    for (name, kernel) in kernels {
         g.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) % rows.len();

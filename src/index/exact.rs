@@ -1,7 +1,7 @@
 //! Exact search: score every candidate. The ground truth for recall, and the right plan for
 //! small filtered subsets (one aisle, one zone) where a scan beats any graph or list probing.
 
-use super::{ProductIndex, TopK, dot};
+use super::{Kernel, ProductIndex, TopK};
 
 /// Scores `rows` (all of them, in the order given) against `query` into `out`.
 #[inline]
@@ -13,13 +13,14 @@ pub fn scan_rows(
     accept: impl Fn(u32) -> bool,
     out: &mut TopK,
 ) {
+    let kernel = Kernel::detect();
     for row in rows {
         if !accept(row) {
             continue;
         }
         let start = row as usize * dim;
         if let Some(v) = vectors.get(start..start + dim) {
-            out.push(dot(query, v), row);
+            out.push(kernel.dot(query, v), row);
         }
     }
 }
@@ -47,9 +48,10 @@ impl ProductIndex for ExactIndex<'_> {
 
     fn search(&self, query: &[f32], k: usize, accept: &dyn Fn(u32) -> bool, out: &mut TopK) {
         out.reset(k);
+        let kernel = Kernel::detect();
         for (row, v) in self.vectors.chunks_exact(self.dim.max(1)).enumerate() {
             if accept(row as u32) {
-                out.push(dot(query, v), row as u32);
+                out.push(kernel.dot(query, v), row as u32);
             }
         }
     }

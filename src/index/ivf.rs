@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use super::exact::ExactIndex;
-use super::{ProductIndex, TopK, dot, recall};
+use super::{Kernel, ProductIndex, TopK, dot, recall};
 use crate::rng::SplitMix64;
 
 /// A borrowed IVF index: vectors in list order, centroids, and list offsets.
@@ -52,9 +52,10 @@ impl IvfView<'_> {
             return;
         }
         let nprobe = nprobe.clamp(1, lists);
+        let kernel = Kernel::detect();
         probes.clear();
         for (l, c) in self.centroids.chunks_exact(self.dim).enumerate() {
-            probes.push((dot(query, c), l as u32));
+            probes.push((kernel.dot(query, c), l as u32));
         }
         if nprobe < lists {
             probes.select_nth_unstable_by(nprobe - 1, |a, b| b.0.total_cmp(&a.0));
@@ -68,7 +69,7 @@ impl IvfView<'_> {
             for (i, v) in block.chunks_exact(self.dim).enumerate() {
                 let row = (start + i) as u32;
                 if accept(row) {
-                    out.push(dot(query, v), row);
+                    out.push(kernel.dot(query, v), row);
                 }
             }
         }

@@ -21,16 +21,37 @@ pub trait ProductIndex {
     fn search(&self, query: &[f32], k: usize, accept: &dyn Fn(u32) -> bool, out: &mut TopK);
 }
 
-/// Inner product. On x86-64 CPUs with AVX2 and FMA (checked once at run time, cached by std) it
-/// runs an 8-lane fused multiply-add kernel; elsewhere the portable one below.
+/// Inner product. On x86-64 CPUs with AVX2 and FMA it runs an 8-lane fused multiply-add kernel;
+/// elsewhere the portable one below. Loops that score many vectors take a [`Kernel`] once
+/// instead, so each product costs one call and no feature check.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features `dot_avx2` is compiled for (checked just above).
-        return unsafe { dot_avx2(a, b) };
+    Kernel::detect().dot(a, b)
+}
+
+/// The inner-product kernel this CPU runs best, picked once per scan (the feature check is a
+/// cached load, but a check and a second call per product vector showed up in profiles).
+#[derive(Clone, Copy)]
+pub struct Kernel(unsafe fn(&[f32], &[f32]) -> f32);
+
+impl Kernel {
+    /// AVX2 + FMA when the CPU has both (checked at run time, cached by std), else portable.
+    #[inline]
+    pub fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Kernel(dot_avx2);
+        }
+        Kernel(dot_portable)
     }
-    dot_portable(a, b)
+
+    /// Inner product of `a` and `b` (over the shorter length).
+    #[inline(always)]
+    pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: `detect` is the only constructor; it picks `dot_avx2` only when the CPU has
+        // the features that kernel is compiled for.
+        unsafe { (self.0)(a, b) }
+    }
 }
 
 /// Portable inner product, written so the compiler vectorises it (eight independent
