@@ -89,14 +89,16 @@ impl TypedMetric for LatencyHistogram {
 
 impl EncodeMetric for LatencyHistogram {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let mut cumulative = 0;
+        // Per-bucket counts: the encoder makes them cumulative (`le`) itself.
+        let mut count = 0;
         let mut buckets = Vec::with_capacity(BUCKETS.len() + 1);
         for (i, c) in self.counts.iter().enumerate() {
-            cumulative += c.load(Ordering::Relaxed);
-            buckets.push((BUCKETS.get(i).copied().unwrap_or(f64::INFINITY), cumulative));
+            let n = c.load(Ordering::Relaxed);
+            count += n;
+            buckets.push((BUCKETS.get(i).copied().unwrap_or(f64::INFINITY), n));
         }
         let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, cumulative, &buckets, None)
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
     }
 
     fn metric_type(&self) -> MetricType {
@@ -314,17 +316,26 @@ mod tests {
     fn records_land_under_their_labels() {
         let m = Metrics::new();
         m.record(Transport::Quic, Op::Recommend, None, Duration::from_micros(80));
+        m.record(Transport::Quic, Op::Recommend, None, Duration::from_millis(3));
         m.record(Transport::Http, Op::Invalid, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
         m.unknown_id("customer", 2);
         m.set_model("v1", 10, 20, 1_700_000_000);
         m.set_model("v2", 10, 20, 1_700_000_001);
         let text = m.encode();
-        assert!(text.contains(r#"endcap_requests_total{transport="quic",op="recommend",outcome="ok"} 1"#), "{text}");
+        assert!(text.contains(r#"endcap_requests_total{transport="quic",op="recommend",outcome="ok"} 2"#), "{text}");
         assert!(text.contains(r#"endcap_requests_total{transport="http",op="invalid",outcome="malformed_request"} 1"#));
-        assert!(
-            text.contains(r#"endcap_request_duration_seconds_bucket{le="0.0001",transport="quic",op="recommend"} 1"#),
-            "{text}"
+        // Buckets are cumulative: each `le` counts every observation at or below it, once.
+        let bucket = |le: &str| {
+            let series =
+                format!(r#"endcap_request_duration_seconds_bucket{{le="{le}",transport="quic",op="recommend"}} "#);
+            let at = text.find(&series).unwrap_or_else(|| panic!("no {series} in {text}")) + series.len();
+            text[at..].split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).expect("a count")
+        };
+        assert_eq!(
+            [bucket("0.00005"), bucket("0.0001"), bucket("0.002"), bucket("0.005"), bucket("+Inf")],
+            [0, 1, 1, 2, 2]
         );
+        assert!(text.contains(r#"endcap_request_duration_seconds_count{transport="quic",op="recommend"} 2"#));
         assert!(text.contains(r#"endcap_unknown_ids_total{kind="customer"} 2"#));
         assert!(text.contains(r#"endcap_model_info{version="v2"} 1"#) && !text.contains(r#"version="v1""#));
     }
