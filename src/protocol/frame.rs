@@ -25,6 +25,32 @@ pub fn frame_len(prefix: [u8; LEN_PREFIX], max: usize) -> Result<usize, FrameErr
     if len > max { Err(FrameError::TooLarge { len, max }) } else { Ok(len) }
 }
 
+/// Calls `each` with the payload of every whole frame at the start of `buf`, in order. Returns the
+/// bytes those frames took, and the error of a length prefix over `max` if one came next (the
+/// bytes after it cannot be trusted to hold a frame boundary). What is left after the returned
+/// count is the start of a frame still arriving.
+#[inline]
+pub fn split_frames(buf: &[u8], max: usize, mut each: impl FnMut(&[u8])) -> (usize, Option<FrameError>) {
+    let mut used = 0;
+    while let Some(prefix) = buf[used..].first_chunk::<LEN_PREFIX>() {
+        let len = match frame_len(*prefix, max) {
+            Ok(len) => len,
+            Err(e) => return (used, Some(e)),
+        };
+        let Some(payload) = buf.get(used + LEN_PREFIX..used + LEN_PREFIX + len) else { break };
+        each(payload);
+        used += LEN_PREFIX + len;
+    }
+    (used, None)
+}
+
+/// Bytes the frame starting `partial` needs in all (prefix and payload), as far as is known: the
+/// prefix alone until it has arrived.
+#[inline]
+pub fn frame_need(partial: &[u8]) -> usize {
+    partial.first_chunk::<LEN_PREFIX>().map_or(LEN_PREFIX, |p| LEN_PREFIX + u32::from_be_bytes(*p) as usize)
+}
+
 /// Appends one frame to `out`: reserves the prefix, lets `body` write the payload, patches the
 /// length in.
 #[inline]

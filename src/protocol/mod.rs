@@ -10,7 +10,7 @@ mod frame;
 mod messages;
 
 pub use encode::{ItemRef, encode_error, encode_model_info, encode_pong, encode_recommendation, encode_request_frame};
-pub use frame::{DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, write_frame};
+pub use frame::{DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, frame_need, split_frames, write_frame};
 pub use messages::*;
 
 /// ALPN protocol id; a breaking change to the protocol gets a new one (`endcap/2`).

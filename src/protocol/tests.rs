@@ -94,6 +94,34 @@ fn ping_example_bytes_in_protocol_md() {
 }
 
 #[test]
+fn split_frames_yields_whole_frames_and_stops_at_a_partial_or_oversize_one() {
+    let mut buf = Vec::new();
+    for body in [&b"ab"[..], b"", b"xyz"] {
+        write_frame(&mut buf, |o| o.extend_from_slice(body));
+    }
+    let whole = buf.len();
+    buf.extend_from_slice(&[0, 0, 0, 5, b'p']); // 1 of 5 payload bytes so far
+    let mut seen = Vec::new();
+    let (used, err) = split_frames(&buf, 10, |p| seen.push(p.to_vec()));
+    assert_eq!((used, err), (whole, None));
+    assert_eq!(seen, [b"ab".to_vec(), vec![], b"xyz".to_vec()]);
+    assert_eq!(frame_need(&buf[used..]), 9);
+    assert_eq!(frame_need(&buf[used..used + 2]), 4, "prefix not complete yet");
+    // Every split point of the same bytes gives the same frames, in order.
+    for cut in 0..=whole {
+        let mut got = Vec::new();
+        let (first, _) = split_frames(&buf[..cut], 10, |p| got.push(p.to_vec()));
+        let (second, _) = split_frames(&buf[first..whole], 10, |p| got.push(p.to_vec()));
+        assert_eq!((first + second, got.len()), (whole, 3), "cut at {cut}");
+    }
+    // An oversize length stops the split after the frames before it.
+    let mut bad = buf[..whole].to_vec();
+    bad.extend_from_slice(&11u32.to_be_bytes());
+    let (used, err) = split_frames(&bad, 10, |_| {});
+    assert_eq!((used, err), (whole, Some(FrameError::TooLarge { len: 11, max: 10 })));
+}
+
+#[test]
 fn frame_len_limits() {
     assert_eq!(frame_len(0u32.to_be_bytes(), 10), Ok(0));
     assert_eq!(frame_len(10u32.to_be_bytes(), 10), Ok(10));

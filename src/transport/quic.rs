@@ -2,15 +2,15 @@
 //! length-prefixed request frames answered in order (PROTOCOL.md).
 //!
 //! A bad frame costs only its stream at worst (an oversize length cannot be resynchronised), never
-//! the connection or other streams. Each stream owns its buffers (request message, scratch,
-//! payload, answer), so steady-state serving does not allocate.
+//! the connection or other streams. Each stream owns its buffers (request message, scratch, read
+//! buffer, answers), so steady-state serving does not allocate.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quinn::crypto::rustls::QuicServerConfig;
-use quinn::{ReadExactError, RecvStream, SendStream};
+use quinn::{RecvStream, SendStream};
 use tracing::debug;
 
 use super::tls::ServerTls;
@@ -176,41 +176,54 @@ async fn refuse(mut send: SendStream, mut recv: RecvStream, service: &Service, c
     service.metrics.record(Transport::Quic, Op::Invalid, Some(code), started.elapsed());
 }
 
+/// Bytes a stream reads at a time (grown for a larger frame).
+const READ_CHUNK: usize = 4096;
+
+/// Serves one stream: reads what has arrived, answers every whole frame in it in order, and
+/// writes those answers with one write. A device that pipelines gets one read and one write per
+/// batch, not two reads and a write per request.
 async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service>) {
     let max = service.config.server.max_frame_bytes;
     let mut req = Request::default();
     let mut scratch = Scratch::default();
-    let mut payload = Vec::new();
+    // Received bytes are `buf[..filled]`; they start at a frame boundary.
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut filled = 0;
     let mut out = Vec::with_capacity(1024);
     loop {
-        let mut prefix = [0u8; protocol::LEN_PREFIX];
-        match recv.read_exact(&mut prefix).await {
-            Ok(()) => {}
-            Err(ReadExactError::FinishedEarly(0)) => break,
-            Err(ReadExactError::FinishedEarly(_)) => {
-                let msg = "stream ended inside a frame length prefix";
-                return refuse(send, recv, &service, ErrorCode::MalformedRequest, msg).await;
-            }
-            Err(ReadExactError::ReadError(_)) => return,
-        }
-        let len = match protocol::frame_len(prefix, max) {
-            Ok(len) => len,
-            Err(e) => return refuse(send, recv, &service, ErrorCode::FrameTooLarge, &e.to_string()).await,
-        };
-        payload.resize(len, 0);
-        match recv.read_exact(&mut payload).await {
-            Ok(()) => {}
-            Err(ReadExactError::FinishedEarly(got)) => {
-                let msg = format!("stream ended {got} bytes into a {len}-byte frame");
-                return refuse(send, recv, &service, ErrorCode::MalformedRequest, &msg).await;
-            }
-            Err(ReadExactError::ReadError(_)) => return,
-        }
         out.clear();
-        service.handle_frame(&payload, &mut req, &mut scratch, &mut out);
-        if send.write_all(&out).await.is_err() {
+        let (used, oversize) = protocol::split_frames(&buf[..filled], max, |payload| {
+            service.handle_frame(payload, &mut req, &mut scratch, &mut out);
+        });
+        if !out.is_empty() && send.write_all(&out).await.is_err() {
             return;
         }
+        if let Some(e) = oversize {
+            return refuse(send, recv, &service, ErrorCode::FrameTooLarge, &e.to_string()).await;
+        }
+        buf.copy_within(used..filled, 0);
+        filled -= used;
+        // What is left is an incomplete frame: make room for all of it (its length is within
+        // `max`, checked above once its prefix arrived).
+        let need = protocol::frame_need(&buf[..filled]);
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        match recv.read(&mut buf[filled..]).await {
+            Ok(Some(n)) => filled += n,
+            Ok(None) => break,
+            Err(_) => return,
+        }
     }
-    let _ = send.finish();
+    if filled == 0 {
+        let _ = send.finish();
+        return;
+    }
+    let msg = match buf[..filled].first_chunk::<{ protocol::LEN_PREFIX }>() {
+        None => "stream ended inside a frame length prefix".to_string(),
+        Some(p) => {
+            format!("stream ended {} bytes into a {}-byte frame", filled - protocol::LEN_PREFIX, u32::from_be_bytes(*p))
+        }
+    };
+    refuse(send, recv, &service, ErrorCode::MalformedRequest, &msg).await
 }

@@ -99,3 +99,62 @@ fn http_bad_requests_get_json_errors_and_are_counted() {
     assert!(metric(&after, series) >= metric(&before, series) + 5.0);
     assert_eq!(http("GET", "/healthz", "").0, 200);
 }
+
+/// Opens a bare stream on a new connection to the shared server.
+async fn raw_stream() -> (quinn::Endpoint, quinn::Connection, quinn::SendStream, quinn::RecvStream) {
+    let s = crate::common::server();
+    let trust = endcap::transport::tls::Trust::pinned(&s.fingerprint).expect("fingerprint");
+    let (endpoint, conn) = endcap::client::connect_quic(&s.quic, trust).await.expect("connects");
+    let (send, recv) = conn.open_bi().await.expect("stream");
+    (endpoint, conn, send, recv)
+}
+
+/// Reads every answer frame until the server finishes the stream.
+async fn answers(recv: &mut quinn::RecvStream) -> Vec<endcap::protocol::Response> {
+    let bytes = recv.read_to_end(1 << 20).await.expect("the server finishes the stream");
+    let mut out = Vec::new();
+    let (used, err) = endcap::protocol::split_frames(&bytes, 1 << 20, |p| {
+        out.push(endcap::protocol::decode_response(p).expect("an answer"));
+    });
+    assert_eq!((used, err), (bytes.len(), None), "whole frames only");
+    out
+}
+
+#[test]
+fn pipelined_frames_in_one_write_are_answered_in_order() {
+    block_on(async {
+        let (_endpoint, _conn, mut send, mut recv) = raw_stream().await;
+        let mut out = Vec::new();
+        let ping = |id| endcap::protocol::Request { id, op: Some(request::Op::Ping(endcap::protocol::Ping {})) };
+        encode_request_frame(&mut out, &ping(1));
+        out.extend_from_slice(&[0, 0, 0, 2, 0xff, 0xff]); // a malformed message between good ones
+        encode_request_frame(
+            &mut out,
+            &endcap::protocol::Request { id: 3, op: Some(request::Op::Recommend(rec("c5", "", "", 2))) },
+        );
+        encode_request_frame(&mut out, &ping(4));
+        send.write_all(&out).await.expect("write");
+        send.finish().expect("finish");
+        let got = answers(&mut recv).await;
+        assert_eq!(got.iter().map(|a| a.id).collect::<Vec<_>>(), [1, 0, 3, 4], "one answer each, in order");
+        assert_eq!(error(&got[1]).code(), ErrorCode::MalformedRequest);
+        assert_eq!(items(&got[2]).items.len(), 2);
+    });
+}
+
+#[test]
+fn a_stream_that_ends_inside_a_frame_is_told_so() {
+    block_on(async {
+        for (bytes, says) in
+            [(&[0u8, 0][..], "inside a frame length prefix"), (&[0, 0, 0, 9, 1, 2], "2 bytes into a 9-byte frame")]
+        {
+            let (_endpoint, _conn, mut send, mut recv) = raw_stream().await;
+            send.write_all(bytes).await.expect("write");
+            send.finish().expect("finish");
+            let got = answers(&mut recv).await;
+            assert_eq!(got.len(), 1);
+            assert_eq!(error(&got[0]).code(), ErrorCode::MalformedRequest);
+            assert!(error(&got[0]).message.contains(says), "{}", error(&got[0]).message);
+        }
+    });
+}
