@@ -279,11 +279,19 @@ impl Publisher {
     fn start(every: Duration, files: &[PathBuf], target: Option<&Path>) -> anyhow::Result<Publisher> {
         let target = target.context("--reload-every needs --reload-path (the server's model path)")?.to_path_buf();
         anyhow::ensure!(files.len() >= 2, "--reload-every needs two or more --reload-files A,B to publish in turn");
-        for pair in files.windows(2) {
-            anyhow::ensure!(pair[0] != pair[1], "--reload-files: {} follows itself", pair[0].display());
-        }
         for f in files {
             anyhow::ensure!(f.is_file(), "{} is not a file", f.display());
+        }
+        // Files are published in a circle, so the last is followed by the first; a file published
+        // over itself would change nothing on the server while being reported as a reload.
+        let real = files.iter().map(|f| f.canonicalize()).collect::<std::io::Result<Vec<_>>>()?;
+        for (i, f) in real.iter().enumerate() {
+            let next = (i + 1) % real.len();
+            anyhow::ensure!(
+                *f != real[next],
+                "--reload-files: {} would follow itself (files are published in turn, the first again after the last)",
+                files[next].display()
+            );
         }
         anyhow::ensure!(every >= Duration::from_millis(100), "--reload-every must be at least 100ms");
         let files = files.to_vec();
@@ -321,5 +329,28 @@ impl Drop for Publisher {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_publisher_refuses_a_file_that_would_follow_itself() {
+        let dir = std::env::temp_dir().join(format!("endcap-publisher-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&a, b"a").expect("a");
+        std::fs::write(&b, b"b").expect("b");
+        let target = dir.join("current");
+        let every = Duration::from_secs(60);
+        for bad in [vec![a.clone()], vec![a.clone(), a.clone()], vec![a.clone(), b.clone(), a.clone()]] {
+            assert!(Publisher::start(every, &bad, Some(&target)).is_err(), "{bad:?}");
+        }
+        let same_file_other_name = dir.join(".").join("a");
+        assert!(Publisher::start(every, &[a.clone(), b.clone(), same_file_other_name], Some(&target)).is_err());
+        drop(Publisher::start(every, &[a, b], Some(&target)).expect("A,B is fine"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
