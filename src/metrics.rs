@@ -120,6 +120,11 @@ struct LatencyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SocketLabels {
+    socket: u32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -147,7 +152,7 @@ pub struct Metrics {
     customers: Gauge,
     loaded_at: Gauge,
     last_load_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
-    connections: Gauge,
+    connections: Family<SocketLabels, Gauge>,
     current_version: std::sync::Mutex<String>,
 }
 
@@ -190,7 +195,7 @@ impl Metrics {
             customers: Gauge::default(),
             loaded_at: Gauge::default(),
             last_load_seconds: Gauge::default(),
-            connections: Gauge::default(),
+            connections: Family::default(),
             current_version: std::sync::Mutex::new(String::new()),
             registry,
         };
@@ -223,7 +228,11 @@ impl Metrics {
             "How long the last successful load, reload or rollback took (read, validate, index, swap)",
             m.last_load_seconds.clone(),
         );
-        r.register("quic_connections", "Open QUIC connections", m.connections.clone());
+        r.register(
+            "quic_connections",
+            "Open QUIC connections by socket (one socket unless server.quic_threads is above 1)",
+            m.connections.clone(),
+        );
         m
     }
 
@@ -267,14 +276,14 @@ impl Metrics {
         self.loaded_at.set(loaded_unix);
     }
 
-    /// Tracks open QUIC connections.
-    pub fn connection_opened(&self) {
-        self.connections.inc();
+    /// Tracks open QUIC connections on QUIC socket `socket`.
+    pub fn connection_opened(&self, socket: u32) {
+        self.connections.get_or_create(&SocketLabels { socket }).inc();
     }
 
-    /// Tracks open QUIC connections.
-    pub fn connection_closed(&self) {
-        self.connections.dec();
+    /// Tracks open QUIC connections on QUIC socket `socket`.
+    pub fn connection_closed(&self, socket: u32) {
+        self.connections.get_or_create(&SocketLabels { socket }).dec();
     }
 
     /// The Prometheus text exposition of every metric.

@@ -107,7 +107,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     let (quic, quic_addr) = if config.server.quic_threads == 0 {
         let endpoint = quic::endpoint(&config.server, tls)?;
         let addr = endpoint.local_addr()?;
-        tokio::spawn(quic::serve(endpoint.clone(), service.clone()));
+        tokio::spawn(quic::serve(endpoint.clone(), service.clone(), 0));
         if config.server.busy_poll {
             let n = tokio::runtime::Handle::current().metrics().num_workers();
             info!(workers = n, "busy polling: one core per runtime worker stays busy");

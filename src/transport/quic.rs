@@ -87,7 +87,7 @@ impl Threads {
                         tokio::spawn(crate::server::spin(stopped.clone()));
                     }
                     tokio::select! {
-                        () = serve(endpoint.clone(), service) => {}
+                        () = serve(endpoint.clone(), service, i as u32) => {}
                         _ = stopped.wait_for(|s| *s) => {}
                     }
                     endpoint.close(0u8.into(), b"server shutting down");
@@ -133,22 +133,22 @@ fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     Ok(socket.into())
 }
 
-/// Accepts connections until the endpoint is closed.
-pub async fn serve(endpoint: quinn::Endpoint, service: Arc<Service>) {
+/// Accepts connections until the endpoint is closed; `socket` numbers the endpoint in metrics.
+pub async fn serve(endpoint: quinn::Endpoint, service: Arc<Service>, socket: u32) {
     while let Some(incoming) = endpoint.accept().await {
         let service = service.clone();
         tokio::spawn(async move {
             let remote: SocketAddr = incoming.remote_address();
             match incoming.await {
-                Ok(conn) => connection(conn, service).await,
+                Ok(conn) => connection(conn, service, socket).await,
                 Err(e) => debug!(%remote, "QUIC handshake failed: {e}"),
             }
         });
     }
 }
 
-async fn connection(conn: quinn::Connection, service: Arc<Service>) {
-    service.metrics.connection_opened();
+async fn connection(conn: quinn::Connection, service: Arc<Service>, socket: u32) {
+    service.metrics.connection_opened(socket);
     loop {
         match conn.accept_bi().await {
             Ok((send, recv)) => {
@@ -160,7 +160,7 @@ async fn connection(conn: quinn::Connection, service: Arc<Service>) {
             }
         }
     }
-    service.metrics.connection_closed();
+    service.metrics.connection_closed(socket);
 }
 
 /// Answers an unreadable frame, then ends the stream: after a bad length the byte stream cannot

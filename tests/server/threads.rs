@@ -33,6 +33,19 @@ fn two_quic_threads_share_the_port_and_both_serve() {
         assert_eq!(open.len(), 2);
         assert_eq!(open.iter().sum::<usize>(), 24, "{open:?}");
         assert!(open.iter().all(|&n| n > 0), "both sockets get connections: {open:?}");
+        // Ops see the same split in /metrics (counted once the server side of each handshake is
+        // done, which can trail the client's by a moment).
+        let series: Vec<String> =
+            open.iter().enumerate().map(|(i, n)| format!(r#"endcap_quic_connections{{socket="{i}"}} {n}"#)).collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = running.service.metrics.encode();
+            if series.iter().all(|s| text.contains(s.as_str())) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "expected {series:?} in {text}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
 
         // One device sends an oversize frame: only its stream ends.
         let huge = (10u32 << 20).to_be_bytes();
