@@ -6,6 +6,8 @@
 //! ```text
 //! ENDCAP_BENCH_SCALE=default  cargo bench --features hnsw --bench index_compare   # 5,000 products
 //! ENDCAP_BENCH_SCALE=store-1m cargo bench --features hnsw --bench index_compare   # 50,000 products
+//! ENDCAP_BENCH_HNSW=0 ENDCAP_BENCH_SCALE=store-1m cargo bench --features hnsw --bench index_compare
+//!                              # without the hnsw_rs graphs: IVF, filtered IVF and the crossover only
 //! ```
 //!
 //! Data: the demo store's planted product vectors; queries: a deterministic sample of 1,000 customer
@@ -468,7 +470,8 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut graphs = Vec::new();
-    for (m_conn, ef_c) in GRAPHS {
+    let with_hnsw = std::env::var("ENDCAP_BENCH_HNSW").map_or(true, |v| v != "0");
+    for (m_conn, ef_c) in GRAPHS.into_iter().filter(|_| with_hnsw) {
         let params = HnswParams { max_nb_connection: m_conn, ef_construction: ef_c, ef_search: 64 };
         let before = live_bytes();
         let t = Instant::now();
@@ -504,7 +507,7 @@ fn main() {
         summary.extend(best);
         graphs.push((params, graph, build_s));
     }
-    {
+    if with_hnsw {
         // hnsw_rs's own distance, for one graph: what the scalar kernel costs.
         let params = HnswParams { max_nb_connection: 16, ef_construction: 200, ef_search: 64 };
         let before = live_bytes();
