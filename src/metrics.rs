@@ -276,6 +276,11 @@ impl Metrics {
         self.loaded_at.set(loaded_unix);
     }
 
+    /// Shows QUIC socket `socket` in `quic_connections` (at 0) before its first connection.
+    pub fn quic_socket(&self, socket: u32) {
+        drop(self.connections.get_or_create(&SocketLabels { socket }));
+    }
+
     /// Tracks open QUIC connections on QUIC socket `socket`.
     pub fn connection_opened(&self, socket: u32) {
         self.connections.get_or_create(&SocketLabels { socket }).inc();

@@ -135,6 +135,7 @@ fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
 
 /// Accepts connections until the endpoint is closed; `socket` numbers the endpoint in metrics.
 pub async fn serve(endpoint: quinn::Endpoint, service: Arc<Service>, socket: u32) {
+    service.metrics.quic_socket(socket);
     while let Some(incoming) = endpoint.accept().await {
         let service = service.clone();
         tokio::spawn(async move {

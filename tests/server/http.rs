@@ -18,6 +18,7 @@ fn health_ready_and_metrics() {
     assert_eq!(metric(&text, "endcap_model_customers"), 20000.0);
     assert!(text.contains("endcap_model_info{version=\"demo-"), "{text}");
     assert!(text.contains("endcap_request_duration_seconds_bucket"));
+    assert!(text.contains(r#"endcap_quic_connections{socket="0"}"#), "the QUIC socket is listed: {text}");
 }
 
 #[test]
