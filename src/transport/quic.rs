@@ -62,27 +62,25 @@ impl Threads {
         let server = server_config(cfg, tls)?;
         let endpoint_config = quinn::EndpointConfig::default();
         let mut addr = cfg.quic_addr;
-        let (ready, endpoints) = std::sync::mpsc::channel();
+        let mut endpoints = Vec::with_capacity(cfg.quic_threads);
         let mut threads = Vec::with_capacity(cfg.quic_threads);
         for i in 0..cfg.quic_threads {
             let socket = reuse_port_socket(addr).map_err(|e| {
                 anyhow::anyhow!("cannot bind QUIC socket {} of {} on {addr}: {e}", i + 1, cfg.quic_threads)
             })?;
             addr = socket.local_addr()?;
-            let (server, endpoint_config, service) = (server.clone(), endpoint_config.clone(), service.clone());
-            let (ready, mut stopped, busy_poll) = (ready.clone(), stop.subscribe(), cfg.busy_poll);
+            // The endpoint is made here, inside its runtime's context, so that its socket and
+            // driver task belong to that runtime; the thread then runs the runtime.
+            let runtime = ThreadRuntime(Some(tokio::runtime::Builder::new_current_thread().enable_all().build()?));
+            let endpoint = {
+                let _context = runtime.get().enter();
+                let tokio_runtime = Arc::new(quinn::TokioRuntime);
+                quinn::Endpoint::new(endpoint_config.clone(), Some(server.clone()), socket, tokio_runtime)?
+            };
+            endpoints.push(endpoint.clone());
+            let (service, mut stopped, busy_poll) = (service.clone(), stop.subscribe(), cfg.busy_poll);
             let thread = std::thread::Builder::new().name(format!("endcap-quic-{i}")).spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => return drop(ready.send(Err(anyhow::anyhow!("QUIC thread {i}: runtime: {e}")))),
-                };
-                runtime.block_on(async move {
-                    let runtime = Arc::new(quinn::TokioRuntime);
-                    let endpoint = match quinn::Endpoint::new(endpoint_config, Some(server), socket, runtime) {
-                        Ok(ep) => ep,
-                        Err(e) => return drop(ready.send(Err(anyhow::anyhow!("QUIC thread {i}: endpoint: {e}")))),
-                    };
-                    let _ = ready.send(Ok(endpoint.clone()));
+                runtime.get().block_on(async move {
                     if busy_poll {
                         tokio::spawn(crate::server::spin(stopped.clone()));
                     }
@@ -92,14 +90,10 @@ impl Threads {
                     }
                     endpoint.close(0u8.into(), b"server shutting down");
                     let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
-                });
+                })
             })?;
             threads.push(thread);
         }
-        drop(ready);
-        // Each thread reports once (and keeps its sender while it serves).
-        let endpoints = endpoints.iter().take(threads.len()).collect::<anyhow::Result<Vec<_>>>()?;
-        anyhow::ensure!(endpoints.len() == threads.len(), "a QUIC thread ended before its endpoint was ready");
         Ok(Self { endpoints, threads })
     }
 
@@ -117,6 +111,24 @@ impl Threads {
     pub fn join(self) {
         for t in self.threads {
             let _ = t.join();
+        }
+    }
+}
+
+/// A QUIC thread's runtime. It is built (and its endpoint made) inside the server's runtime,
+/// where dropping a `Runtime` would panic, so on an error path it shuts down in the background.
+struct ThreadRuntime(Option<tokio::runtime::Runtime>);
+
+impl ThreadRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for ThreadRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
         }
     }
 }

@@ -68,3 +68,17 @@ fn two_quic_threads_share_the_port_and_both_serve() {
         running.shutdown().await;
     });
 }
+
+#[test]
+fn a_taken_port_is_a_clear_start_error() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let mut config = test_config();
+    config.server.quic_addr = taken.local_addr().expect("addr");
+    config.server.quic_threads = 2;
+    let spec = DemoSpec { products: 200, customers: 100, seed: 3, dim: 8 };
+    let model =
+        Model::from_artifact(model::build(&demo::generate(&spec).model_input()).expect("builds"), "t").expect("valid");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let e = rt.block_on(server::start(config, ModelSource::Loaded(Box::new(model)))).err().expect("refused");
+    assert!(e.to_string().contains("cannot bind QUIC socket 1 of 2"), "{e}");
+}
