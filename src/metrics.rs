@@ -225,7 +225,7 @@ impl Metrics {
         );
         r.register(
             "model_last_load_duration_seconds",
-            "How long the last successful load, reload or rollback took (read, validate, index, swap)",
+            "How long the last successful load, reload or rollback took (read, validate, build the engine; the swap itself is an atomic store)",
             m.last_load_seconds.clone(),
         );
         r.register(

@@ -56,7 +56,7 @@ pub enum Outcome {
         version: String,
         /// The model it replaced, if any.
         previous: Option<String>,
-        /// Load, validation and swap.
+        /// Load, validation and engine build (up to the swap).
         took: Duration,
     },
     /// The file holds the model already serving; nothing was done.
@@ -115,7 +115,7 @@ pub fn reload(service: &Service, path: &Path, trigger: Trigger) -> Result<Outcom
     let engine = match result {
         Ok(Some(engine)) => engine,
         Ok(None) => {
-            let version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+            let version = service.served_version();
             info!(trigger = trigger.label(), %version, path = %path.display(), "model file unchanged; not reloaded");
             service.metrics.model_load(trigger.label(), "unchanged");
             return Ok(Outcome::Unchanged { version });

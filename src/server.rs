@@ -102,6 +102,12 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     if tls.self_signed {
         info!(sha256 = %fingerprint, "generated a self-signed QUIC certificate; clients pin it with --cert-sha256");
     }
+    // Everything that can fail is bound before any task starts, so a failed start leaves nothing
+    // running.
+    let listener = tokio::net::TcpListener::bind(config.server.http_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", config.server.http_addr))?;
+    let http_addr = listener.local_addr()?;
     let service = Service::new(config.clone());
     let (stop, mut stopped) = watch::channel(false);
     let (quic, quic_addr) = if config.server.quic_threads == 0 {
@@ -128,10 +134,6 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         );
         (Quic::Threads(threads), addr)
     };
-    let listener = tokio::net::TcpListener::bind(config.server.http_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", config.server.http_addr))?;
-    let http_addr = listener.local_addr()?;
     let app = http::router(service.clone());
     let http_task = tokio::spawn(async move {
         let shutdown = async move {
@@ -239,14 +241,15 @@ impl Running {
 
     /// Stops accepting, lets in-flight requests finish (briefly), and closes both transports.
     pub async fn shutdown(self) {
+        // QUIC threads close their endpoints on this signal; the shared endpoint closes here,
+        // before waiting for HTTP clients to finish.
         let _ = self.stop.send(true);
+        if let Quic::Shared(endpoint) = &self.quic {
+            endpoint.close(0u8.into(), quic::SHUTTING_DOWN);
+        }
         let _ = self.http_task.await;
         match self.quic {
-            Quic::Shared(endpoint) => {
-                endpoint.close(0u8.into(), b"server shutting down");
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), endpoint.wait_idle()).await;
-            }
-            // Each thread closes its endpoint and waits (at most 2 s) for it to go idle.
+            Quic::Shared(endpoint) => quic::wait_idle(&endpoint).await,
             Quic::Threads(threads) => {
                 let _ = tokio::task::spawn_blocking(move || threads.join()).await;
             }

@@ -74,6 +74,11 @@ impl Service {
         self.live.load_full()
     }
 
+    /// The served model's version, or "" before the first model.
+    pub fn served_version(&self) -> String {
+        self.engine().map(|e| e.version().to_string()).unwrap_or_default()
+    }
+
     /// True once a model is being served.
     pub fn is_ready(&self) -> bool {
         self.live.load().is_some()

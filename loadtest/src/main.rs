@@ -340,12 +340,18 @@ mod tests {
     fn the_publisher_refuses_a_file_that_would_follow_itself() {
         let dir = std::env::temp_dir().join(format!("endcap-publisher-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let (a, b) = (dir.join("a"), dir.join("b"));
-        std::fs::write(&a, b"a").expect("a");
-        std::fs::write(&b, b"b").expect("b");
+        let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+        for f in [&a, &b, &c] {
+            std::fs::write(f, b"x").expect("write");
+        }
         let target = dir.join("current");
         let every = Duration::from_secs(60);
-        for bad in [vec![a.clone()], vec![a.clone(), a.clone()], vec![a.clone(), b.clone(), a.clone()]] {
+        // Next to itself, and next to itself across the wrap from the last back to the first.
+        for bad in [
+            vec![a.clone(), a.clone()],
+            vec![a.clone(), b.clone(), a.clone()],
+            vec![a.clone(), b.clone(), c, a.clone()],
+        ] {
             assert!(Publisher::start(every, &bad, Some(&target)).is_err(), "{bad:?}");
         }
         let same_file_other_name = dir.join(".").join("a");

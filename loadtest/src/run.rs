@@ -82,9 +82,9 @@ impl Clock {
         stats.answer(class, intended - self.start, now - intended, now <= self.window_end, measured, sample);
     }
 
-    /// Records a request given up on now without an answer (see `Stats::unanswered`).
-    fn unanswered(&self, stats: &mut Stats, class: Class, intended: Instant, code: &'static str) {
-        stats.unanswered(class, code, intended.elapsed(), intended >= self.warm_end);
+    /// Records a request unanswered at the deadline (see `Stats::timed_out`).
+    fn timed_out(&self, stats: &mut Stats, class: Class, intended: Instant) {
+        stats.timed_out(class, intended.elapsed(), intended >= self.warm_end);
     }
 
     /// Records how late a request left the generator.
@@ -294,7 +294,7 @@ async fn quic_lane(
             n += 1;
             let t = workload.get(seq);
             if failed {
-                clock.unanswered(&mut lag, t.class, intended, "STREAM");
+                lag.error("STREAM", 1);
             } else {
                 t.write_frame(seq + 1, &mut out);
                 batch.push(intended);
@@ -386,7 +386,10 @@ async fn quic_reader(
     // server's side first, so that a writer blocked on a full stream fails instead of waiting.
     let _ = recv.stop(0u8.into());
     while let Some((intended, class, _)) = inflight.recv().await {
-        clock.unanswered(&mut stats, class, intended, leftover);
+        match leftover {
+            "TIMEOUT" => clock.timed_out(&mut stats, class, intended),
+            code => stats.error(code, 1),
+        }
     }
     stats
 }
@@ -516,7 +519,7 @@ async fn http_lane(
         stats.scheduled += 1;
         let t = workload.get(seq);
         if failed {
-            clock.unanswered(&mut stats, t.class, intended, "STREAM");
+            stats.error("STREAM", 1);
             continue;
         }
         let builder = hyper::Request::builder().uri(t.http_path).header(hyper::header::HOST, &host);
@@ -544,10 +547,10 @@ async fn http_lane(
             Ok::<_, hyper::Error>((status, body))
         };
         match timeout_at(clock.deadline.into(), exchange).await {
-            Err(_) => clock.unanswered(&mut stats, t.class, intended, "TIMEOUT"),
+            Err(_) => clock.timed_out(&mut stats, t.class, intended),
             Ok(Err(_)) => {
                 failed = true;
-                clock.unanswered(&mut stats, t.class, intended, "STREAM");
+                stats.error("STREAM", 1);
             }
             Ok(Ok((status, body))) => {
                 clock.record(&mut stats, t.class, intended, Instant::now());

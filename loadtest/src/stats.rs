@@ -22,8 +22,8 @@ fn histogram() -> Histogram<u64> {
 /// Counters and latencies of one lane, or of a whole run after merging.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    /// Latency of every answer (successes and error answers), and of every request given up on
-    /// without one (at how long it had waited, see `unanswered`), microseconds.
+    /// Latency of every answer (successes and error answers), and of every request that timed
+    /// out (at how long it had waited, see `timed_out`), microseconds.
     pub latency: Histogram<u64>,
     /// How late requests left the generator, microseconds: from the intended send time to the
     /// transport taking the request (QUIC: the stream accepted its bytes, so waits for flow
@@ -96,11 +96,13 @@ impl Stats {
         }
     }
 
-    /// Records a request that got no answer: counted under `code`, and (if `measured`) timed at
-    /// `waited`, how long it had been owed when the generator gave up on it. That is a lower bound
-    /// of its latency; leaving it out would hide the worst requests of an overloaded run.
-    pub fn unanswered(&mut self, class: Class, code: &'static str, waited: Duration, measured: bool) {
-        self.error(code, 1);
+    /// Records a request still unanswered when the drain time ran out: a `TIMEOUT`, and (if
+    /// `measured`) timed at `waited`, how long it had been owed then. That is a lower bound of its
+    /// latency (at least the drain time); leaving it out would hide the worst requests of an
+    /// overloaded run. Requests lost with a failed stream are only counted (`STREAM`): they were
+    /// given up on early, so their wait says nothing.
+    pub fn timed_out(&mut self, class: Class, waited: Duration, measured: bool) {
+        self.error("TIMEOUT", 1);
         if measured {
             self.time(class, waited);
         }
@@ -348,6 +350,17 @@ mod tests {
         assert!(!a.errors.contains_key("TIMEOUT"));
         assert_eq!(a.versions["v1"], 2);
         assert_eq!(a.samples, vec![(0, 100), (2, 900)]);
+    }
+
+    #[test]
+    fn timeouts_are_counted_and_timed_at_their_wait_when_measured() {
+        let mut s = Stats::default();
+        s.timed_out(Class::Recommend, Duration::from_secs(2), true);
+        s.timed_out(Class::Recommend, Duration::from_secs(3), false);
+        assert_eq!(s.errors.get("TIMEOUT"), Some(&2));
+        assert_eq!((s.latency.len(), s.by_class[Class::Recommend.index()].len()), (1, 1), "warm-up ones are not timed");
+        assert!(s.latency.min() >= 1_990_000, "timed at the wait, {} us", s.latency.min());
+        assert_eq!(s.answered_in_window + s.answered_late + s.ok, 0, "not an answer");
     }
 
     #[test]

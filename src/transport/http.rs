@@ -55,7 +55,7 @@ fn error(service: &Service, op: Op, code: ErrorCode, message: String, started: I
 
 /// The JSON error body every endpoint answers with, carrying the served model's version.
 fn error_json(service: &Service, status: StatusCode, code: &str, message: String) -> Response {
-    let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+    let model_version = service.served_version();
     json_response(status, &ErrorJson { model_version, error: ErrorBody { code: code.to_string(), message } })
 }
 
@@ -96,7 +96,7 @@ async fn not_found(State(service): State<Arc<Service>>, uri: axum::http::Uri) ->
 
 async fn ping(State(service): State<Arc<Service>>) -> Response {
     let started = Instant::now();
-    let model_version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+    let model_version = service.served_version();
     let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
     service.metrics.record(Transport::Http, Op::Ping, None, started.elapsed());
     json_response(StatusCode::OK, &serde_json::json!({ "model_version": model_version, "server_time_us": now_us }))

@@ -33,6 +33,14 @@ fn server_config(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::Se
     Ok(server)
 }
 
+/// The reason given to peers when the server closes its endpoints.
+pub const SHUTTING_DOWN: &[u8] = b"server shutting down";
+
+/// Waits (at most 2 s) for a closed endpoint's connections to finish closing.
+pub async fn wait_idle(endpoint: &quinn::Endpoint) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+}
+
 /// Binds the QUIC endpoint on the current runtime (`server.quic_threads = 0`).
 pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::Endpoint> {
     Ok(quinn::Endpoint::server(server_config(cfg, tls)?, cfg.quic_addr)?)
@@ -43,7 +51,8 @@ pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::End
 /// connection's packets, streams and requests never cross threads. The kernel picks the socket by
 /// the client's address, so a device whose address changes mid-connection reaches another
 /// endpoint, which does not know the connection: all endpoints share one reset key, so that
-/// endpoint's stateless reset is one the device accepts, and it reconnects at once.
+/// endpoint's stateless reset is one the device accepts at once, instead of waiting for an idle
+/// timeout; the device must then reconnect (endcap's own client does not do so by itself).
 pub struct Threads {
     endpoints: Vec<quinn::Endpoint>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -61,14 +70,18 @@ impl Threads {
     ) -> anyhow::Result<Self> {
         let server = server_config(cfg, tls)?;
         let endpoint_config = quinn::EndpointConfig::default();
-        let mut addr = cfg.quic_addr;
+        // A plain bind first: `SO_REUSEPORT` would let these sockets join sockets another process
+        // holds on the port (splitting its clients with us) instead of failing. The probe also
+        // picks the port when the config says 0.
+        let addr = std::net::UdpSocket::bind(cfg.quic_addr)
+            .and_then(|probe| probe.local_addr())
+            .map_err(|e| anyhow::anyhow!("cannot bind QUIC on {}: {e}", cfg.quic_addr))?;
         let mut endpoints = Vec::with_capacity(cfg.quic_threads);
         let mut threads = Vec::with_capacity(cfg.quic_threads);
         for i in 0..cfg.quic_threads {
             let socket = reuse_port_socket(addr).map_err(|e| {
                 anyhow::anyhow!("cannot bind QUIC socket {} of {} on {addr}: {e}", i + 1, cfg.quic_threads)
             })?;
-            addr = socket.local_addr()?;
             // The endpoint is made here, inside its runtime's context, so that its socket and
             // driver task belong to that runtime; the thread then runs the runtime.
             let runtime = ThreadRuntime(Some(tokio::runtime::Builder::new_current_thread().enable_all().build()?));
@@ -88,8 +101,8 @@ impl Threads {
                         () = serve(endpoint.clone(), service, i as u32) => {}
                         _ = stopped.wait_for(|s| *s) => {}
                     }
-                    endpoint.close(0u8.into(), b"server shutting down");
-                    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+                    endpoint.close(0u8.into(), SHUTTING_DOWN);
+                    wait_idle(&endpoint).await;
                 })
             })?;
             threads.push(thread);
@@ -181,7 +194,7 @@ async fn connection(conn: quinn::Connection, service: Arc<Service>, socket: u32)
 async fn refuse(mut send: SendStream, mut recv: RecvStream, service: &Service, code: ErrorCode, message: &str) {
     let started = Instant::now();
     let mut out = Vec::new();
-    let version = service.engine().map(|e| e.version().to_string()).unwrap_or_default();
+    let version = service.served_version();
     protocol::encode_error(&mut out, 0, &version, code, message);
     let _ = send.write_all(&out).await;
     let _ = send.finish();
@@ -216,13 +229,20 @@ async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service
         }
         buf.copy_within(used..filled, 0);
         filled -= used;
+        // After a large frame, go back to the usual buffer.
+        if filled == 0 && buf.len() > READ_CHUNK {
+            buf.truncate(READ_CHUNK);
+            buf.shrink_to_fit();
+        }
         // What is left is an incomplete frame: make room for all of it (its length is within
-        // `max`, checked above once its prefix arrived).
+        // `max`, checked above once its prefix arrived). Read at most a chunk beyond it, so one
+        // batch of answers stays small whatever the buffer grew to.
         let need = protocol::frame_need(&buf[..filled]);
         if buf.len() < need {
             buf.resize(need, 0);
         }
-        match recv.read(&mut buf[filled..]).await {
+        let end = need.max(filled + READ_CHUNK).min(buf.len());
+        match recv.read(&mut buf[filled..end]).await {
             Ok(Some(n)) => filled += n,
             Ok(None) => break,
             Err(_) => return,

@@ -70,15 +70,23 @@ fn two_quic_threads_share_the_port_and_both_serve() {
 }
 
 #[test]
-fn a_taken_port_is_a_clear_start_error() {
-    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let mut config = test_config();
-    config.server.quic_addr = taken.local_addr().expect("addr");
-    config.server.quic_threads = 2;
-    let spec = DemoSpec { products: 200, customers: 100, seed: 3, dim: 8 };
-    let model =
-        Model::from_artifact(model::build(&demo::generate(&spec).model_input()).expect("builds"), "t").expect("valid");
+fn a_port_another_server_serves_is_a_clear_start_error() {
+    let model = || {
+        let spec = DemoSpec { products: 200, customers: 100, seed: 3, dim: 8 };
+        let artifact = model::build(&demo::generate(&spec).model_input()).expect("builds");
+        ModelSource::Loaded(Box::new(Model::from_artifact(artifact, "t").expect("valid")))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let e = rt.block_on(server::start(config, ModelSource::Loaded(Box::new(model)))).err().expect("refused");
-    assert!(e.to_string().contains("cannot bind QUIC socket 1 of 2"), "{e}");
+    rt.block_on(async {
+        // The first server's sockets allow port sharing (SO_REUSEPORT); a second server must
+        // still not join them and take half of the first one's devices.
+        let mut config = test_config();
+        config.server.quic_threads = 1;
+        let first = server::start(config.clone(), model()).await.expect("first starts");
+        config.server.quic_addr = first.quic_addr;
+        config.server.quic_threads = 2;
+        let e = server::start(config, model()).await.err().expect("second refused");
+        assert!(e.to_string().contains(&format!("cannot bind QUIC on {}", first.quic_addr)), "{e}");
+        first.shutdown().await;
+    });
 }
