@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::config::Config;
-use endcap::engine::{Engine, Query, Scratch};
+use endcap::engine::{Engine, EngineSettings, Query, Scratch};
+use endcap::ids::IdList;
 use endcap::model::Model;
 
 mod common;
@@ -19,7 +20,7 @@ fn engine() -> (Engine, String) {
     let model = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
     let config_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
     let config = Config::load(Some(&config_path)).expect("shipped config");
-    (Engine::new(model, &config), scale)
+    (Engine::new(model, &EngineSettings::from_config(&config)), scale)
 }
 
 fn bench(c: &mut Criterion) {
@@ -30,7 +31,7 @@ fn bench(c: &mut Criterion) {
     let aisles = &engine.model().data().products.aisle_names;
     let aisle = aisles.get(aisles.len() / 2).to_string();
     let zone = "fresh";
-    let basket: Vec<String> = (0..3).map(|r| engine.model().data().products.ids.id(r).to_string()).collect();
+    let basket: IdList = (0..3).map(|r| engine.model().data().products.ids.id(r).to_string()).collect();
     let mut s = Scratch::default();
     let mut g = c.benchmark_group(format!("recommend/{scale}"));
     run(&mut g, "unfiltered_k5", &engine, &mut s, &ids, |c| Query { customer: c, k: 5, ..Query::default() });

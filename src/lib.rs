@@ -7,8 +7,10 @@
 
 pub mod client;
 pub mod config;
+pub mod data;
 pub mod demo;
 pub mod engine;
+pub mod ids;
 pub mod index;
 pub mod metrics;
 pub mod model;

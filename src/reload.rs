@@ -156,7 +156,7 @@ fn load_checked(service: &Service, path: &Path) -> Result<Option<Engine>, Reload
     if let Some((expected, why)) = required.filter(|&(d, _)| d != got) {
         return Err(ReloadError::Dimension { source_name: path.display().to_string(), got, expected, why });
     }
-    let engine = Engine::new(model, &service.config);
+    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&service.config));
     for w in &engine.warnings {
         warn!("config vs model: {w}");
     }

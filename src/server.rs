@@ -166,7 +166,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
                 model.dim()
             ));
         }
-        let engine = Engine::new(model, &loader.config);
+        let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&loader.config));
         for w in &engine.warnings {
             warn!("config vs model: {w}");
         }

@@ -217,11 +217,12 @@ impl Service {
         };
         match &req.op {
             Some(request::Op::Recommend(r)) => {
+                let basket: crate::ids::IdList = r.basket.iter().collect();
                 let q = Query {
                     customer: &r.customer,
                     zone: &r.zone,
                     aisle: &r.aisle,
-                    basket: &r.basket,
+                    basket: &basket,
                     k: r.k,
                     new_only: false,
                 };

@@ -15,8 +15,8 @@ impl DemoStore {
 
     /// The store as the trainer reads it, without a round trip through CSV: the same rows
     /// `write_csv` writes (customers `c{i}` in index order, orders `o{i}`, products `p{i}`).
-    pub fn train_data(&self) -> crate::train::TrainData {
-        use crate::train::data::Purchases;
+    pub fn train_data(&self) -> crate::data::TrainData {
+        use crate::data::Purchases;
         let mut signals: Vec<String> = Vec::new();
         let mut signal_row: HashMap<&str, u32> = HashMap::new();
         let mut social = Vec::new();
@@ -35,7 +35,7 @@ impl DemoStore {
             order: self.purchases.iter().map(|l| l.order).collect(),
             ts: self.purchases.iter().map(|l| l.ts as i64).collect(),
         };
-        crate::train::TrainData {
+        crate::data::TrainData {
             products: self.products.clone(),
             customers: (0..self.customers.len()).map(|c| format!("c{c}")).collect(),
             purchases,

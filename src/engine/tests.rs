@@ -17,7 +17,7 @@ fn config() -> Config {
 
 fn engine_with(c: &Config) -> Engine {
     let model = Model::from_artifact(build(&tiny_input()).expect("builds"), "test").expect("valid");
-    Engine::new(model, c)
+    Engine::new(model, &EngineSettings::from_config(c))
 }
 
 fn ids(e: &Engine, s: &Scratch) -> Vec<String> {
@@ -77,7 +77,7 @@ fn aisle_and_zone_filters_restrict_candidates() {
     e.recommend(&Query { customer: "cust-010", aisle: "Aisle 3", k: 20, ..Query::default() }, &mut s).expect("ok");
     assert_eq!(s.hits().len(), 20);
     assert!(s.hits().iter().all(|h| e.describe(h.row).2 == "Aisle 3"));
-    assert!(s.trace.exact_scan);
+    assert_eq!(s.trace.plan, Plan::ExactScan);
     e.recommend(&Query { customer: "cust-010", zone: "front", k: 30, ..Query::default() }, &mut s).expect("ok");
     assert!(s.hits().iter().all(|h| matches!(e.describe(h.row).2, "Aisle 0" | "Aisle 1")));
     // An aisle outside the zone leaves nothing.
@@ -94,7 +94,7 @@ fn large_filtered_sets_use_the_index_with_a_wider_probe() {
     let e = engine_with(&c);
     let mut s = Scratch::default();
     e.recommend(&Query { customer: "cust-010", zone: "front", k: 10, ..Query::default() }, &mut s).expect("ok");
-    assert!(!s.trace.exact_scan);
+    assert_eq!(s.trace.plan, Plan::Ivf);
     assert!(s.trace.nprobe as usize > e.nprobe, "a third of the catalogue must widen the probe");
     assert!(s.hits().iter().all(|h| matches!(e.describe(h.row).2, "Aisle 0" | "Aisle 1")));
 }
@@ -132,14 +132,14 @@ fn basket_is_excluded_and_steers_unknown_shoppers() {
     let mut s = Scratch::default();
     e.recommend(&Query { customer: "cust-004", k: 3, ..Query::default() }, &mut s).expect("ok");
     let first = ids(&e, &s);
-    let basket = vec![first[0].clone(), "not-a-product".to_string()];
+    let basket: IdList = [first[0].as_str(), "not-a-product"].into_iter().collect();
     e.recommend(&Query { customer: "cust-004", basket: &basket, k: 3, ..Query::default() }, &mut s).expect("ok");
     assert!(!ids(&e, &s).contains(&first[0]));
     assert_eq!(s.trace.unknown_basket_items, 1);
     e.recommend(&Query { basket: &basket, k: 3, ..Query::default() }, &mut s).expect("ok");
     assert!(s.hits().iter().all(|h| h.reason == Reason::Basket));
     assert!(!ids(&e, &s).contains(&first[0]));
-    let huge: Vec<String> = (0..201).map(|i| format!("prod-{i:03}")).collect();
+    let huge: IdList = (0..201).map(|i| format!("prod-{i:03}")).collect();
     assert!(e.recommend(&Query { basket: &huge, ..Query::default() }, &mut s).is_err());
 }
 

@@ -18,20 +18,25 @@
 //! The ANN index is built from the result by `model::build`, like every artifact.
 
 pub mod als;
-pub mod data;
+mod copurchase;
 pub mod eval;
+mod factors;
+mod interactions;
 pub mod run;
+mod segments;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use rayon::prelude::*;
 
-use crate::index::ivf;
-use crate::model::input::{CustomerInput, ModelInput, RepeatPurchase, SegmentInput};
-use crate::rng::SplitMix64;
-pub use data::{DataError, TrainData, read_dir};
+use crate::data;
+pub use crate::data::{DataError, TrainData, read_dir};
+use crate::model::input::{CustomerInput, ModelInput};
+pub use copurchase::co_purchase;
+pub use factors::{Factors, als_factors};
+pub use interactions::{Interactions, interactions};
+pub use segments::segments;
 
 /// Training settings (`endcap train` flags).
 #[derive(Debug, Clone, PartialEq)]
@@ -97,267 +102,62 @@ pub struct TrainReport {
     pub pairs: usize,
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     data::progress_bar(what.to_string(), len, "{msg:>14} [{bar:30}] {pos}/{len} eta {eta}")
 }
 
-/// Per customer: sorted (product, decayed weight, count, last ts) for each product bought.
-struct Interactions {
-    by_customer: als::Sparse,
-    repeat: Vec<Vec<RepeatPurchase>>,
+/// Wall time per step, logged as each ends and kept for the summary.
+#[derive(Debug, Default)]
+pub struct Steps(Vec<(&'static str, Duration)>);
+
+impl Steps {
+    /// Runs step `name`, timing it.
+    pub fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = step();
+        let took = started.elapsed();
+        tracing::info!(step = name, took_ms = took.as_millis() as u64, "training step done");
+        self.0.push((name, took));
+        out
+    }
 }
 
-fn interactions(data: &TrainData, opts: &TrainOptions) -> Interactions {
-    let p = &data.purchases;
-    let nc = data.customers.len();
-    // Line numbers grouped by customer (a counting sort).
-    let (lines, offsets) = ivf::order_by_list(&p.customer, nc);
-    let newest = p.ts.iter().copied().max().unwrap_or(0);
-    let half_life_s = opts.decay_days * 86_400.0;
-    let decay = |ts: i64| -> f32 {
-        if half_life_s <= 0.0 { 1.0 } else { 0.5f64.powf((newest - ts).max(0) as f64 / half_life_s) as f32 }
-    };
-    let per_customer: Vec<Vec<(u32, f32, RepeatPurchase)>> = (0..nc)
-        .into_par_iter()
-        .map(|c| {
-            let mut mine: Vec<(u32, i64)> = lines[offsets[c] as usize..offsets[c + 1] as usize]
-                .iter()
-                .map(|&l| (p.product[l as usize], p.ts[l as usize]))
-                .collect();
-            mine.sort_unstable();
-            let mut out: Vec<(u32, f32, RepeatPurchase)> = Vec::new();
-            for (product, ts) in mine {
-                match out.last_mut() {
-                    Some((last, w, r)) if *last == product => {
-                        *w += decay(ts);
-                        r.count += 1;
-                        r.last_ts = r.last_ts.max(ts);
-                    }
-                    _ => out.push((product, decay(ts), RepeatPurchase { product, count: 1, last_ts: ts })),
-                }
-            }
-            out
-        })
-        .collect();
-    let pairs: usize = per_customer.iter().map(Vec::len).sum();
-    let mut by_customer = als::Sparse {
-        offsets: Vec::with_capacity(nc + 1),
-        cols: Vec::with_capacity(pairs),
-        conf: Vec::with_capacity(pairs),
-    };
-    by_customer.offsets.push(0);
-    let mut repeat = Vec::with_capacity(nc);
-    for list in per_customer {
-        by_customer.cols.extend(list.iter().map(|e| e.0));
-        by_customer.conf.extend(list.iter().map(|e| opts.alpha * e.1));
-        by_customer.offsets.push(by_customer.cols.len());
-        repeat.push(list.into_iter().map(|e| e.2).collect());
-    }
-    Interactions { by_customer, repeat }
-}
-
-/// Frequently-bought-together neighbours of every product.
-fn co_purchase(data: &TrainData, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
-    let p = &data.purchases;
-    let (np, no) = (data.products.len(), data.orders);
-    // Orders as sorted, de-duplicated product lists (lines grouped by order, a counting sort).
-    let (lines, offsets) = ivf::order_by_list(&p.order, no);
-    let items: Vec<u32> = lines.iter().map(|&l| p.product[l as usize]).collect();
-    drop(lines);
-    let orders: Vec<Vec<u32>> = (0..no)
-        .into_par_iter()
-        .map(|o| {
-            let mut v = items[offsets[o] as usize..offsets[o + 1] as usize].to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
-    drop(items);
-    // Orders containing each product.
-    let mut in_orders: Vec<Vec<u32>> = vec![Vec::new(); np];
-    for (o, list) in orders.iter().enumerate() {
-        for &item in list {
-            in_orders[item as usize].push(o as u32);
-        }
-    }
-    let order_count: Vec<f32> = in_orders.iter().map(|o| o.len() as f32).collect();
-    let progress = bar(np as u64, "co-purchase");
-    let result = (0..np)
-        .into_par_iter()
-        .map_init(
-            || (vec![0u32; np], Vec::<u32>::new()),
-            |(counts, touched), a| {
-                for &o in &in_orders[a] {
-                    for &b in &orders[o as usize] {
-                        if b as usize != a {
-                            if counts[b as usize] == 0 {
-                                touched.push(b);
-                            }
-                            counts[b as usize] += 1;
-                        }
-                    }
-                }
-                let mut scored: Vec<(u32, f32)> = touched
-                    .iter()
-                    .filter(|&&b| counts[b as usize] >= opts.co_min_support)
-                    .map(|&b| (b, counts[b as usize] as f32 / (order_count[a] * order_count[b as usize]).sqrt()))
-                    .collect();
-                for &b in touched.iter() {
-                    counts[b as usize] = 0;
-                }
-                touched.clear();
-                scored.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-                scored.truncate(opts.co_top);
-                if a % 1024 == 0 {
-                    progress.inc(1024);
-                }
-                scored
-            },
-        )
-        .collect();
-    progress.finish_and_clear();
-    result
-}
-
-/// Signal vectors: the weighted mean of the vectors of the customers who carry each signal and
-/// have purchases (customers known only from social data would only echo the signals back).
-fn signal_vectors(data: &TrainData, x: &[f32], dim: usize, has_purchases: &[bool]) -> Vec<f32> {
-    let ns = data.signals.len();
-    let mut sums = vec![0f64; ns * dim];
-    let mut weights = vec![0f64; ns];
-    for &(c, s, w) in &data.social {
-        if !has_purchases[c as usize] || w <= 0.0 {
-            continue;
-        }
-        let xc = &x[c as usize * dim..(c as usize + 1) * dim];
-        for (acc, &v) in sums[s as usize * dim..(s as usize + 1) * dim].iter_mut().zip(xc) {
-            *acc += w as f64 * v as f64;
-        }
-        weights[s as usize] += w as f64;
-    }
-    sums.chunks_exact(dim)
-        .zip(&weights)
-        .flat_map(|(sum, &w)| sum.iter().map(move |&v| if w > 0.0 { (v / w) as f32 } else { 0.0 }))
-        .collect()
-}
-
-/// Each customer's prior: the weighted mean of their signals' vectors (zero without signals).
-fn priors(data: &TrainData, signals: &[f32], dim: usize) -> Vec<f32> {
-    let nc = data.customers.len();
-    let mut prior = vec![0f32; nc * dim];
-    let mut weight = vec![0f32; nc];
-    for &(c, s, w) in &data.social {
-        let sv = &signals[s as usize * dim..(s as usize + 1) * dim];
-        for (p, &v) in prior[c as usize * dim..(c as usize + 1) * dim].iter_mut().zip(sv) {
-            *p += w * v;
-        }
-        weight[c as usize] += w;
-    }
-    for (p, &w) in prior.chunks_exact_mut(dim).zip(&weight) {
-        if w > 0.0 {
-            p.iter_mut().for_each(|v| *v /= w);
-        }
-    }
-    prior
-}
-
-/// Trains a model from `data`. Progress bars go to stderr (hidden when it is not a terminal).
+/// Trains a model from `data`: interactions -> co-purchase -> ALS factors -> [`assemble`].
+/// Progress bars go to stderr (hidden when it is not a terminal).
 pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, TrainReport), String> {
     if opts.dim == 0 || opts.dim > 1024 {
         return Err(format!("dim must be 1 to 1024, not {}", opts.dim));
     }
-    let dim = opts.dim;
+    let mut steps = Steps::default();
+    let inter = steps.run("interactions", || interactions(data, opts));
+    let co = steps.run("co-purchase", || co_purchase(data, opts));
+    let factors = steps.run("als", || als_factors(data, &inter, opts))?;
+    assemble(data, inter, co, factors, opts, steps, "endcap train: implicit ALS + signals")
+}
+
+/// The steps after the factors, whoever made them: segments, popularity, and the model input with
+/// its training summary (`source` says where the factors came from). This is the seam for factors
+/// trained elsewhere.
+pub fn assemble(
+    data: &TrainData,
+    inter: Interactions,
+    co: Vec<Vec<(u32, f32)>>,
+    factors: Factors,
+    opts: &TrainOptions,
+    mut steps: Steps,
+    source: &str,
+) -> Result<(ModelInput, TrainReport), String> {
+    factors.check(data)?;
+    let dim = factors.dim;
     let (np, nc) = (data.products.len(), data.customers.len());
-    let mut report = TrainReport::default();
-    let mut step = |name: &'static str, started: Instant| {
-        let took = started.elapsed();
-        tracing::info!(step = name, took_ms = took.as_millis() as u64, "training step done");
-        report.steps.push((name, took));
-    };
-
-    let t = Instant::now();
-    let Interactions { by_customer, repeat } = interactions(data, opts);
-    let by_product = by_customer.transpose(np);
+    let by_customer = &inter.by_customer;
     let has_purchases: Vec<bool> = (0..nc).map(|c| by_customer.offsets[c + 1] > by_customer.offsets[c]).collect();
+    let mut has_signals = vec![false; nc];
+    for &(c, _, w) in &data.social {
+        has_signals[c as usize] |= w > 0.0;
+    }
     let pairs = by_customer.cols.len();
-    step("interactions", t);
-
-    let t = Instant::now();
-    let co = co_purchase(data, opts);
-    step("co-purchase", t);
-
-    // ALS.
-    let t = Instant::now();
-    let mut rng = SplitMix64::new(opts.seed);
-    let scale = 0.1 / (dim as f64).sqrt();
-    let mut x: Vec<f32> = (0..nc * dim).map(|_| (rng.normal() * scale) as f32).collect();
-    let mut y: Vec<f32> = (0..np * dim).map(|_| (rng.normal() * scale) as f32).collect();
-    let has_signals = {
-        let mut v = vec![false; nc];
-        for &(c, _, w) in &data.social {
-            v[c as usize] |= w > 0.0;
-        }
-        v
-    };
-    let mu: Vec<f32> = has_signals.iter().map(|&s| if s { opts.signal_weight } else { 0.0 }).collect();
-    let progress = bar(opts.iterations as u64, "ALS iterations");
-    for _ in 0..opts.iterations {
-        let signals = signal_vectors(data, &x, dim, &has_purchases);
-        let prior_vectors = priors(data, &signals, dim);
-        let prior = als::Prior { vectors: &prior_vectors, mu: &mu };
-        als::solve_rows(&mut x, &y, dim, &by_customer, opts.lambda, opts.cg_steps, Some(&prior));
-        als::solve_rows(&mut y, &x, dim, &by_product, opts.lambda, opts.cg_steps, None);
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    let signals = signal_vectors(data, &x, dim, &has_purchases);
-    let prior_vectors = priors(data, &signals, dim);
-    let mut social_only = 0;
-    for c in 0..nc {
-        if !has_purchases[c] {
-            x[c * dim..(c + 1) * dim].copy_from_slice(&prior_vectors[c * dim..(c + 1) * dim]);
-            social_only += usize::from(has_signals[c]);
-        }
-    }
-    if x.iter().chain(&y).any(|v| !v.is_finite()) {
-        return Err("ALS diverged (non-finite values); lower alpha or raise lambda".into());
-    }
-    step("als", t);
-
-    // Segments.
-    let t = Instant::now();
-    let k = opts.segments.min(nc);
-    let (segments, customer_segment) = if k == 0 {
-        (Vec::new(), Vec::new())
-    } else {
-        let clustering = ivf::cluster(&x, dim, k, 10, opts.seed ^ 0x5E6);
-        let mut sums = vec![0f64; k * dim];
-        let mut members = vec![0usize; k];
-        for (c, &s) in clustering.assignment.iter().enumerate() {
-            members[s as usize] += 1;
-            for (acc, &v) in sums[s as usize * dim..(s as usize + 1) * dim].iter_mut().zip(&x[c * dim..(c + 1) * dim]) {
-                *acc += v as f64;
-            }
-        }
-        let mut bought = vec![0u32; k * np];
-        for (&c, &p) in data.purchases.customer.iter().zip(&data.purchases.product) {
-            bought[clustering.assignment[c as usize] as usize * np + p as usize] += 1;
-        }
-        let segments = (0..k)
-            .map(|s| {
-                let n = members[s].max(1) as f64;
-                let centroid = sums[s * dim..(s + 1) * dim].iter().map(|&v| (v / n) as f32).collect();
-                let counts = &bought[s * np..(s + 1) * np];
-                let mut popular: Vec<u32> = (0..np as u32).filter(|&p| counts[p as usize] > 0).collect();
-                popular.sort_unstable_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-                popular.truncate(opts.segment_popular);
-                SegmentInput { centroid, popular }
-            })
-            .collect();
-        (segments, clustering.assignment)
-    };
-    step("segments", t);
+    let (segments, customer_segment) = steps.run("segments", || segments(data, &factors.customers, dim, opts));
 
     let mut product_purchases = vec![0u64; np];
     for &p in &data.purchases.product {
@@ -377,13 +177,13 @@ pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, Train
         .signals
         .iter()
         .enumerate()
-        .map(|(s, name)| (name.clone(), signals[s * dim..(s + 1) * dim].to_vec()))
+        .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
         .collect();
 
     let version = if opts.version.is_empty() { format!("train-{}", utc_stamp()) } else { opts.version.clone() };
     let mut training = BTreeMap::new();
     let (from, to) = (data.purchases.ts.iter().min(), data.purchases.ts.iter().max());
-    training.insert("source".into(), serde_json::json!("endcap train: implicit ALS + signals"));
+    training.insert("source".into(), serde_json::json!(source));
     training.insert("purchase_lines".into(), serde_json::json!(data.purchases.len()));
     training.insert("orders".into(), serde_json::json!(data.orders));
     training.insert("customer_product_pairs".into(), serde_json::json!(pairs));
@@ -407,21 +207,22 @@ pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, Train
         .collect();
     training.insert("rows_skipped".into(), serde_json::json!(skipped));
 
+    let mut report = TrainReport { steps: steps.0, ..TrainReport::default() };
     report.customers_with_purchases = has_purchases.iter().filter(|&&b| b).count();
-    report.customers_social_only = social_only;
+    report.customers_social_only = (0..nc).filter(|&c| !has_purchases[c] && has_signals[c]).count();
     report.pairs = pairs;
     let input = ModelInput {
         model_version: version,
         builder: "endcap train".into(),
         dim,
         products: data.products.clone(),
-        product_vectors: y,
+        product_vectors: factors.products,
         product_purchases,
         customers,
-        customer_vectors: x,
+        customer_vectors: factors.customers,
         signal_vectors,
         co_purchase: co,
-        repeat,
+        repeat: inter.repeat,
         segments,
         customer_segment,
         training,

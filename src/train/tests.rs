@@ -1,7 +1,10 @@
+//! Trainer tests on a small demo store: what the model learns, co-purchase, repeat statistics, segments.
+
 use std::sync::OnceLock;
 
 use super::*;
 use crate::demo::{self, DemoSpec, DemoStore};
+use crate::rng::SplitMix64;
 
 /// A small demo store and the model trained on it, shared by the tests.
 fn trained() -> &'static (DemoStore, ModelInput) {

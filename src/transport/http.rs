@@ -152,11 +152,12 @@ async fn recommend(State(service): State<Arc<Service>>, body: Result<Bytes, Byte
     let Some(engine) = service.engine() else {
         return error(&service, Op::Recommend, ErrorCode::NotReady, "no model is loaded yet".into(), started);
     };
+    let basket: crate::ids::IdList = req.basket.iter().collect();
     let q = Query {
         customer: &req.customer,
         zone: req.zone.as_deref().unwrap_or(""),
         aisle: req.aisle.as_deref().unwrap_or(""),
-        basket: &req.basket,
+        basket: &basket,
         k: req.k.unwrap_or(0),
         new_only: false,
     };

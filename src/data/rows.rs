@@ -1,0 +1,209 @@
+//! The data contract's rows: products, purchase lines and social signals parsed from a table's
+//! text fields, with the reason for every row skipped; timestamps and prices.
+
+use super::*;
+
+/// An id field: non-empty, at most 256 bytes.
+pub(super) fn id_field<'a>(csv: &'a Table, c: usize, what: &'static str) -> Result<&'a str, (&'static str, String)> {
+    let id = csv.text(c)?;
+    if id.is_empty() {
+        return Err(("empty id", what.to_string()));
+    }
+    if id.len() > crate::engine::MAX_ID_BYTES {
+        return Err(("id too long", format!("{what} of {} bytes", id.len())));
+    }
+    Ok(id)
+}
+
+pub(super) fn read_products(
+    table: &mut Table,
+    strict: bool,
+) -> Result<(Vec<ProductInput>, IdRows, FileReport), DataError> {
+    let mut report = FileReport::new(&table.path);
+    let mut products = Vec::new();
+    let mut rows: IdRows = FxHashMap::default();
+    table.for_each_row(&mut report, strict, |t, report, line| {
+        let parsed = (|| {
+            let id = id_field(t, 0, "product_id")?;
+            let name = t.text(1)?;
+            let aisle = t.text(2)?;
+            let department = t.text(3)?;
+            if aisle.is_empty() {
+                return Err(("empty aisle", String::new()));
+            }
+            let tags = match t.field(4) {
+                Some(tags) => std::str::from_utf8(tags)
+                    .map_err(|_| ("not UTF-8", String::new()))?
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let price_cents = match t.field(5) {
+                None | Some(b"") => None,
+                Some(p) => Some(parse_price(p).ok_or_else(|| ("bad price", String::from_utf8_lossy(p).to_string()))?),
+            };
+            Ok(ProductInput {
+                id: id.to_string(),
+                name: name.to_string(),
+                aisle: aisle.to_string(),
+                department: department.to_string(),
+                tags,
+                price_cents,
+            })
+        })();
+        match parsed {
+            Ok(p) if rows.contains_key(p.id.as_str()) => report.skip(strict, line, "duplicate product_id", p.id),
+            Ok(p) => {
+                rows.insert(p.id.as_str().into(), products.len() as u32);
+                products.push(p);
+                report.used += 1;
+                Ok(())
+            }
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
+        }
+    })?;
+    Ok((products, rows, report))
+}
+
+/// Price in cents: an integer number of cents, or a decimal amount with a point (`3.49`).
+pub(super) fn parse_price(p: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(p).ok()?;
+    match s.split_once('.') {
+        None => s.parse().ok(),
+        Some((units, cents)) if cents.len() <= 2 && cents.bytes().all(|b| b.is_ascii_digit()) => {
+            let units: u32 = units.parse().ok()?;
+            let cents: u32 = format!("{cents:0<2}").parse().ok()?;
+            units.checked_mul(100)?.checked_add(cents)
+        }
+        Some(_) => None,
+    }
+}
+
+pub(super) fn read_purchases(
+    table: &mut Table,
+    strict: bool,
+    products: &IdRows,
+    customers: &mut Interner,
+) -> Result<(Purchases, usize, FileReport), DataError> {
+    let mut report = FileReport::new(&table.path);
+    let mut lines = Purchases::default();
+    let mut orders: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    table.for_each_row(&mut report, strict, |t, report, line| {
+        let parsed = (|| {
+            let customer = id_field(t, 0, "customer_id")?;
+            let order = id_field(t, 1, "order_id")?;
+            let product = id_field(t, 2, "product_id")?;
+            let product = *products.get(product).ok_or_else(|| ("unknown product_id", product.to_string()))?;
+            let ts_text = t.text(3)?;
+            let ts = parse_ts(ts_text).ok_or_else(|| ("bad ts", ts_text.to_string()))?;
+            Ok((customer, order, product, ts))
+        })();
+        match parsed {
+            Ok((customer, order, product, ts)) => {
+                let customer = customers.get_or_insert(customer);
+                let next = orders.len() as u32;
+                let order = *orders.entry(order.into()).or_insert(next);
+                lines.push(customer, product, order, ts);
+                report.used += 1;
+                Ok(())
+            }
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
+        }
+    })?;
+    Ok((lines, orders.len(), report))
+}
+
+pub(super) fn read_social(
+    table: &mut Table,
+    strict: bool,
+    customers: &mut Interner,
+    signals: &mut Interner,
+) -> Result<(SocialRows, FileReport), DataError> {
+    let mut report = FileReport::new(&table.path);
+    let mut rows = Vec::new();
+    table.for_each_row(&mut report, strict, |t, report, line| {
+        let parsed = (|| {
+            let customer = id_field(t, 0, "customer_id")?;
+            let signal = t.text(1)?;
+            match signal.split_once(':') {
+                Some((ns, value)) if !ns.is_empty() && !value.is_empty() => {}
+                _ => return Err(("signal is not namespace:value", signal.to_string())),
+            }
+            let weight = match t.field(2) {
+                None | Some(b"") => 1.0,
+                Some(w) => std::str::from_utf8(w)
+                    .ok()
+                    .and_then(|w| w.parse::<f32>().ok())
+                    .filter(|w| w.is_finite() && *w >= 0.0)
+                    .ok_or_else(|| ("bad weight", String::from_utf8_lossy(w).to_string()))?,
+            };
+            Ok((customer, signal, weight))
+        })();
+        match parsed {
+            Ok((customer, signal, weight)) => {
+                rows.push((customers.get_or_insert(customer), signals.get_or_insert(signal), weight));
+                report.used += 1;
+                Ok(())
+            }
+            Err((reason, detail)) => report.skip(strict, line, reason, detail),
+        }
+    })?;
+    Ok((rows, report))
+}
+
+/// Unix seconds, or RFC 3339 (`2025-06-01T10:30:00Z`, `2025-06-01T10:30:00.5+02:00`; a space
+/// instead of `T` is accepted).
+pub fn parse_ts(s: &str) -> Option<i64> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return Some(secs);
+    }
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
+            let h: i64 = rest[1..3].parse().ok()?;
+            let m: i64 = rest[4..6].parse().ok()?;
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

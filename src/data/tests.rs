@@ -1,0 +1,271 @@
+//! Tests of the data contract readers: CSV and Parquet, typed columns, skips, strict mode.
+
+use super::*;
+
+#[test]
+fn timestamps_unix_and_rfc3339() {
+    assert_eq!(parse_ts("1700000000"), Some(1_700_000_000));
+    assert_eq!(parse_ts("1970-01-01T00:00:00Z"), Some(0));
+    assert_eq!(parse_ts("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-15T00:13:20+02:00"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-14 22:13:20.250Z"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2000-02-29T00:00:00Z"), Some(951_782_400));
+    for bad in ["", "yesterday", "2023-13-01T00:00:00Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20+0200", "12.5"] {
+        assert_eq!(parse_ts(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn prices_in_cents_or_decimal() {
+    assert_eq!(parse_price(b"349"), Some(349));
+    assert_eq!(parse_price(b"3.49"), Some(349));
+    assert_eq!(parse_price(b"3.5"), Some(350));
+    assert_eq!(parse_price(b"3.499"), None);
+    assert_eq!(parse_price(b"-1"), None);
+    assert_eq!(parse_price(b"abc"), None);
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("endcap-data-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+#[test]
+fn broken_rows_are_skipped_counted_and_reported_with_their_line() {
+    let dir = temp_dir("broken");
+    write(
+        &dir,
+        "products.csv",
+        "product_id,name,aisle,department,tags,price\n\
+         p1,Apples,Fruit,Produce,,120\n\
+         p2,\"Steak, rib-eye\",Beef,Meat,meat;fresh,1299\n\
+         p1,Dup,Fruit,Produce,,\n\
+         p3,Bad price,Fruit,Produce,,cheap\n\
+         p4,No aisle,,Produce,,\n",
+    );
+    write(
+        &dir,
+        "purchases.csv",
+        "customer_id,order_id,product_id,ts\n\
+         c1,o1,p1,1700000000\n\
+         c1,o1,p2,1700000000\n\
+         c2,o2,p9,1700000000\n\
+         c2,o2,p1,not-a-time\n\
+         c2,o3,p2\n\
+         ,o4,p1,1700000000\n\
+         c2,o3,p2,2023-11-14T22:13:20Z\n",
+    );
+    write(
+        &dir,
+        "social.csv",
+        "customer_id,signal,weight\nc3,lifestyle:vegetarian,1\nc1,vegetarian,1\nc1,music:jazz,-2\n",
+    );
+    let data = read_dir(&dir, false).expect("reads");
+    assert_eq!(data.products.len(), 2);
+    assert_eq!(data.products[1].name, "Steak, rib-eye");
+    assert_eq!(data.products[1].tags, vec!["meat", "fresh"]);
+    assert_eq!(data.purchases.len(), 3);
+    assert_eq!(data.orders, 2);
+    assert_eq!(data.customers, vec!["c1", "c2", "c3"], "c3 is known from social data only");
+    assert_eq!(data.social, vec![(2, 0, 1.0)]);
+    let [products, purchases, social] = &data.files[..] else { panic!("three reports") };
+    assert_eq!((products.rows, products.used, products.skipped_total()), (5, 2, 3));
+    assert_eq!(products.skipped["duplicate product_id"], 1);
+    assert_eq!(products.examples[0], (4, "duplicate product_id: p1".to_string()));
+    assert_eq!((purchases.rows, purchases.used), (7, 3));
+    assert_eq!(purchases.skipped["unknown product_id"], 1);
+    assert_eq!(purchases.skipped["bad ts"], 1);
+    assert_eq!(purchases.skipped["missing field"], 1);
+    assert_eq!(purchases.skipped["empty id"], 1);
+    assert_eq!(purchases.examples[0], (4, "unknown product_id: p9".to_string()));
+    assert_eq!(social.skipped["signal is not namespace:value"], 1);
+    assert_eq!(social.skipped["bad weight"], 1);
+
+    let e = read_dir(&dir, true).expect_err("strict refuses");
+    assert!(e.to_string().contains("products.csv:4: duplicate product_id"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Parquet column for the test writer; every column is OPTIONAL (nullable).
+enum Col {
+    Str(Vec<Option<&'static str>>),
+    I64(Vec<Option<i64>>),
+    F32(Vec<Option<f32>>),
+    F64(Vec<Option<f64>>),
+}
+
+/// Writes a one-row-group, Snappy-compressed Parquet file.
+fn write_parquet(path: &Path, schema: &str, columns: Vec<Col>) {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    fn split<T: Clone>(v: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
+        (v.iter().flatten().cloned().collect(), v.iter().map(|x| i16::from(x.is_some())).collect())
+    }
+    let schema = std::sync::Arc::new(parquet::schema::parser::parse_message_type(schema).expect("schema"));
+    let props = std::sync::Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let file = File::create(path).expect("create");
+    let mut writer = SerializedFileWriter::new(file, schema, props).expect("writer");
+    let mut group = writer.next_row_group().expect("row group");
+    let mut columns = columns.into_iter();
+    while let Some(mut col) = group.next_column().expect("column") {
+        match columns.next().expect("a value vector per column") {
+            Col::Str(v) => {
+                let (values, defs) = split(&v);
+                let values: Vec<ByteArray> = values.into_iter().map(ByteArray::from).collect();
+                col.typed::<ByteArrayType>().write_batch(&values, Some(&defs), None).expect("write");
+            }
+            Col::I64(v) => {
+                let (values, defs) = split(&v);
+                col.typed::<Int64Type>().write_batch(&values, Some(&defs), None).expect("write");
+            }
+            Col::F32(v) => {
+                let (values, defs) = split(&v);
+                col.typed::<FloatType>().write_batch(&values, Some(&defs), None).expect("write");
+            }
+            Col::F64(v) => {
+                let (values, defs) = split(&v);
+                col.typed::<DoubleType>().write_batch(&values, Some(&defs), None).expect("write");
+            }
+        }
+        col.close().expect("close column");
+    }
+    group.close().expect("close group");
+    writer.close().expect("close file");
+}
+
+#[test]
+fn parquet_typed_columns_read_like_csv_and_bad_rows_are_counted() {
+    let dir = temp_dir("parquet");
+    // An unused column (`notes`) sits between wanted ones: the reader projects it away.
+    write_parquet(
+        &dir.join("products.parquet"),
+        "message p { optional binary product_id (UTF8); optional binary name (UTF8); \
+         optional binary notes (UTF8); optional binary aisle (UTF8); optional binary department (UTF8); \
+         optional binary tags (UTF8); optional float price; }",
+        vec![
+            Col::Str(vec![Some("p1"), Some("p2"), Some("p1"), None, Some("p3"), Some("p4")]),
+            Col::Str(vec![Some("Apples"), Some("Steak"), Some("Dup"), Some("No id"), Some("Water"), Some("Bread")]),
+            Col::Str(vec![Some("x"), None, Some("y"), None, None, None]),
+            Col::Str(vec![Some("Fruit"), Some("Beef"), Some("Fruit"), Some("Fruit"), Some("Water"), Some("Bread")]),
+            Col::Str(vec![
+                Some("Produce"),
+                Some("Meat"),
+                Some("Produce"),
+                Some("Produce"),
+                Some("Drinks"),
+                Some("Bakery"),
+            ]),
+            Col::Str(vec![None, Some("meat;fresh"), None, None, None, None]),
+            // 32-bit floats: 12.99f32 widened to f64 would print as 12.989999771118164.
+            Col::F32(vec![Some(1.2), Some(12.99), None, None, Some(0.0), Some(3.0)]),
+        ],
+    );
+    // 2023-11-14T22:13:20Z = 1700000000 s, as a nanosecond timestamp (what pandas writes).
+    write_parquet(
+        &dir.join("purchases.parquet"),
+        "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
+         optional binary product_id (UTF8); optional int64 ts (TIMESTAMP(NANOS,true)); }",
+        vec![
+            Col::Str(vec![Some("c1"), Some("c1"), Some("c2"), None]),
+            Col::Str(vec![Some("o1"), Some("o1"), Some("o2"), Some("o3")]),
+            Col::Str(vec![Some("p1"), Some("p2"), Some("p9"), Some("p1")]),
+            Col::I64(vec![Some(1_700_000_000_000_000_000), Some(1_700_000_000_999_999_999), None, Some(0)]),
+        ],
+    );
+    write_parquet(
+        &dir.join("social.parquet"),
+        "message s { optional binary customer_id (UTF8); optional binary signal (UTF8); optional double weight; }",
+        vec![
+            Col::Str(vec![Some("c3"), Some("c1")]),
+            Col::Str(vec![Some("lifestyle:vegetarian"), Some("music:jazz")]),
+            Col::F64(vec![Some(1.0), Some(-2.0)]),
+        ],
+    );
+    let data = read_dir(&dir, false).expect("reads");
+    assert_eq!(data.products.len(), 4);
+    assert_eq!(data.products[0].price_cents, Some(120));
+    assert_eq!(data.products[1].price_cents, Some(1299));
+    assert_eq!(data.products[1].aisle, "Beef", "columns map past the unused one");
+    assert_eq!(data.products[1].tags, vec!["meat", "fresh"]);
+    assert_eq!(data.products[2].price_cents, Some(0), "0.0 is a price, not a malformed one");
+    assert_eq!(data.products[3].price_cents, Some(300), "3.0 is units, not cents");
+    assert_eq!(data.purchases.ts, vec![1_700_000_000, 1_700_000_000]);
+    assert_eq!(data.customers, vec!["c1", "c3"]);
+    assert_eq!(data.social, vec![(1, 0, 1.0)]);
+    let [products, purchases, social] = &data.files[..] else { panic!("three reports") };
+    assert_eq!((products.rows, products.used), (6, 4));
+    assert_eq!(products.examples[0], (3, "duplicate product_id: p1".to_string()), "row numbers are 1-based");
+    assert_eq!(products.skipped["missing field"], 1, "a null id");
+    assert_eq!((purchases.rows, purchases.used), (4, 2));
+    assert_eq!(purchases.skipped["unknown product_id"], 1);
+    assert_eq!(purchases.skipped["missing field"], 1);
+    assert_eq!(social.skipped["bad weight"], 1);
+    let e = read_dir(&dir, true).expect_err("strict refuses");
+    assert!(e.to_string().contains("products.parquet:3: duplicate product_id"), "{e}");
+
+    // Both formats of one table is ambiguous; a damaged Parquet file is an error, not a skip.
+    write(&dir, "social.csv", "customer_id,signal\n");
+    let e = read_dir(&dir, false).expect_err("ambiguous");
+    assert!(e.to_string().contains("both social.csv and social.parquet"), "{e}");
+    std::fs::remove_file(dir.join("social.csv")).expect("rm");
+    let bytes = std::fs::read(dir.join("purchases.parquet")).expect("read");
+    std::fs::write(dir.join("purchases.parquet"), &bytes[..bytes.len() / 2]).expect("truncate");
+    let e = read_dir(&dir, false).expect_err("truncated parquet");
+    assert!(e.to_string().contains("purchases.parquet"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_store_reads_the_same_from_parquet_as_from_csv() {
+    let dir = temp_dir("parquet-demo");
+    let store = crate::demo::generate(&crate::demo::DemoSpec { products: 400, customers: 600, seed: 3, dim: 16 });
+    store.write_csv(&dir).expect("csv");
+    let from_csv = read_dir(&dir, true).expect("csv reads");
+    // Convert every table to Parquet, all columns as strings, empty CSV fields as nulls.
+    for name in ["products", "purchases", "social"] {
+        let csv_path = dir.join(format!("{name}.csv"));
+        let mut reader = csv::Reader::from_path(&csv_path).expect("open");
+        let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
+        let mut columns: Vec<Vec<Option<&'static str>>> = vec![Vec::new(); header.len()];
+        for record in reader.records() {
+            for (c, f) in record.expect("row").iter().enumerate() {
+                let leaked: &'static str = Box::leak(f.to_string().into_boxed_str());
+                columns[c].push((!f.is_empty()).then_some(leaked));
+            }
+        }
+        let fields: String = header.iter().map(|h| format!("optional binary {h} (UTF8); ")).collect();
+        let columns = columns.into_iter().map(Col::Str).collect();
+        write_parquet(&dir.join(format!("{name}.parquet")), &format!("message m {{ {fields}}}"), columns);
+        std::fs::remove_file(&csv_path).expect("rm");
+    }
+    let from_parquet = read_dir(&dir, true).expect("parquet reads");
+    assert_eq!(from_parquet.products, from_csv.products);
+    assert_eq!(from_parquet.customers, from_csv.customers);
+    assert_eq!(from_parquet.purchases.customer, from_csv.purchases.customer);
+    assert_eq!(from_parquet.purchases.product, from_csv.purchases.product);
+    assert_eq!(from_parquet.purchases.order, from_csv.purchases.order);
+    assert_eq!(from_parquet.purchases.ts, from_csv.purchases.ts);
+    assert_eq!(from_parquet.signals, from_csv.signals);
+    assert_eq!(from_parquet.social, from_csv.social);
+    assert!(from_csv.purchases.len() > 1_000, "a real amount of data");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_files_and_columns_are_clear_errors() {
+    let dir = temp_dir("missing");
+    let e = read_dir(&dir, false).expect_err("no files");
+    assert!(e.to_string().contains("products.csv"), "{e}");
+    write(&dir, "products.csv", "id,name\np1,x\n");
+    let e = read_dir(&dir, false).expect_err("bad header");
+    assert!(e.to_string().contains("no `product_id` column"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
