@@ -1,6 +1,8 @@
 //! One bench per step of the request path, so a regression in one step shows on its own:
 //! customer id lookup, IVF search (unfiltered), exact scan of one aisle, the inner-product kernel,
-//! scoring into a top-k, request decode, answer encode. `recommend.rs` benches the whole engine path.
+//! scoring into a top-k, request decode, answer encode, and `Service::handle_frame` (decode,
+//! engine, encode, metrics: everything between the transport's read and write).
+//! `recommend.rs` benches the whole engine path.
 //!
 //! `ENDCAP_BENCH_SCALE=store-1m` (the default) or `default`; models are cached in
 //! `target/bench-data/` (see `common`).
@@ -8,11 +10,16 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use endcap::clock::Now;
+use endcap::config::Config;
 use endcap::index::ivf::IvfView;
 use endcap::index::{Kernel, TopK, dot, dot_portable, exact::scan_rows};
+use endcap::live::{Source, Trigger};
 use endcap::model::Model;
 use endcap::model::view::{f32s, u32s};
+use endcap::ops::{self, OpId, Operation, Recommend, RecommendArgs};
 use endcap::protocol::{self, ItemRef, RecommendRequest, Request, request};
+use endcap::service::Service;
 
 mod common;
 
@@ -115,9 +122,13 @@ fn bench(c: &mut Criterion) {
     };
     let mut frame = Vec::new();
     protocol::encode_request_frame(&mut frame, &req);
-    let mut into = Request::default();
+    let mut args = RecommendArgs::default();
+    let known = |tag: u32| OpId::from_tag(tag).is_some();
     g.bench_function("decode_request", |b| {
-        b.iter(|| protocol::decode_request(black_box(&frame[protocol::LEN_PREFIX..]), &mut into).is_ok())
+        b.iter(|| {
+            let (_, op) = protocol::request_envelope(black_box(&frame[protocol::LEN_PREFIX..]), known).expect("valid");
+            Recommend::decode(op.expect("recommend").1, &mut args).is_ok()
+        })
     });
 
     let items: Vec<ItemRef<'_>> = (0..5u32)
@@ -134,6 +145,34 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             protocol::encode_recommendation(&mut out, 12_345, model.version(), items.iter().copied(), 17);
+            out.len()
+        })
+    });
+
+    // The whole request between the transport's read and write, on the shipped config.
+    let config_path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
+    let service = Service::new(Config::load(Some(&config_path)).expect("shipped config"));
+    let served = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
+    service.live.load(Source::loaded(served), Trigger::Start).expect("serves");
+    let frames: Vec<Vec<u8>> = ids
+        .iter()
+        .take(256)
+        .map(|c| {
+            let req = Request {
+                id: 7,
+                op: Some(request::Op::Recommend(RecommendRequest { customer: c.clone(), k: 5, ..Default::default() })),
+            };
+            let mut f = Vec::new();
+            protocol::encode_request_frame(&mut f, &req);
+            f
+        })
+        .collect();
+    let mut state = ops::State::default();
+    g.bench_function("handle_frame_recommend_k5", |b| {
+        b.iter(|| {
+            i = (i + 1) % frames.len();
+            out.clear();
+            service.handle_frame(Now::read(), &frames[i][protocol::LEN_PREFIX..], &mut state, &mut out);
             out.len()
         })
     });

@@ -123,7 +123,7 @@ fn main() {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async move {
-        let mut running = server::start(config, ModelSource::Configured).await.expect("server starts");
+        let mut running = server::start(config, ModelSource::Configured { demo: None }).await.expect("server starts");
         running.ready().await.expect("model A loads");
         let service = running.service.clone();
         let customers = spec.customers;

@@ -6,18 +6,21 @@
 //! protocol codec are plain synchronous code with no I/O on the request path; see ARCHITECTURE.md.
 
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod ids;
 pub mod index;
+pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod protocol;
-pub mod reload;
 pub mod rng;
 pub mod rules;
+pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod train;

@@ -10,10 +10,10 @@ use endcap::client::Client;
 use endcap::config::Config;
 use endcap::demo::{self, DemoSpec};
 use endcap::model;
+use endcap::ops::json::{ItemJson, RecommendationJson};
 use endcap::protocol::{RecommendRequest, response};
 use endcap::server::{self, ModelSource};
 use endcap::train::{self, TrainOptions};
-use endcap::transport::json::{ItemJson, RecommendationJson};
 use endcap::transport::tls::Trust;
 use tracing::info;
 
@@ -253,11 +253,7 @@ fn main() -> ExitCode {
 }
 
 fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    if workers > 0 {
-        b.worker_threads(workers);
-    }
-    Ok(b.enable_all().build()?)
+    Ok(endcap::runtime::multi_thread(workers)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -324,7 +320,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let mut running = server::start(cfg, ModelSource::Configured).await?;
+    let demo: server::Builder = Box::new(|| train::demo_model(&DemoSpec::default()));
+    let mut running = server::start(cfg, ModelSource::Configured { demo: Some(demo) }).await?;
     tokio::select! {
         r = running.ready() => r.map_err(|e| anyhow::anyhow!(e))?,
         _ = shutdown_signal() => {

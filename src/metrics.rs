@@ -1,9 +1,10 @@
 //! The Prometheus registry and the name of every metric endcap exports.
 //!
-//! Request counters and latency histograms are created for every (transport, operation,
-//! outcome) at start and kept as plain handles, so recording a request is a few relaxed atomic
+//! Request counters, latency histograms, plan counters and unknown-id counters are created for
+//! every label at start and kept as plain handles, so recording a request is a few relaxed atomic
 //! adds: no map lookup, no lock. (prometheus-client's own histogram takes a mutex per
-//! observation, hence `LatencyHistogram` here.)
+//! observation, hence `LatencyHistogram` here.) Operation labels are given by the caller (the
+//! operation list in `ops`), so this module names no operation itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
+use crate::engine::Plan;
 use crate::protocol::ErrorCode;
 
 /// The transports requests arrive on.
@@ -28,19 +30,15 @@ pub enum Transport {
 }
 const TRANSPORTS: [&str; 2] = ["quic", "http"];
 
-/// The operations, as labelled in metrics.
+/// Ids a request named that the model does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// `ping`.
-    Ping = 0,
-    /// `model_info`.
-    ModelInfo = 1,
-    /// `recommend`.
-    Recommend = 2,
-    /// A request whose operation could not be told (malformed, oversize, unknown).
-    Invalid = 3,
+pub enum UnknownId {
+    /// A customer id (served popular items).
+    Customer = 0,
+    /// A basket product id (ignored).
+    BasketProduct = 1,
 }
-const OPS: [&str; 4] = ["ping", "model_info", "recommend", "invalid"];
+const UNKNOWN_IDS: [&str; 2] = ["customer", "basket_product"];
 
 /// Outcome labels: `ok`, then every error code by its number.
 const OUTCOMES: [ErrorCode; 10] = [
@@ -120,6 +118,12 @@ struct LatencyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlanLabels {
+    op: &'static str,
+    plan: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SocketLabels {
     socket: u32,
 }
@@ -143,9 +147,12 @@ struct LoadLabels {
 /// Every metric endcap exports.
 pub struct Metrics {
     registry: Registry,
+    /// Operation labels, indexed by operation number.
+    ops: &'static [&'static str],
     requests: Vec<Counter>,
     latency: Vec<Arc<LatencyHistogram>>,
-    unknown_ids: Family<KindLabels, Counter>,
+    plans: Vec<Counter>,
+    unknown_ids: Vec<Counter>,
     model_info: Family<VersionLabels, Gauge>,
     model_loads: Family<LoadLabels, Counter>,
     products: Gauge,
@@ -162,21 +169,16 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    /// Registers every metric and pre-creates the per-request handles.
-    pub fn new() -> Metrics {
+    /// Registers every metric and pre-creates the per-request handles for operations labelled
+    /// `ops` (operation `i` is `ops[i]`).
+    pub fn new(ops: &'static [&'static str]) -> Metrics {
         let mut registry = Registry::with_prefix("endcap");
         let requests_family = Family::<RequestLabels, Counter>::default();
         let mut requests = Vec::new();
         let mut latency = Vec::new();
         for transport in TRANSPORTS {
-            for op in OPS {
+            for &op in ops {
                 for outcome in OUTCOMES {
                     let outcome = if outcome == ErrorCode::Unspecified { "ok" } else { outcome.label() };
                     requests.push(requests_family.get_or_create(&RequestLabels { transport, op, outcome }).clone());
@@ -185,10 +187,30 @@ impl Metrics {
             }
         }
         registry.register("requests", "Requests answered, by transport, operation and outcome", requests_family);
+        let plans_family = Family::<PlanLabels, Counter>::default();
+        let plans = ops
+            .iter()
+            .flat_map(|&op| Plan::ALL.map(|p| (op, p.label())))
+            .map(|(op, plan)| plans_family.get_or_create(&PlanLabels { op, plan }).clone())
+            .collect();
+        registry.register(
+            "plans",
+            "How the engine found each answer's candidates (exact_scan, ivf, popular; none: refused), by operation",
+            plans_family,
+        );
+        let unknown_family = Family::<KindLabels, Counter>::default();
+        let unknown_ids = UNKNOWN_IDS.map(|kind| unknown_family.get_or_create(&KindLabels { kind }).clone()).to_vec();
+        registry.register(
+            "unknown_ids",
+            "Ids not in the model (customers fall back to popular; basket items are ignored)",
+            unknown_family,
+        );
         let mut m = Metrics {
+            ops,
             requests,
             latency,
-            unknown_ids: Family::default(),
+            plans,
+            unknown_ids,
             model_info: Family::default(),
             model_loads: Family::default(),
             products: Gauge::default(),
@@ -203,12 +225,7 @@ impl Metrics {
         r.register(
             "request_duration_seconds",
             "Time from request decoded to answer encoded, by transport and operation",
-            LatencyFamily(m.latency.clone()),
-        );
-        r.register(
-            "unknown_ids",
-            "Ids not in the model (customers fall back to popular; basket items are ignored)",
-            m.unknown_ids.clone(),
+            LatencyFamily { ops, histograms: m.latency.clone() },
         );
         r.register("model_info", "The model being served (value 1, version in the label)", m.model_info.clone());
         r.register(
@@ -236,19 +253,28 @@ impl Metrics {
         m
     }
 
-    /// Records one answered request.
+    /// Records one answered request of operation number `op`.
     #[inline]
-    pub fn record(&self, transport: Transport, op: Op, error: Option<ErrorCode>, took: Duration) {
+    pub fn record(&self, transport: Transport, op: usize, error: Option<ErrorCode>, took: Duration) {
+        let op = op.min(self.ops.len() - 1);
         let outcome = error.map_or(0, |e| (e as usize).min(OUTCOMES.len() - 1));
-        let at = (transport as usize * OPS.len() + op as usize) * OUTCOMES.len() + outcome;
+        let at = (transport as usize * self.ops.len() + op) * OUTCOMES.len() + outcome;
         self.requests[at].inc();
-        self.latency[transport as usize * OPS.len() + op as usize].observe(took);
+        self.latency[transport as usize * self.ops.len() + op].observe(took);
     }
 
-    /// Counts ids that were not in the model (`customer`, `basket_product`).
-    pub fn unknown_id(&self, kind: &'static str, n: u64) {
+    /// Counts the plan that answered a request of operation number `op`.
+    #[inline]
+    pub fn plan(&self, op: usize, plan: Plan) {
+        let op = op.min(self.ops.len() - 1);
+        self.plans[op * Plan::ALL.len() + plan as usize].inc();
+    }
+
+    /// Counts `n` ids of `kind` that were not in the model.
+    #[inline]
+    pub fn unknown_id(&self, kind: UnknownId, n: u64) {
         if n > 0 {
-            self.unknown_ids.get_or_create(&KindLabels { kind }).inc_by(n);
+            self.unknown_ids[kind as usize].inc_by(n);
         }
     }
 
@@ -302,7 +328,10 @@ impl Metrics {
 
 /// The latency histograms as one labelled family, encoded from the pre-created handles.
 #[derive(Debug)]
-struct LatencyFamily(Vec<Arc<LatencyHistogram>>);
+struct LatencyFamily {
+    ops: &'static [&'static str],
+    histograms: Vec<Arc<LatencyHistogram>>,
+}
 
 impl TypedMetric for LatencyFamily {
     const TYPE: MetricType = MetricType::Histogram;
@@ -310,8 +339,9 @@ impl TypedMetric for LatencyFamily {
 
 impl EncodeMetric for LatencyFamily {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        for (i, h) in self.0.iter().enumerate() {
-            let labels = LatencyLabels { transport: TRANSPORTS[i / OPS.len()], op: OPS[i % OPS.len()] };
+        let n = self.ops.len();
+        for (i, h) in self.histograms.iter().enumerate() {
+            let labels = LatencyLabels { transport: TRANSPORTS[i / n], op: self.ops[i % n] };
             h.encode(encoder.encode_family(&labels)?)?;
         }
         Ok(())
@@ -326,13 +356,18 @@ impl EncodeMetric for LatencyFamily {
 mod tests {
     use super::*;
 
+    const OPS: &[&str] = &["ping", "recommend", "invalid"];
+    const RECOMMEND: usize = 1;
+    const INVALID: usize = 2;
+
     #[test]
     fn records_land_under_their_labels() {
-        let m = Metrics::new();
-        m.record(Transport::Quic, Op::Recommend, None, Duration::from_micros(80));
-        m.record(Transport::Quic, Op::Recommend, None, Duration::from_millis(3));
-        m.record(Transport::Http, Op::Invalid, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
-        m.unknown_id("customer", 2);
+        let m = Metrics::new(OPS);
+        m.record(Transport::Quic, RECOMMEND, None, Duration::from_micros(80));
+        m.record(Transport::Quic, RECOMMEND, None, Duration::from_millis(3));
+        m.record(Transport::Http, INVALID, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
+        m.unknown_id(UnknownId::Customer, 2);
+        m.plan(RECOMMEND, Plan::Ivf);
         m.set_model("v1", 10, 20, 1_700_000_000);
         m.set_model("v2", 10, 20, 1_700_000_001);
         let text = m.encode();
@@ -351,6 +386,9 @@ mod tests {
         );
         assert!(text.contains(r#"endcap_request_duration_seconds_count{transport="quic",op="recommend"} 2"#));
         assert!(text.contains(r#"endcap_unknown_ids_total{kind="customer"} 2"#));
+        assert!(text.contains(r#"endcap_unknown_ids_total{kind="basket_product"} 0"#), "listed before the first");
+        assert!(text.contains(r#"endcap_plans_total{op="recommend",plan="ivf"} 1"#), "{text}");
+        assert!(text.contains(r#"endcap_plans_total{op="recommend",plan="exact_scan"} 0"#));
         assert!(text.contains(r#"endcap_model_info{version="v2"} 1"#) && !text.contains(r#"version="v1""#));
     }
 }

@@ -1,33 +1,44 @@
-//! Starts and stops a server: binds QUIC and HTTP, loads the model in the background (ready
-//! once it is installed), and shuts both transports down gracefully.
+//! Starts and stops a server: binds QUIC and HTTP, loads the first model in the background
+//! through the model lifecycle (ready once it is installed), starts the reload triggers, and shuts
+//! both transports down gracefully.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::demo::{self, DemoSpec};
-use crate::engine::Engine;
-use crate::model::{self, Model};
-use crate::reload::{self, Trigger};
+use crate::live::{self, Source, Trigger};
+use crate::model::Model;
+use crate::runtime;
 use crate::service::Service;
-use crate::train::{self, TrainOptions};
 use crate::transport::{http, quic, tls};
+
+/// Makes a model in memory (the built-in demo store, say).
+pub type Builder = Box<dyn FnOnce() -> Result<Model, String> + Send>;
 
 /// Where the first model comes from.
 pub enum ModelSource {
-    /// `config.model.path`, or the default demo store built in memory when it is missing and
-    /// `demo_when_missing` is set.
-    Configured,
-    /// The demo store of this spec, built in memory.
-    Demo(DemoSpec),
+    /// `config.model.path`; when it does not exist and `model.demo_when_missing` is set, the
+    /// model `demo` makes (the binary passes the built-in demo store; the server itself does not
+    /// link the trainer).
+    Configured {
+        /// Makes the demo model.
+        demo: Option<Builder>,
+    },
+    /// A model made in memory (the demo store of some spec).
+    Made(Builder),
     /// A model already loaded (tests, tools).
     Loaded(Box<Model>),
+}
+
+impl ModelSource {
+    /// A model made in memory by `make`.
+    pub fn made(make: impl FnOnce() -> Result<Model, String> + Send + 'static) -> ModelSource {
+        ModelSource::Made(Box::new(make))
+    }
 }
 
 /// A running server.
@@ -54,42 +65,19 @@ enum Quic {
     Threads(quic::Threads),
 }
 
-/// Generates the demo store of `spec` and trains its model in memory with the trainer's
-/// defaults (the same model `endcap demo --out D` then `endcap train --data D` would give).
-pub fn build_demo(spec: &DemoSpec) -> Result<Model, String> {
-    let started = Instant::now();
-    let store = demo::generate(spec);
-    let opts = TrainOptions {
-        dim: spec.dim,
-        version: format!("demo-s{}-p{}-c{}", spec.seed, spec.products, spec.customers),
-        seed: spec.seed,
-        ..TrainOptions::default()
-    };
-    let (input, _) = train::train(&store.train_data(), &opts)?;
-    let artifact = model::build(&input).map_err(|e| e.to_string())?;
-    let m = Model::from_artifact(artifact, "built-in demo").map_err(|e| e.to_string())?;
-    info!(
-        products = spec.products,
-        customers = spec.customers,
-        took_ms = started.elapsed().as_millis() as u64,
-        "generated the demo store and trained its model in memory"
-    );
-    Ok(m)
-}
-
-/// The first model, or why there is none: (metric label, message).
-fn load_first(config: &Config, source: ModelSource) -> Result<Model, (&'static str, String)> {
-    let built = |r: Result<Model, String>| r.map_err(|e| ("invalid", e));
+/// The lifecycle's source for the first model.
+fn first_source(config: &Config, source: ModelSource) -> Source {
     match source {
-        ModelSource::Loaded(m) => Ok(*m),
-        ModelSource::Demo(spec) => built(build_demo(&spec)),
-        ModelSource::Configured => {
-            let path: &PathBuf = &config.model.path;
-            if path.exists() || !config.model.demo_when_missing {
-                Model::load(path).map_err(|e| (e.kind(), e.to_string()))
-            } else {
-                info!(path = %path.display(), "no model at the configured path: generating the default demo store and training its model");
-                built(build_demo(&DemoSpec::default()))
+        ModelSource::Loaded(m) => Source::loaded(*m),
+        ModelSource::Made(make) => Source::Made(make),
+        ModelSource::Configured { demo } => {
+            let path = &config.model.path;
+            match demo {
+                Some(make) if !path.exists() && config.model.demo_when_missing => {
+                    info!(path = %path.display(), "no model at the configured path: generating the default demo store and training its model");
+                    Source::Made(make)
+                }
+                _ => Source::File(path.clone()),
             }
         }
     }
@@ -115,13 +103,8 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         let addr = endpoint.local_addr()?;
         tokio::spawn(quic::serve(endpoint.clone(), service.clone(), 0));
         if config.server.busy_poll {
-            let n = tokio::runtime::Handle::current().metrics().num_workers();
+            let n = runtime::spin_every_worker(&stop);
             info!(workers = n, "busy polling: one core per runtime worker stays busy");
-            // Tokio does not tie a task to a worker; with one spinner per worker, work stealing
-            // spreads them in practice.
-            for _ in 0..n {
-                tokio::spawn(spin(stop.subscribe()));
-            }
         }
         (Quic::Shared(endpoint), addr)
     } else {
@@ -145,47 +128,14 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     });
     info!(%quic_addr, %http_addr, "listening (QUIC ALPN endcap/1, HTTP/JSON)");
 
-    let loader = service.clone();
-    let loading = tokio::task::spawn_blocking(move || {
-        // Reloads (file watch, SIGHUP, admin) wait for the first model; one that came first wins.
-        let _one_at_a_time = loader.reload_lock();
-        if loader.is_ready() {
-            info!("a reload installed a model during start-up; the start-up load is skipped");
-            return Ok(());
-        }
-        let started = Instant::now();
-        let model = load_first(&loader.config, source).map_err(|(label, e)| {
-            loader.metrics.model_load("start", label);
-            e
-        })?;
-        if let Some(d) = Some(loader.config.model.dim).filter(|&d| d != 0 && d != model.manifest().dim) {
-            loader.metrics.model_load("start", "dimension");
-            return Err(format!(
-                "model {} has embedding width {}, model.dim requires {d}",
-                model.source(),
-                model.dim()
-            ));
-        }
-        let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&loader.config));
-        for w in &engine.warnings {
-            warn!("config vs model: {w}");
-        }
-        let m = engine.model();
-        info!(
-            version = m.version(),
-            source = m.source(),
-            products = m.manifest().counts.products,
-            customers = m.manifest().counts.customers,
-            took_ms = started.elapsed().as_millis() as u64,
-            "model loaded; ready"
-        );
-        loader.install(Arc::new(engine), started.elapsed(), Trigger::Start);
-        Ok(())
-    });
+    let live = service.live.clone();
+    let first = first_source(&config, source);
+    let loading =
+        tokio::task::spawn_blocking(move || live.load(first, Trigger::Start).map(drop).map_err(|e| e.to_string()));
 
     let path = config.model.path.clone();
     let watcher = if config.model.watch {
-        match reload::watch(service.clone(), path.clone()) {
+        match live::watch(service.live.clone(), path.clone()) {
             Ok(w) => Some(w),
             Err(e) => {
                 warn!(path = %path.display(), "cannot watch the model path, reload with SIGHUP or the admin API: {e}");
@@ -196,7 +146,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         None
     };
     #[cfg(unix)]
-    if let Err(e) = reload::reload_on_sighup(service.clone(), path, stop.subscribe()) {
+    if let Err(e) = live::reload_on_sighup(service.live.clone(), path, stop.subscribe()) {
         warn!("cannot handle SIGHUP: {e}");
     }
     Ok(Running {
@@ -210,16 +160,6 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         http_task,
         _watcher: watcher,
     })
-}
-
-/// Only yields, until the server stops (or is dropped). Tokio wakes a yielded task after polling
-/// the I/O driver without blocking, so a thread running one never sleeps in `epoll_wait`: packets
-/// are picked up as they arrive instead of after the OS wakes the thread (`server.busy_poll`).
-pub(crate) async fn spin(stopped: watch::Receiver<bool>) {
-    // `Ok(false)`: no stop yet; `Ok(true)`: shutdown; `Err`: the server was dropped.
-    while let Ok(false) = stopped.has_changed() {
-        tokio::task::yield_now().await;
-    }
 }
 
 impl Running {

@@ -409,72 +409,11 @@ pub struct Answer<'a> {
     pub error: Option<i32>,
 }
 
-/// Reads the envelope of a `Response` without decoding the items (no allocation).
+/// Reads the envelope of a `Response` without decoding the items (no allocation); `None` when
+/// the bytes are not a valid answer or carry no result.
 pub fn parse_answer(buf: &[u8]) -> Option<Answer<'_>> {
-    let mut answer = Answer { id: 0, version: "", error: None };
-    let mut seen_result = false;
-    for_each_field(buf, |tag, value| {
-        match (tag, value) {
-            (1, Value::Varint(id)) => answer.id = id,
-            (2, Value::Bytes(v)) => answer.version = std::str::from_utf8(v).ok()?,
-            (10..=12, Value::Bytes(_)) => seen_result = true,
-            (15, Value::Bytes(error)) => {
-                seen_result = true;
-                answer.error = Some(error_code(error)?);
-            }
-            _ => {}
-        }
-        Some(())
-    })?;
-    seen_result.then_some(answer)
-}
-
-/// The `code` of an `Error` message.
-fn error_code(buf: &[u8]) -> Option<i32> {
-    let mut code = 0;
-    for_each_field(buf, |tag, value| {
-        if let (1, Value::Varint(c)) = (tag, value) {
-            code = c as i32;
-        }
-        Some(())
-    })?;
-    Some(code)
-}
-
-/// A protobuf field's value, as far as the generator cares.
-enum Value<'a> {
-    Varint(u64),
-    Bytes(&'a [u8]),
-    Fixed,
-}
-
-/// Calls `each` with the number and value of every field of a message; `None` when the bytes are
-/// not a valid message or `each` says so.
-fn for_each_field<'a>(mut buf: &'a [u8], mut each: impl FnMut(u32, Value<'a>) -> Option<()>) -> Option<()> {
-    use prost::encoding::{WireType, decode_key, decode_varint};
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).ok()?;
-        let value = match wire {
-            WireType::Varint => Value::Varint(decode_varint(&mut buf).ok()?),
-            WireType::LengthDelimited => {
-                let len = decode_varint(&mut buf).ok()? as usize;
-                let body = buf.get(..len)?;
-                buf = &buf[len..];
-                Value::Bytes(body)
-            }
-            WireType::SixtyFourBit => {
-                buf = buf.get(8..)?;
-                Value::Fixed
-            }
-            WireType::ThirtyTwoBit => {
-                buf = buf.get(4..)?;
-                Value::Fixed
-            }
-            _ => return None,
-        };
-        each(tag, value)?;
-    }
-    Some(())
+    let e = endcap::protocol::response_envelope(buf).ok()?;
+    (e.result != 0).then_some(Answer { id: e.id, version: e.model_version, error: e.error })
 }
 
 async fn resolve(server: &str) -> anyhow::Result<SocketAddr> {
@@ -600,8 +539,15 @@ mod tests {
         let a = parse_answer(payload(&out)).expect("parses");
         assert_eq!((a.id, a.error.map(error_name)), (78, Some("UNKNOWN_ZONE")));
         out.clear();
-        protocol::encode_pong(&mut out, 1, "", 5);
-        assert_eq!(parse_answer(payload(&out)), Some(Answer { id: 1, version: "", error: None }));
+        let pong = protocol::Response {
+            id: 1,
+            model_version: String::new(),
+            result: Some(protocol::response::Result::Pong(protocol::Pong { server_time_us: 5 })),
+        };
+        assert_eq!(
+            parse_answer(&prost::Message::encode_to_vec(&pong)),
+            Some(Answer { id: 1, version: "", error: None })
+        );
         assert_eq!(parse_answer(&[]), None, "no result is not an answer");
         assert_eq!(parse_answer(&[0x12, 0x09, b'x']), None, "truncated");
     }

@@ -43,7 +43,10 @@ fn server() -> &'static Server {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
             rt.block_on(async move {
-                let mut running = server::start(config(), ModelSource::Demo(small_store())).await.expect("starts");
+                let mut running =
+                    server::start(config(), ModelSource::made(|| endcap::train::demo_model(&small_store())))
+                        .await
+                        .expect("starts");
                 running.ready().await.expect("model loads");
                 let version = running.service.engine().expect("engine").version().to_string();
                 let quic = running.quic_addr.to_string();
@@ -164,7 +167,9 @@ fn a_busy_polling_quic_thread_and_the_polling_pacer_count_the_same() {
         let mut config = config();
         config.server.busy_poll = true;
         config.server.quic_threads = 1;
-        let mut running = server::start(config, ModelSource::Demo(small_store())).await.expect("starts");
+        let mut running = server::start(config, ModelSource::made(|| endcap::train::demo_model(&small_store())))
+            .await
+            .expect("starts");
         running.ready().await.expect("model loads");
         let mut spec = spec(Transport::Quic(Trust::Insecure), 300.0, 2, 1);
         spec.server = running.quic_addr.to_string();

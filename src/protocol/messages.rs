@@ -99,8 +99,8 @@ pub struct Pong {
     pub server_time_us: u64,
 }
 
-/// Answer to `model_info`.
-#[derive(Clone, PartialEq, prost::Message)]
+/// Answer to `model_info` (also the JSON of `GET /v1/model`, through serde).
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
 pub struct ModelInfo {
     /// Model version.
     #[prost(string, tag = "1")]

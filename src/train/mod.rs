@@ -36,6 +36,7 @@ use crate::model::input::{CustomerInput, ModelInput};
 pub use copurchase::co_purchase;
 pub use factors::{Factors, als_factors};
 pub use interactions::{Interactions, interactions};
+pub use run::demo_model;
 pub use segments::segments;
 
 /// Training settings (`endcap train` flags).

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::eval::EvalReport;
 use super::{TrainOptions, TrainReport, read_dir, train};
 use crate::config::Config;
+use crate::demo::{self, DemoSpec};
 use crate::engine::{Engine, Query, Scratch};
 use crate::model::{self, Model};
 
@@ -19,6 +20,30 @@ pub fn peak_rss_bytes() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Generates the demo store of `spec` and trains its model in memory with the trainer's defaults
+/// (the same model `endcap demo --out D` then `endcap train --data D` would give): the server's
+/// built-in demo.
+pub fn demo_model(spec: &DemoSpec) -> Result<Model, String> {
+    let started = Instant::now();
+    let store = demo::generate(spec);
+    let opts = TrainOptions {
+        dim: spec.dim,
+        version: format!("demo-s{}-p{}-c{}", spec.seed, spec.products, spec.customers),
+        seed: spec.seed,
+        ..TrainOptions::default()
+    };
+    let (input, _) = train(&store.train_data(), &opts)?;
+    let artifact = model::build(&input).map_err(|e| e.to_string())?;
+    let m = Model::from_artifact(artifact, "built-in demo").map_err(|e| e.to_string())?;
+    tracing::info!(
+        products = spec.products,
+        customers = spec.customers,
+        took_ms = started.elapsed().as_millis() as u64,
+        "generated the demo store and trained its model in memory"
+    );
+    Ok(m)
 }
 
 /// `endcap train`: reads `data`, trains, builds the index, publishes `out` atomically, and prints
@@ -181,7 +206,6 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::{self, DemoSpec};
     use crate::train::TrainOptions;
 
     #[test]

@@ -1,13 +1,13 @@
-//! HTTP/JSON transport: the same operations as QUIC for terminals, scripts and `curl`, plus
-//! the ops endpoints `/healthz`, `/readyz` and `/metrics`.
+//! HTTP/JSON transport: the same operations as QUIC for terminals, scripts and `curl` (one route
+//! per operation, from the list in `ops`), the ops endpoints `/healthz`, `/readyz` and `/metrics`,
+//! and the admin endpoints `/v1/admin/reload` and `/v1/admin/rollback`.
 //!
-//! Bodies are parsed by hand from bytes (not axum's `Json` extractor) so that every refusal,
-//! including a body that is too large or not JSON, gets endcap's error shape and is counted.
+//! Bodies are read as bytes (not with axum's `Json` extractor) and parsed by the operation, so
+//! that every refusal, including a body that is too large or not JSON, gets endcap's error shape
+//! and is counted.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,15 +17,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::json::{ErrorBody, ErrorJson, ItemJson, RecommendBody, RecommendationJson};
-use crate::engine::{Query, Scratch};
-use crate::metrics::{Op, Transport};
+use crate::clock::Now;
+use crate::live::{self, Outcome, ReloadError, Trigger};
+use crate::metrics::Transport;
+use crate::ops::json::{ErrorBody, ErrorJson};
+use crate::ops::{self, Method, OpId};
 use crate::protocol::ErrorCode;
-use crate::reload::{self, Outcome, ReloadError, Trigger};
-use crate::service::{Service, error_code};
+use crate::service::Service;
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// Each worker thread's operation buffers (HTTP requests on one thread run one at a time).
+    static STATE: RefCell<ops::State> = RefCell::new(ops::State::default());
 }
 
 /// The HTTP status for an error code.
@@ -47,9 +49,9 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     }
 }
 
-/// Answers an error in endcap's JSON shape and counts it.
-fn error(service: &Service, op: Op, code: ErrorCode, message: String, started: Instant) -> Response {
-    service.metrics.record(Transport::Http, op, Some(code), started.elapsed());
+/// Answers a refusal that never reached an operation in endcap's JSON shape, and counts it.
+fn refuse(service: &Service, op: OpId, code: ErrorCode, message: String, now: Now) -> Response {
+    service.count_refused(Transport::Http, op, code, now);
     error_json(service, status(code), code.as_str_name(), message)
 }
 
@@ -62,18 +64,23 @@ fn error_json(service: &Service, status: StatusCode, code: &str, message: String
 /// The router for every endpoint.
 pub fn router(service: Arc<Service>) -> Router {
     let limit = service.config.server.max_frame_bytes;
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/v1/ping", get(ping))
-        .route("/v1/model", get(model))
-        .route("/v1/recommend", post(recommend))
         .route("/v1/admin/reload", post(admin_reload))
-        .route("/v1/admin/rollback", post(admin_rollback))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(service)
+        .route("/v1/admin/rollback", post(admin_rollback));
+    for &(op, method, path) in ops::HTTP_ROUTES {
+        let handler = move |state: State<Arc<Service>>, body: Result<Bytes, BytesRejection>| operation(state, op, body);
+        router = router.route(
+            path,
+            match method {
+                Method::Get => get(handler),
+                Method::Post => post(handler),
+            },
+        );
+    }
+    router.fallback(not_found).layer(DefaultBodyLimit::max(limit)).with_state(service)
 }
 
 async fn readyz(State(service): State<Arc<Service>>) -> Response {
@@ -91,100 +98,25 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
 
 async fn not_found(State(service): State<Arc<Service>>, uri: axum::http::Uri) -> Response {
     let msg = format!("no endpoint {uri}; see PROTOCOL.md and README.md for the API");
-    error(&service, Op::Invalid, ErrorCode::UnknownOperation, msg, Instant::now())
+    refuse(&service, OpId::Invalid, ErrorCode::UnknownOperation, msg, Now::read())
 }
 
-async fn ping(State(service): State<Arc<Service>>) -> Response {
-    let started = Instant::now();
-    let model_version = service.served_version();
-    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
-    service.metrics.record(Transport::Http, Op::Ping, None, started.elapsed());
-    json_response(StatusCode::OK, &serde_json::json!({ "model_version": model_version, "server_time_us": now_us }))
-}
-
-async fn model(State(service): State<Arc<Service>>) -> Response {
-    let started = Instant::now();
-    let Some(engine) = service.engine() else {
-        return error(&service, Op::ModelInfo, ErrorCode::NotReady, "no model is loaded yet".into(), started);
-    };
-    let info = service.model_info(&engine);
-    service.metrics.record(Transport::Http, Op::ModelInfo, None, started.elapsed());
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({
-            "model_version": info.model_version,
-            "format_version": info.format_version,
-            "dim": info.dim,
-            "products": info.products,
-            "customers": info.customers,
-            "signals": info.signals,
-            "loaded_at_unix_ms": info.loaded_at_unix_ms,
-            "source": info.source,
-            "index": info.index,
-            "built_by": info.built_by,
-            "last_load_us": info.last_load_us,
-            "previous_version": info.previous_version,
-            "refused_loads": info.refused_loads,
-            "last_refusal": info.last_refusal,
-        }),
-    )
-}
-
-async fn recommend(State(service): State<Arc<Service>>, body: Result<Bytes, BytesRejection>) -> Response {
-    let started = Instant::now();
+/// Serves operation `op` from the request body.
+async fn operation(State(service): State<Arc<Service>>, op: OpId, body: Result<Bytes, BytesRejection>) -> Response {
+    let now = Now::read();
     let body = match body {
         Ok(b) => b,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let msg = format!("request body is larger than {} bytes", service.config.server.max_frame_bytes);
-            return error(&service, Op::Recommend, ErrorCode::FrameTooLarge, msg, started);
+            return refuse(&service, op, ErrorCode::FrameTooLarge, msg, now);
         }
-        Err(rejection) => {
-            return error(&service, Op::Recommend, ErrorCode::MalformedRequest, rejection.body_text(), started);
-        }
+        Err(rejection) => return refuse(&service, op, ErrorCode::MalformedRequest, rejection.body_text(), now),
     };
-    let req: RecommendBody = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = format!("request body is not a valid recommend request: {e}");
-            return error(&service, Op::Recommend, ErrorCode::MalformedRequest, msg, started);
-        }
-    };
-    let Some(engine) = service.engine() else {
-        return error(&service, Op::Recommend, ErrorCode::NotReady, "no model is loaded yet".into(), started);
-    };
-    let basket: crate::ids::IdList = req.basket.iter().collect();
-    let q = Query {
-        customer: &req.customer,
-        zone: req.zone.as_deref().unwrap_or(""),
-        aisle: req.aisle.as_deref().unwrap_or(""),
-        basket: &basket,
-        k: req.k.unwrap_or(0),
-        new_only: false,
-    };
-    SCRATCH.with_borrow_mut(|s| match service.recommend(&engine, &q, s) {
-        Ok(()) => {
-            let items = s
-                .hits()
-                .iter()
-                .map(|h| {
-                    let (id, name, aisle) = engine.describe(h.row);
-                    ItemJson {
-                        product_id: Cow::Borrowed(id),
-                        name: Cow::Borrowed(name),
-                        aisle: Cow::Borrowed(aisle),
-                        score: h.score,
-                        reason: Cow::Borrowed(h.reason.as_str()),
-                    }
-                })
-                .collect();
-            let took_us = started.elapsed().as_micros() as u64;
-            let answer = RecommendationJson { model_version: Cow::Borrowed(engine.version()), items, took_us };
-            let response = json_response(StatusCode::OK, &answer);
-            service.metrics.record(Transport::Http, Op::Recommend, None, started.elapsed());
-            response
-        }
-        Err(e) => error(&service, Op::Recommend, error_code(&e), e.to_string(), started),
-    })
+    let mut out = Vec::with_capacity(1024);
+    match STATE.with_borrow_mut(|state| service.handle_http(now, op, &body, state, &mut out)) {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response(),
+        Err(e) => error_json(&service, status(e.code), e.code.as_str_name(), e.message),
+    }
 }
 
 /// Admin answers: `{"result", "model_version", "previous_version", "took_ms"}`, or an error.
@@ -244,7 +176,7 @@ async fn admin_reload(State(service): State<Arc<Service>>, headers: HeaderMap) -
         return refusal;
     }
     let path = service.config.model.path.clone();
-    let result = reload::reload_in_background(service.clone(), path, Trigger::Admin).await;
+    let result = live::reload_in_background(service.live.clone(), path, Trigger::Admin).await;
     admin_answer(&service, result)
 }
 
@@ -252,8 +184,8 @@ async fn admin_rollback(State(service): State<Arc<Service>>, headers: HeaderMap)
     if let Some(refusal) = admin_refusal(&service, &headers) {
         return refusal;
     }
-    let worker = service.clone();
-    match tokio::task::spawn_blocking(move || reload::rollback(&worker)).await {
+    let live = service.live.clone();
+    match tokio::task::spawn_blocking(move || live.rollback()).await {
         Ok(result) => admin_answer(&service, result),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }

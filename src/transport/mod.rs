@@ -3,6 +3,5 @@
 //! recommendation logic.
 
 pub mod http;
-pub mod json;
 pub mod quic;
 pub mod tls;

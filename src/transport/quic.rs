@@ -2,22 +2,25 @@
 //! length-prefixed request frames answered in order (PROTOCOL.md).
 //!
 //! A bad frame costs only its stream at worst (an oversize length cannot be resynchronised), never
-//! the connection or other streams. Each stream owns its buffers (request message, scratch, read
-//! buffer, answers), so steady-state serving does not allocate.
+//! the connection or other streams. Each stream owns its buffers (the operations' arguments, the
+//! engine's scratch, the read buffer, the answers), so steady-state serving does not allocate.
+//! Frames go to `Service::handle_frame` with the time they are taken up.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quinn::crypto::rustls::QuicServerConfig;
 use quinn::{RecvStream, SendStream};
 use tracing::debug;
 
 use super::tls::ServerTls;
+use crate::clock::Now;
 use crate::config::ServerConfig;
-use crate::engine::Scratch;
-use crate::metrics::{Op, Transport};
-use crate::protocol::{self, ErrorCode, Request};
+use crate::metrics::Transport;
+use crate::ops::{OpId, State};
+use crate::protocol::{self, ErrorCode};
+use crate::runtime::{self, ThreadRuntime};
 use crate::service::Service;
 
 /// The QUIC server configuration: TLS, stream limits, idle timeout.
@@ -84,18 +87,18 @@ impl Threads {
             })?;
             // The endpoint is made here, inside its runtime's context, so that its socket and
             // driver task belong to that runtime; the thread then runs the runtime.
-            let runtime = ThreadRuntime(Some(tokio::runtime::Builder::new_current_thread().enable_all().build()?));
+            let thread_runtime = ThreadRuntime::new()?;
             let endpoint = {
-                let _context = runtime.get().enter();
+                let _context = thread_runtime.get().enter();
                 let tokio_runtime = Arc::new(quinn::TokioRuntime);
                 quinn::Endpoint::new(endpoint_config.clone(), Some(server.clone()), socket, tokio_runtime)?
             };
             endpoints.push(endpoint.clone());
             let (service, mut stopped, busy_poll) = (service.clone(), stop.subscribe(), cfg.busy_poll);
             let thread = std::thread::Builder::new().name(format!("endcap-quic-{i}")).spawn(move || {
-                runtime.get().block_on(async move {
+                thread_runtime.get().block_on(async move {
                     if busy_poll {
-                        tokio::spawn(crate::server::spin(stopped.clone()));
+                        tokio::spawn(runtime::spin(stopped.clone()));
                     }
                     tokio::select! {
                         () = serve(endpoint.clone(), service, i as u32) => {}
@@ -124,24 +127,6 @@ impl Threads {
     pub fn join(self) {
         for t in self.threads {
             let _ = t.join();
-        }
-    }
-}
-
-/// A QUIC thread's runtime. It is built (and its endpoint made) inside the server's runtime,
-/// where dropping a `Runtime` would panic, so on an error path it shuts down in the background.
-struct ThreadRuntime(Option<tokio::runtime::Runtime>);
-
-impl ThreadRuntime {
-    fn get(&self) -> &tokio::runtime::Runtime {
-        self.0.as_ref().expect("present until dropped")
-    }
-}
-
-impl Drop for ThreadRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
         }
     }
 }
@@ -192,14 +177,14 @@ async fn connection(conn: quinn::Connection, service: Arc<Service>, socket: u32)
 /// Answers an unreadable frame, then ends the stream: after a bad length the byte stream cannot
 /// be trusted to hold a frame boundary anywhere.
 async fn refuse(mut send: SendStream, mut recv: RecvStream, service: &Service, code: ErrorCode, message: &str) {
-    let started = Instant::now();
+    let now = Now::read();
     let mut out = Vec::new();
     let version = service.served_version();
     protocol::encode_error(&mut out, 0, &version, code, message);
     let _ = send.write_all(&out).await;
     let _ = send.finish();
     let _ = recv.stop(0u8.into());
-    service.metrics.record(Transport::Quic, Op::Invalid, Some(code), started.elapsed());
+    service.count_refused(Transport::Quic, OpId::Invalid, code, now);
 }
 
 /// Bytes a stream reads at a time (grown for a larger frame).
@@ -210,8 +195,7 @@ const READ_CHUNK: usize = 4096;
 /// batch, not two reads and a write per request.
 async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service>) {
     let max = service.config.server.max_frame_bytes;
-    let mut req = Request::default();
-    let mut scratch = Scratch::default();
+    let mut state = State::default();
     // Received bytes are `buf[..filled]`; they start at a frame boundary.
     let mut buf = vec![0u8; READ_CHUNK];
     let mut filled = 0;
@@ -219,7 +203,7 @@ async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service
     loop {
         out.clear();
         let (used, oversize) = protocol::split_frames(&buf[..filled], max, |payload| {
-            service.handle_frame(payload, &mut req, &mut scratch, &mut out);
+            service.handle_frame(Now::read(), payload, &mut state, &mut out);
         });
         if !out.is_empty() && send.write_all(&out).await.is_err() {
             return;

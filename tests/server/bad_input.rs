@@ -88,7 +88,7 @@ fn http_bad_requests_get_json_errors_and_are_counted() {
     for (body, status, code) in cases {
         let (got, text) = http("POST", "/v1/recommend", body);
         assert_eq!(got, status, "{body} -> {text}");
-        let e: endcap::transport::json::ErrorJson = serde_json::from_str(&text).expect("error JSON");
+        let e: endcap::ops::json::ErrorJson = serde_json::from_str(&text).expect("error JSON");
         assert_eq!(e.error.code, code, "{body}");
         assert!(!e.error.message.is_empty());
     }

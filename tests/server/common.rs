@@ -46,8 +46,12 @@ pub fn server() -> &'static TestServer {
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let config = test_config();
-                let mut running =
-                    server::start(config.clone(), ModelSource::Demo(DemoSpec::default())).await.expect("server starts");
+                let mut running = server::start(
+                    config.clone(),
+                    ModelSource::made(|| endcap::train::demo_model(&DemoSpec::default())),
+                )
+                .await
+                .expect("server starts");
                 running.ready().await.expect("demo model loads");
                 tx.send(TestServer {
                     quic: running.quic_addr.to_string(),

@@ -1,6 +1,6 @@
 //! The HTTP/JSON API and the ops endpoints over real HTTP.
 
-use endcap::transport::json::{ErrorJson, RecommendationJson};
+use endcap::ops::json::{ErrorJson, RecommendationJson};
 
 use crate::common::{block_on, client, http, items, metric, rec, server};
 

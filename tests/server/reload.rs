@@ -75,7 +75,7 @@ fn config(path: &Path, watch: bool) -> Config {
 }
 
 async fn start(config: Config) -> Running {
-    let mut running = server::start(config, ModelSource::Configured).await.expect("server starts");
+    let mut running = server::start(config, ModelSource::Configured { demo: None }).await.expect("server starts");
     running.ready().await.expect("first model loads");
     running
 }

@@ -1,13 +1,15 @@
-//! Hot-path answer encoders: protobuf written by hand from borrowed strings, so an answer costs
-//! no allocation beyond growing the caller's output buffer. The bytes are exactly what prost
-//! writes for the equivalent owned message (proto3: default values omitted, fields in number
-//! order); `tests.rs` checks that byte for byte.
+//! Protobuf written by hand from borrowed data: the field primitives every operation's answer is
+//! made of, and the answers several operations share (an item list, an error). An answer costs no
+//! allocation beyond growing the caller's output buffer. The bytes are exactly what prost writes
+//! for the equivalent owned message (proto3: default values omitted, fields in number order);
+//! `tests.rs` checks that byte for byte.
 
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use super::frame::write_frame;
-use super::messages::{ErrorCode, ModelInfo, Request, Response, response};
+use super::messages::{ErrorCode, Request};
+use super::wire;
 
 /// One suggested product, borrowed from the model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,13 +26,15 @@ pub struct ItemRef<'a> {
     pub reason: &'a str,
 }
 
+/// Encoded length of string field `tag` (0 when empty: proto3 omits defaults).
 #[inline]
-fn str_len(tag: u32, s: &str) -> usize {
+pub fn str_len(tag: u32, s: &str) -> usize {
     if s.is_empty() { 0 } else { key_len(tag) + encoded_len_varint(s.len() as u64) + s.len() }
 }
 
+/// Writes string field `tag` (nothing when empty).
 #[inline]
-fn put_str(tag: u32, s: &str, out: &mut Vec<u8>) {
+pub fn put_str(tag: u32, s: &str, out: &mut Vec<u8>) {
     if !s.is_empty() {
         encode_key(tag, WireType::LengthDelimited, out);
         encode_varint(s.len() as u64, out);
@@ -38,21 +42,24 @@ fn put_str(tag: u32, s: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Encoded length of varint field `tag` (0 when zero).
 #[inline]
-fn u64_len(tag: u32, v: u64) -> usize {
+pub fn u64_len(tag: u32, v: u64) -> usize {
     if v == 0 { 0 } else { key_len(tag) + encoded_len_varint(v) }
 }
 
+/// Writes varint field `tag` (nothing when zero).
 #[inline]
-fn put_u64(tag: u32, v: u64, out: &mut Vec<u8>) {
+pub fn put_u64(tag: u32, v: u64, out: &mut Vec<u8>) {
     if v != 0 {
         encode_key(tag, WireType::Varint, out);
         encode_varint(v, out);
     }
 }
 
+/// Writes the key and length of embedded-message field `tag`.
 #[inline]
-fn put_message_header(tag: u32, len: usize, out: &mut Vec<u8>) {
+pub fn put_message_header(tag: u32, len: usize, out: &mut Vec<u8>) {
     encode_key(tag, WireType::LengthDelimited, out);
     encode_varint(len as u64, out);
 }
@@ -67,10 +74,11 @@ fn item_len(i: &ItemRef<'_>) -> usize {
 }
 
 /// Writes the `Response` envelope's id and model version.
+/// See the module doc.
 #[inline]
-fn put_envelope(id: u64, model_version: &str, out: &mut Vec<u8>) {
-    put_u64(1, id, out);
-    put_str(2, model_version, out);
+pub fn put_envelope(id: u64, model_version: &str, out: &mut Vec<u8>) {
+    put_u64(wire::ID, id, out);
+    put_str(wire::MODEL_VERSION, model_version, out);
 }
 
 /// Appends a `Response{recommendation}` frame to `out`.
@@ -104,34 +112,15 @@ where
     });
 }
 
-/// Appends a `Response{pong}` frame to `out`.
-pub fn encode_pong(out: &mut Vec<u8>, id: u64, model_version: &str, server_time_us: u64) {
-    write_frame(out, |out| {
-        put_envelope(id, model_version, out);
-        put_message_header(10, u64_len(1, server_time_us), out);
-        put_u64(1, server_time_us, out);
-    });
-}
-
 /// Appends a `Response{error}` frame to `out`.
 pub fn encode_error(out: &mut Vec<u8>, id: u64, model_version: &str, code: ErrorCode, message: &str) {
     let code = code as i32 as u64;
     write_frame(out, |out| {
         put_envelope(id, model_version, out);
-        put_message_header(15, u64_len(1, code) + str_len(2, message), out);
-        put_u64(1, code, out);
+        put_message_header(wire::ERROR, u64_len(wire::ERROR_CODE, code) + str_len(2, message), out);
+        put_u64(wire::ERROR_CODE, code, out);
         put_str(2, message, out);
     });
-}
-
-/// Appends a `Response{model_info}` frame to `out` (rare: built with prost).
-pub fn encode_model_info(out: &mut Vec<u8>, id: u64, info: &ModelInfo) {
-    let response = Response {
-        id,
-        model_version: info.model_version.clone(),
-        result: Some(response::Result::ModelInfo(info.clone())),
-    };
-    write_frame(out, |out| response.encode_raw(out));
 }
 
 /// Appends a request frame to `out` (clients).

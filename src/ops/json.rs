@@ -1,28 +1,13 @@
-//! The JSON shapes of the HTTP API, shared by the server and by `endcap query --json` so both
-//! print exactly the same document.
+//! The JSON shapes the operations share (items, errors), used by the server and by
+//! `endcap query --json` so both print exactly the same document.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /v1/recommend` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecommendBody {
-    /// Customer id; "" for an anonymous shopper.
-    pub customer: String,
-    /// Zone name.
-    #[serde(default)]
-    pub zone: Option<String>,
-    /// Aisle name.
-    #[serde(default)]
-    pub aisle: Option<String>,
-    /// Product ids in the basket.
-    #[serde(default)]
-    pub basket: Vec<String>,
-    /// Items wanted (default 5, clamped to the server's maximum).
-    #[serde(default)]
-    pub k: Option<u32>,
+/// Appends `value` as JSON to `out`. Serialising endcap's own shapes into a buffer cannot fail.
+pub fn write(out: &mut Vec<u8>, value: &impl Serialize) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// One suggested product.

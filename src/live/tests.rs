@@ -1,8 +1,11 @@
+//! Lifecycle tests: swaps, unchanged files, rollback, refusals and their counts, width checks,
+//! and when a replaced model's memory is freed.
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
 use super::*;
-use crate::config::Config;
+use crate::config::ModelConfig;
 use crate::demo::{self, DemoSpec};
 use crate::model;
 
@@ -36,14 +39,31 @@ fn publish(spec: &DemoSpec, path: &Path) -> String {
     model::read_manifest(path).expect("manifest").model_version
 }
 
-fn service(keep_previous: bool) -> Arc<Service> {
-    let mut config = Config::default();
-    config.model.keep_previous = keep_previous;
-    Service::new(config)
+fn live_with(model: ModelConfig) -> Live {
+    Live::new(model, EngineSettings::default(), Arc::new(Metrics::new(&["ping"])))
 }
 
-fn version(s: &Service) -> String {
+fn service(keep_previous: bool) -> Live {
+    live_with(ModelConfig { keep_previous, ..ModelConfig::default() })
+}
+
+fn version(s: &Live) -> String {
     s.engine().expect("serving").version().to_string()
+}
+
+fn reload(s: &Live, path: &Path, trigger: Trigger) -> Result<Outcome, ReloadError> {
+    s.load(Source::File(path.to_path_buf()), trigger)
+}
+
+fn rollback(s: &Live) -> Result<Outcome, ReloadError> {
+    s.rollback()
+}
+
+impl Live {
+    /// The engine kept for rollback.
+    fn previous_engine(&self) -> Option<Arc<Engine>> {
+        self.lock_state().previous.clone()
+    }
 }
 
 #[test]
@@ -65,9 +85,9 @@ fn reload_swaps_skips_unchanged_and_rolls_back() {
         }
         other => panic!("expected a swap, got {other:?}"),
     };
-    let info = s.model_info(&s.engine().expect("serving"));
-    assert_eq!(info.previous_version, v1);
-    assert_eq!(info.last_load_us, took.as_micros() as u64, "the last swap's duration is reported");
+    let status = s.status();
+    assert_eq!(status.previous, Some(v1.clone()));
+    assert_eq!(status.last_took, took, "the last swap's duration is reported");
 
     rollback(&s).expect("rolls back");
     assert_eq!(version(&s), v1);
@@ -120,9 +140,10 @@ fn bad_files_are_refused_counted_and_the_served_model_stays() {
     std::fs::remove_file(&path).expect("remove");
     assert_eq!(reload(&s, &path, Trigger::Admin).expect_err("missing").label(), "io");
 
-    let info = s.model_info(&s.engine().expect("serving"));
-    assert_eq!(info.refused_loads, 3);
-    assert!(info.last_refusal.contains("cannot read"), "{}", info.last_refusal);
+    let status = s.status();
+    assert_eq!(status.refused, 3);
+    let last = status.last_error.unwrap_or_default();
+    assert!(last.contains("cannot read"), "{last}");
     let text = s.metrics.encode();
     assert!(text.contains(r#"endcap_model_loads_total{trigger="watch",result="invalid"} 1"#), "{text}");
     assert!(text.contains(r#"endcap_model_loads_total{trigger="watch",result="dimension"} 1"#), "{text}");
@@ -132,9 +153,7 @@ fn bad_files_are_refused_counted_and_the_served_model_stays() {
 fn configured_width_is_enforced() {
     let dir = TempDir::new("dim");
     let path = dir.0.join("current.endcap");
-    let mut config = Config::default();
-    config.model.dim = 32;
-    let s = Service::new(config);
+    let s = live_with(ModelConfig { dim: 32, ..ModelConfig::default() });
     publish(&spec(1, 16), &path);
     let e = reload(&s, &path, Trigger::Start).expect_err("16 is not 32");
     assert!(matches!(e, ReloadError::Dimension { got: 16, expected: 32, .. }), "{e}");
@@ -174,8 +193,7 @@ fn a_replaced_model_is_freed_when_its_last_request_ends() {
     assert_eq!(mappings_of(&paths[0]), 0, "m1's file is unmapped");
 
     // m2, kept for rollback, is freed by the next swap.
-    let second: Weak<Engine> = Arc::downgrade(&s.take_previous().expect("m2 kept"));
-    s.keep_previous(second.upgrade());
+    let second: Weak<Engine> = Arc::downgrade(&s.previous_engine().expect("m2 kept"));
     reload(&s, &paths[0], Trigger::Admin).expect("m1 again");
     assert!(second.upgrade().is_none(), "m2 is freed once nothing keeps it");
     #[cfg(target_os = "linux")]

@@ -1,0 +1,250 @@
+//! The operations, one file each: its arguments, how they are read from the protobuf request and
+//! from the HTTP JSON body, the call into the engine, and the answer in both forms.
+//!
+//! The list below (`operations!`) is the only place an operation is named: it gives the wire
+//! number (`Request.op`), the metric label and the HTTP route, and generates the one dispatch
+//! `match` that both transports go through, the per-stream argument buffers and the route table.
+//! Adding an operation is one new file plus one line here (ARCHITECTURE.md has the recipe).
+//!
+//! Plain synchronous code: no I/O, no async; the caller passes the clock (`Now`). Errors are
+//! answers with a code ([`OpError`]), never panics.
+
+pub mod json;
+mod model_info;
+mod ping;
+mod recommend;
+
+use std::time::Instant;
+
+use crate::clock::Now;
+use crate::engine::{Engine, EngineError, Scratch};
+use crate::live::Live;
+use crate::protocol::{ErrorCode, WireError};
+
+pub use model_info::ModelInfo;
+pub use model_info::model_info;
+pub use ping::Ping;
+pub use recommend::{Recommend, RecommendArgs};
+
+/// An operation: its arguments, how they are read, and how it is served.
+pub trait Operation {
+    /// The arguments, decoded into a buffer that a stream (or an HTTP worker thread) reuses, so
+    /// that serving allocates nothing once the buffers have grown.
+    type Args: Default + Send + 'static;
+
+    /// Reads the operation's protobuf message (the body of its `Request.op` field) into `args`,
+    /// overwriting every field.
+    fn decode(body: &[u8], args: &mut Self::Args) -> Result<(), WireError>;
+
+    /// Reads an HTTP JSON body into `args`, overwriting every field (GET operations ignore it).
+    fn parse_json(body: &[u8], args: &mut Self::Args) -> Result<(), String>;
+
+    /// Runs the operation and appends its answer to `out` in `form`; on error `out` is untouched.
+    fn serve(cx: &Cx<'_>, args: &Self::Args, s: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError>;
+}
+
+/// How a request arrived, so how its answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// QUIC: a `Response` frame answering request `id`.
+    Protobuf {
+        /// The request's id, echoed.
+        id: u64,
+    },
+    /// HTTP: a JSON document.
+    Json,
+}
+
+/// A request's body, in its transport's encoding.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// The operation's protobuf message.
+    Protobuf {
+        /// The request's id.
+        id: u64,
+        /// The message bytes.
+        body: &'a [u8],
+    },
+    /// An HTTP JSON body (empty for GET).
+    Json(&'a [u8]),
+}
+
+/// HTTP methods of the route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// No body.
+    Get,
+    /// A JSON body.
+    Post,
+}
+
+/// What every operation gets besides its arguments: the engine loaded for this request (one
+/// atomic pointer read, done by the caller), the lifecycle for status, and the clock.
+#[derive(Clone, Copy)]
+pub struct Cx<'a> {
+    /// The engine serving this request, `None` before the first model.
+    pub engine: Option<&'a Engine>,
+    /// The model lifecycle (status for `model_info`).
+    pub live: &'a Live,
+    /// When the request arrived.
+    pub now: Now,
+}
+
+impl<'a> Cx<'a> {
+    /// The engine, or `NOT_READY`.
+    #[inline]
+    pub fn engine(&self) -> Result<&'a Engine, OpError> {
+        self.engine.ok_or_else(|| OpError::new(ErrorCode::NotReady, "no model is loaded yet"))
+    }
+
+    /// The served model's version ("" before the first model).
+    #[inline]
+    pub fn version(&self) -> &'a str {
+        self.engine.map_or("", Engine::version)
+    }
+
+    /// Microseconds since the request arrived.
+    #[inline]
+    pub fn took_us(&self) -> u64 {
+        Instant::now().saturating_duration_since(self.now.at).as_micros() as u64
+    }
+}
+
+/// A refused request: a code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// The wire code (PROTOCOL.md says what a client should do about it).
+    pub code: ErrorCode,
+    /// What was wrong, for people.
+    pub message: String,
+}
+
+impl OpError {
+    /// A refusal with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> OpError {
+        OpError { code, message: message.into() }
+    }
+}
+
+impl From<EngineError> for OpError {
+    fn from(e: EngineError) -> OpError {
+        let code = match e {
+            EngineError::UnknownZone(_) => ErrorCode::UnknownZone,
+            EngineError::UnknownAisle(_) => ErrorCode::UnknownAisle,
+            EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+        };
+        OpError { code, message: e.to_string() }
+    }
+}
+
+/// A stream's (or an HTTP worker's) reusable state: every operation's arguments and the engine's
+/// scratch buffers.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Per-operation argument buffers.
+    pub args: Args,
+    /// The engine's buffers; its `trace` says how the last request was answered.
+    pub scratch: Scratch,
+}
+
+/// Decodes `body` into `args` and serves operation `T`.
+fn run<T: Operation>(
+    body: Body<'_>,
+    args: &mut T::Args,
+    cx: &Cx<'_>,
+    s: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> Result<(), OpError> {
+    let form = match body {
+        Body::Protobuf { id, body } => {
+            T::decode(body, args).map_err(|e| {
+                OpError::new(
+                    ErrorCode::MalformedRequest,
+                    format!("request frame is not a valid endcap.v1.Request: {e}"),
+                )
+            })?;
+            Form::Protobuf { id }
+        }
+        Body::Json(bytes) => {
+            T::parse_json(bytes, args).map_err(|m| OpError::new(ErrorCode::MalformedRequest, m))?;
+            Form::Json
+        }
+    };
+    T::serve(cx, args, s, form, out)
+}
+
+/// Declares the operations: `Variant = wire number, "label", METHOD "/http/path" => module::Type;`.
+macro_rules! operations {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $label:literal, $method:ident $path:literal => $module:ident :: $ty:ident; )*) => {
+        /// Every operation, numbered for metrics; `Invalid` (a request whose operation could not be
+        /// told) comes last.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum OpId {
+            $( $(#[$doc])* $variant, )*
+            /// A request whose operation could not be told (malformed, oversize, unknown).
+            Invalid,
+        }
+
+        impl OpId {
+            /// Every operation, `Invalid` last.
+            pub const ALL: &'static [OpId] = &[$(OpId::$variant,)* OpId::Invalid];
+            /// Metric labels, indexed by `OpId as usize`.
+            pub const LABELS: &'static [&'static str] = &[$($label,)* "invalid"];
+
+            /// The metric label (also the operation's name in the CLI and docs).
+            pub fn label(self) -> &'static str {
+                Self::LABELS[self as usize]
+            }
+
+            /// The operation with wire number `tag` (`Request.op`), if this server knows it.
+            #[inline]
+            pub fn from_tag(tag: u32) -> Option<OpId> {
+                match tag {
+                    $( $tag => Some(OpId::$variant), )*
+                    _ => None,
+                }
+            }
+
+            /// The wire number (`Request.op` and the answer's `Response.result`), 0 for `Invalid`.
+            pub fn tag(self) -> u32 {
+                match self {
+                    $( OpId::$variant => $tag, )*
+                    OpId::Invalid => 0,
+                }
+            }
+        }
+
+        /// The HTTP route of every operation: (operation, method, path).
+        pub const HTTP_ROUTES: &[(OpId, Method, &str)] = &[$( (OpId::$variant, Method::$method, $path), )*];
+
+        /// Each operation's reusable arguments.
+        #[derive(Debug, Default)]
+        pub struct Args {
+            $( $module: <$module::$ty as Operation>::Args, )*
+        }
+
+        /// Serves operation `op` from `body` into `out`: the one dispatch both transports use.
+        #[inline]
+        pub fn serve(op: OpId, body: Body<'_>, cx: &Cx<'_>, state: &mut State, out: &mut Vec<u8>) -> Result<(), OpError> {
+            match op {
+                $( OpId::$variant => run::<$module::$ty>(body, &mut state.args.$module, cx, &mut state.scratch, out), )*
+                OpId::Invalid => Err(OpError::new(
+                    ErrorCode::UnknownOperation,
+                    "the request carries no operation this server knows (newer client?)",
+                )),
+            }
+        }
+    };
+}
+
+operations! {
+    /// Liveness and round-trip time; answered before a model is loaded.
+    Ping = 10, "ping", Get "/v1/ping" => ping::Ping;
+    /// The served model's description and reload status.
+    ModelInfo = 11, "model_info", Get "/v1/model" => model_info::ModelInfo;
+    /// Products for a shopper, here, now.
+    Recommend = 12, "recommend", Post "/v1/recommend" => recommend::Recommend;
+}
+
+#[cfg(test)]
+mod tests;

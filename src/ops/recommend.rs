@@ -1,0 +1,126 @@
+//! `recommend`: products for a shopper, here, now (customer, zone, aisle, basket, k). The engine's
+//! `recommend` does the work; this file reads the request and writes the answer.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use super::json::{self, ItemJson, RecommendationJson};
+use super::{Cx, Form, OpError, Operation};
+use crate::engine::{Engine, Query, Scratch};
+use crate::ids::IdList;
+use crate::protocol::{self, ItemRef, WireError};
+
+/// `recommend`.
+pub struct Recommend;
+
+/// `recommend`'s arguments (`RecommendRequest`); empty strings mean "not given".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecommendArgs {
+    /// Customer id.
+    pub customer: String,
+    /// Zone name.
+    pub zone: String,
+    /// Aisle name.
+    pub aisle: String,
+    /// Product ids in the basket.
+    pub basket: IdList,
+    /// Items wanted; 0 = the server default.
+    pub k: u32,
+}
+
+/// `POST /v1/recommend` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecommendBody {
+    customer: String,
+    #[serde(default)]
+    zone: Option<String>,
+    #[serde(default)]
+    aisle: Option<String>,
+    #[serde(default)]
+    basket: Vec<String>,
+    #[serde(default)]
+    k: Option<u32>,
+}
+
+/// Overwrites `s` with `v` (a repeated scalar field: the last one wins, as in protobuf).
+#[inline]
+fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
+impl Operation for Recommend {
+    type Args = RecommendArgs;
+
+    fn decode(body: &[u8], a: &mut RecommendArgs) -> Result<(), WireError> {
+        a.customer.clear();
+        a.zone.clear();
+        a.aisle.clear();
+        a.basket.clear();
+        a.k = 0;
+        protocol::for_each_field(body, |tag, v| {
+            match tag {
+                1 => set(&mut a.customer, v.str(tag)?),
+                2 => set(&mut a.zone, v.str(tag)?),
+                3 => set(&mut a.aisle, v.str(tag)?),
+                4 => a.basket.push(v.str(tag)?),
+                5 => a.k = v.varint(tag)? as u32,
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+
+    fn parse_json(body: &[u8], a: &mut RecommendArgs) -> Result<(), String> {
+        let b: RecommendBody =
+            serde_json::from_slice(body).map_err(|e| format!("request body is not a valid recommend request: {e}"))?;
+        a.customer = b.customer;
+        a.zone = b.zone.unwrap_or_default();
+        a.aisle = b.aisle.unwrap_or_default();
+        a.basket = b.basket.iter().collect();
+        a.k = b.k.unwrap_or(0);
+        Ok(())
+    }
+
+    fn serve(cx: &Cx<'_>, a: &RecommendArgs, s: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError> {
+        let engine = cx.engine()?;
+        let q = Query {
+            customer: &a.customer,
+            zone: &a.zone,
+            aisle: &a.aisle,
+            basket: &a.basket,
+            k: a.k,
+            ..Query::default()
+        };
+        engine.recommend(&q, s)?;
+        write_items(cx, engine, s, form, out);
+        Ok(())
+    }
+}
+
+/// Appends the hits in `s` as a `Recommendation` (protobuf) or its JSON document.
+pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &mut Vec<u8>) {
+    let items = s.hits().iter().map(|h| {
+        let (product_id, name, aisle) = engine.describe(h.row);
+        ItemRef { product_id, name, aisle, score: h.score, reason: h.reason.as_str() }
+    });
+    match form {
+        Form::Protobuf { id } => protocol::encode_recommendation(out, id, engine.version(), items, cx.took_us()),
+        Form::Json => {
+            let items = items
+                .map(|i| ItemJson {
+                    product_id: Cow::Borrowed(i.product_id),
+                    name: Cow::Borrowed(i.name),
+                    aisle: Cow::Borrowed(i.aisle),
+                    score: i.score,
+                    reason: Cow::Borrowed(i.reason),
+                })
+                .collect();
+            let answer =
+                RecommendationJson { model_version: Cow::Borrowed(engine.version()), items, took_us: cx.took_us() };
+            json::write(out, &answer);
+        }
+    }
+}
