@@ -3,6 +3,9 @@
 //! A leaf module: it depends on nothing in endcap, and the protocol codec, the operations and the
 //! engine all use it.
 
+/// Longest id (customer, product) accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+
 /// Ids packed end to end in one buffer, with the end offset of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdList {

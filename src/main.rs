@@ -1,4 +1,7 @@
-//! The `endcap` command line: serve, build the demo store, inspect models, query a server.
+//! The `endcap` command line: serve, the demo store, train, eval, batch recommendations, model
+//! inspection, and queries to a running server. The binary's edge: it sets up logging and the
+//! runtime, turns errors into messages (`anyhow`, used elsewhere only by server start-up), and
+//! hands the server the built-in demo store (the server itself does not link the trainer).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ pub(super) fn id_field<'a>(csv: &'a Table, c: usize, what: &'static str) -> Resu
     if id.is_empty() {
         return Err(("empty id", what.to_string()));
     }
-    if id.len() > crate::engine::MAX_ID_BYTES {
+    if id.len() > crate::ids::MAX_ID_BYTES {
         return Err(("id too long", format!("{what} of {} bytes", id.len())));
     }
     Ok(id)

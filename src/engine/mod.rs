@@ -20,8 +20,7 @@ use crate::model::Model;
 use crate::model::view::{f32s, u32s, u64s};
 use crate::rules::Rules;
 
-/// Longest customer id accepted.
-pub const MAX_ID_BYTES: usize = 256;
+pub use crate::ids::MAX_ID_BYTES;
 
 /// Why a suggestion was made; shown to the shopper's device as a short code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

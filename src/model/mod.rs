@@ -3,7 +3,8 @@
 //!
 //! A `Model` owns the artifact's bytes (an mmap of the file, or a buffer for a model built in
 //! memory) and hands out the archived data in place. It is immutable: a new model is a new
-//! `Model`, swapped in whole by the server (`service::Live`). Nothing here knows about requests.
+//! `Model`, swapped in whole by the model lifecycle (`live::Live`). Nothing here knows about
+//! requests.
 
 pub mod build;
 pub mod format;

@@ -1,0 +1,128 @@
+//! The allocation rule (ARCHITECTURE.md): once a stream's buffers have warmed up, serving
+//! `recommend` through `Service::handle_frame` (decode, engine, encode, metrics) allocates
+//! nothing. A counting global allocator counts the allocations made on this test's thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use endcap::clock::Now;
+use endcap::config::Config;
+use endcap::demo::DemoSpec;
+use endcap::live::{Source, Trigger};
+use endcap::ops::State;
+use endcap::protocol::{self, RecommendRequest, Request, request};
+use endcap::rng::SplitMix64;
+use endcap::service::Service;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
+// const-initialised thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: `ptr` came from this allocator (that is, from `System`) with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator (that is, from `System`) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// 10,000 store-shaped recommend frames: known and unknown customers, zones, aisles, baskets
+/// (with unknown ids among them), k from 1 to 20.
+fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
+    let zones = endcap::demo::zones();
+    let aisles: Vec<&str> = zones.iter().flat_map(|z| z.aisles.iter().copied()).collect();
+    let mut rng = SplitMix64::new(17);
+    (0..10_000u64)
+        .map(|id| {
+            let customer = match rng.below(10) {
+                0 => String::new(),
+                1 => format!("stranger-{id}"),
+                _ => format!("c{}", rng.below(customers)),
+            };
+            let (zone, aisle) = match rng.below(4) {
+                0 => (zones[rng.below(zones.len())].name.to_string(), String::new()),
+                1 => (String::new(), aisles[rng.below(aisles.len())].to_string()),
+                _ => (String::new(), String::new()),
+            };
+            let basket = (0..rng.below(6))
+                .map(|_| if rng.chance(0.1) { "p-unknown".to_string() } else { format!("p{}", rng.below(products)) })
+                .collect();
+            let r = RecommendRequest { customer, zone, aisle, basket, k: 1 + rng.below(20) as u32 };
+            let mut frame = Vec::new();
+            protocol::encode_request_frame(&mut frame, &Request { id, op: Some(request::Op::Recommend(r)) });
+            frame
+        })
+        .collect()
+}
+
+#[test]
+fn serving_recommend_allocates_nothing_after_warm_up() {
+    let spec = DemoSpec { products: 2_000, customers: 3_000, seed: 8, dim: 32 };
+    let model = endcap::train::demo_model(&spec).expect("demo model");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
+    let service = Service::new(Config::load(Some(&path)).expect("shipped config"));
+    service.live.load(Source::loaded(model), Trigger::Start).expect("serves");
+    let frames = frames(spec.customers, spec.products);
+    let mut state = State::default();
+    let mut out = Vec::new();
+    let mut serve_all = |frames: &[Vec<u8>]| {
+        let mut errors = 0;
+        for f in frames {
+            out.clear();
+            service.handle_frame(Now::read(), &f[protocol::LEN_PREFIX..], &mut state, &mut out);
+            let answer = protocol::response_envelope(&out[protocol::LEN_PREFIX..]).expect("an answer");
+            errors += usize::from(answer.error.is_some());
+        }
+        errors
+    };
+    assert_eq!(serve_all(&frames), 0, "every request is valid");
+    let before = allocations();
+    assert_eq!(serve_all(&frames), 0);
+    let made = allocations() - before;
+    assert_eq!(made, 0, "{made} allocations while serving 10,000 recommends after warm-up");
+    // The counter does count: one more basket id than ever seen grows a buffer.
+    let big = RecommendRequest {
+        customer: "c1".into(),
+        basket: (0..150).map(|p| format!("p{p}")).collect(),
+        k: 50,
+        ..Default::default()
+    };
+    let mut frame = Vec::new();
+    protocol::encode_request_frame(&mut frame, &Request { id: 1, op: Some(request::Op::Recommend(big)) });
+    let before = allocations();
+    assert_eq!(serve_all(&[frame]), 0);
+    assert!(allocations() > before, "a larger request than any before must grow a buffer");
+}
