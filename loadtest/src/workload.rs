@@ -12,6 +12,7 @@
 use std::fmt;
 
 use bytes::Bytes;
+use endcap::ops::{Method, OpId};
 use endcap::protocol::{Ping, RecommendRequest, request};
 use endcap::rng::SplitMix64;
 use prost::Message;
@@ -75,13 +76,18 @@ pub struct Template {
 }
 
 impl Template {
-    /// A template for one operation.
+    /// A template for one operation; its HTTP route comes from the server's operation list.
     pub fn new(class: Class, op: request::Op) -> Template {
         let body = endcap::protocol::Request { id: 0, op: Some(op.clone()) }.encode_to_vec();
-        let (http_path, http_body) = match op {
-            request::Op::Ping(_) => ("/v1/ping", None),
-            request::Op::ModelInfo(_) => ("/v1/model", None),
-            request::Op::Recommend(r) => ("/v1/recommend", Some(Bytes::from(recommend_json(&r)))),
+        let known = |tag: u32| OpId::from_tag(tag).is_some();
+        let tag = endcap::protocol::request_envelope(&body, known).ok().and_then(|(_, op)| op).map_or(0, |o| o.0);
+        let (method, http_path) = OpId::from_tag(tag)
+            .and_then(OpId::http_route)
+            .expect("every operation the generator sends has an HTTP route");
+        let http_body = match (method, op) {
+            (Method::Get, _) => None,
+            (Method::Post, request::Op::Recommend(r)) => Some(Bytes::from(recommend_json(&r))),
+            (Method::Post, other) => panic!("no JSON body for {other:?} in the generator"),
         };
         Template { class, body, http_path, http_body }
     }
@@ -91,7 +97,7 @@ impl Template {
     pub fn write_frame(&self, id: u64, out: &mut Vec<u8>) {
         use prost::encoding::{WireType, encode_key, encode_varint};
         endcap::protocol::write_frame(out, |out| {
-            encode_key(1, WireType::Varint, out);
+            encode_key(endcap::protocol::wire::ID, WireType::Varint, out);
             encode_varint(id, out);
             out.extend_from_slice(&self.body);
         });

@@ -214,6 +214,13 @@ macro_rules! operations {
             }
         }
 
+        impl OpId {
+            /// The operation's HTTP route: (method, path); `None` for `Invalid`.
+            pub fn http_route(self) -> Option<(Method, &'static str)> {
+                HTTP_ROUTES.iter().find(|r| r.0 == self).map(|r| (r.1, r.2))
+            }
+        }
+
         /// The HTTP route of every operation: (operation, method, path).
         pub const HTTP_ROUTES: &[(OpId, Method, &str)] = &[$( (OpId::$variant, Method::$method, $path), )*];
 
