@@ -172,7 +172,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % frames.len();
             out.clear();
-            service.handle_frame(Now::read(), &frames[i][protocol::LEN_PREFIX..], &mut state, &mut out);
+            service.handle_frame(
+                Now::read(),
+                ops::Caller::OPEN,
+                &frames[i][protocol::LEN_PREFIX..],
+                &mut state,
+                &mut out,
+            );
             out.len()
         })
     });

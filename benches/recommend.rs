@@ -20,7 +20,7 @@ fn engine() -> (Engine, String) {
     let model = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
     let config_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
     let config = Config::load(Some(&config_path)).expect("shipped config");
-    (Engine::new(model, &EngineSettings::from_config(&config)), scale)
+    (Engine::new(model, &EngineSettings::from_config(&config)).expect("rules resolve"), scale)
 }
 
 fn bench(c: &mut Criterion) {

@@ -118,6 +118,7 @@ fn main() {
     let mut config = Config::load(Some(&config_path)).expect("shipped config");
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
     config.model.path = path.clone();
     let debounce = config.model.watch_debounce_ms;
 

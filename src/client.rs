@@ -7,7 +7,7 @@ use std::sync::Arc;
 use quinn::crypto::rustls::QuicClientConfig;
 
 use crate::protocol::{self, DecodeError, RecommendRequest, Request, Response, request};
-use crate::transport::tls::{self, Trust};
+use crate::transport::tls::{self, ClientIdentity, Trust};
 
 /// What can go wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,15 @@ const MAX_ANSWER_BYTES: usize = 16 << 20;
 /// Opens a QUIC connection to `server` (`host:port`) from a new endpoint (its own UDP socket),
 /// with ALPN `endcap/1`. For clients that manage their own streams (the load generator).
 pub async fn connect_quic(server: &str, trust: Trust) -> Result<(quinn::Endpoint, quinn::Connection), ClientError> {
+    connect_quic_as(server, trust, None).await
+}
+
+/// As [`connect_quic`], presenting a device certificate (`endcap ca issue`) when given.
+pub async fn connect_quic_as(
+    server: &str,
+    trust: Trust,
+    identity: Option<&ClientIdentity>,
+) -> Result<(quinn::Endpoint, quinn::Connection), ClientError> {
     let addr: SocketAddr = tokio::net::lookup_host(server)
         .await
         .map_err(|e| ClientError::Resolve(format!("{server}: {e}")))?
@@ -45,8 +54,8 @@ pub async fn connect_quic(server: &str, trust: Trust) -> Result<(quinn::Endpoint
         .ok_or_else(|| ClientError::Resolve(server.to_string()))?;
     let host = server.rsplit_once(':').map_or(server, |(h, _)| h).trim_matches(['[', ']']);
     let name = if host.parse::<std::net::IpAddr>().is_ok() { "localhost" } else { host };
-    let crypto =
-        QuicClientConfig::try_from(tls::client_tls(trust)?).map_err(|e| ClientError::Connect(e.to_string()))?;
+    let crypto = QuicClientConfig::try_from(tls::client_tls_for(trust, identity, protocol::ALPN)?)
+        .map_err(|e| ClientError::Connect(e.to_string()))?;
     let bind: SocketAddr = if addr.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().expect("literal");
     let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| ClientError::Resolve(e.to_string()))?;
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
@@ -72,7 +81,16 @@ pub struct Client {
 impl Client {
     /// Connects to `server` (`host:port`) and opens the request stream.
     pub async fn connect(server: &str, trust: Trust) -> Result<Client, ClientError> {
-        let (endpoint, connection) = connect_quic(server, trust).await?;
+        Client::connect_as(server, trust, None).await
+    }
+
+    /// Connects presenting a device certificate (`endcap ca issue`) when given.
+    pub async fn connect_as(
+        server: &str,
+        trust: Trust,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Client, ClientError> {
+        let (endpoint, connection) = connect_quic_as(server, trust, identity).await?;
         let (send, recv) = connection.open_bi().await.map_err(|e| ClientError::Connect(e.to_string()))?;
         Ok(Client { endpoint, connection, send, recv, next_id: 1, out: Vec::new(), answer: Vec::new() })
     }

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// Where `serve` looks for its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "config/endcap.toml";
 
+/// The shipped config, compiled in: what a server started from any directory runs with when
+/// neither `--config` nor `config/endcap.toml` is there (the demo store's layout and rules).
+pub const SHIPPED: &str = include_str!("../config/endcap.toml");
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -62,6 +66,51 @@ pub struct ServerConfig {
     pub busy_poll: bool,
     /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off.
     pub admin_token: Option<String>,
+    /// PEM file of the store CA (`endcap ca init`). Set: devices present a certificate it issued
+    /// (`endcap ca issue`), whose role decides what they may call. Unset: no device identity
+    /// (open; refused on a non-loopback address unless `allow_open`).
+    pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: refuse QUIC connections without a client certificate (true), or serve
+    /// them as anonymous beacons (false, while a fleet migrates).
+    pub require_client_cert: bool,
+    /// File of revoked device names, one per line (`#` comments). Re-read when it changes;
+    /// connections of a newly revoked device are closed.
+    pub revoked_devices: Option<PathBuf>,
+    /// Serve without device identity on an address other than loopback.
+    pub allow_open: bool,
+    /// Most QUIC connections open at once; more are refused.
+    pub max_connections: u32,
+    /// Bytes a QUIC connection may have in flight toward the server (flow-control window).
+    pub connection_window_bytes: u64,
+    /// Bytes one QUIC stream may have in flight toward the server.
+    pub stream_window_bytes: u64,
+    /// Bytes of answers a QUIC connection may have unacknowledged toward the device.
+    pub send_window_bytes: u64,
+    /// A stream whose answers the device does not read within this long is reset, milliseconds.
+    pub write_timeout_ms: u64,
+    /// A frame begun but not finished within this long ends its stream, milliseconds.
+    pub frame_timeout_ms: u64,
+    /// Requests per second one QUIC connection may send (token bucket); 0 = no limit.
+    pub rate_per_connection: f64,
+    /// Requests a connection may send at once above its rate.
+    pub burst_per_connection: u32,
+    /// Requests per second one device (certificate name) may send over all its connections;
+    /// 0 = no limit. Without device identity only the per-connection limit applies.
+    pub rate_per_device: f64,
+    /// Requests a device may send at once above its rate.
+    pub burst_per_device: u32,
+    /// Most HTTP connections open at once (public listener); more are closed at once.
+    pub http_max_connections: u32,
+    /// Time to receive an HTTP request's headers (also how long an idle keep-alive connection
+    /// stays), milliseconds.
+    pub http_header_timeout_ms: u64,
+    /// Time to receive an HTTP request's body and answer it, milliseconds.
+    pub http_request_timeout_ms: u64,
+    /// Serve the public HTTP listener over TLS with the QUIC certificate (and, with `client_ca`,
+    /// client certificates and roles as on QUIC).
+    pub http_tls: bool,
+    /// TCP address of the admin listener: `/v1/admin/*`, `/metrics`, `/healthz`, `/readyz`.
+    pub admin_addr: SocketAddr,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +128,25 @@ impl Default for ServerConfig {
             quic_threads: 0,
             busy_poll: false,
             admin_token: None,
+            client_ca: None,
+            require_client_cert: true,
+            revoked_devices: None,
+            allow_open: false,
+            max_connections: 1024,
+            connection_window_bytes: 2 << 20,
+            stream_window_bytes: 256 << 10,
+            send_window_bytes: 1 << 20,
+            write_timeout_ms: 10_000,
+            frame_timeout_ms: 10_000,
+            rate_per_connection: 10_000.0,
+            burst_per_connection: 2_000,
+            rate_per_device: 1_000.0,
+            burst_per_device: 200,
+            http_max_connections: 256,
+            http_header_timeout_ms: 5_000,
+            http_request_timeout_ms: 10_000,
+            http_tls: false,
+            admin_addr: "127.0.0.1:9090".parse().expect("valid literal"),
         }
     }
 }
@@ -170,6 +238,10 @@ pub struct RuleConfig {
     pub signal: String,
     /// Product tags to exclude (e.g. `meat`, `fish`).
     pub exclude_tags: Vec<String>,
+    /// A model may lack the signal or tags (the rule is then skipped, with a warning). Off: a
+    /// model that lacks them is refused, since the rule could not be enforced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// Why the configuration was refused.
@@ -197,12 +269,21 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads `path`, or `DEFAULT_PATH` if it exists, or the built-in defaults.
+    /// Reads `path`, or `DEFAULT_PATH` if it exists, or the shipped config compiled in.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_origin(path).map(|(config, _)| config)
+    }
+
+    /// As [`load`](Self::load), also saying where the config came from (for the start-up log).
+    /// A `path` that was given and cannot be read is an error, never a fallback.
+    pub fn load_with_origin(path: Option<&Path>) -> Result<(Config, String), ConfigError> {
         let path = match path {
             Some(p) => p,
             None if Path::new(DEFAULT_PATH).exists() => Path::new(DEFAULT_PATH),
-            None => return Ok(Config::default()),
+            None => {
+                let config = Self::parse(SHIPPED)?;
+                return Ok((config, "the shipped config/endcap.toml, compiled in (no config file here)".into()));
+            }
         };
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
@@ -210,7 +291,7 @@ impl Config {
             ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.display().to_string(), message },
             other => other,
         })?;
-        Ok(config)
+        Ok((config, path.display().to_string()))
     }
 
     /// Parses and validates TOML text.
@@ -242,6 +323,39 @@ impl Config {
         }
         if s.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
             return bad("server.admin_token must be at least 16 characters".into());
+        }
+        if !(1..=1_000_000).contains(&s.max_connections) || !(1..=1_000_000).contains(&s.http_max_connections) {
+            return bad("server.max_connections and server.http_max_connections must be 1 to 1000000".into());
+        }
+        let window = |name: &str, v: u64, min: u64| {
+            if v < min || v > 1 << 30 {
+                Err(ConfigError::Invalid(format!("server.{name} = {v} must be {min} to 1073741824 bytes")))
+            } else {
+                Ok(())
+            }
+        };
+        window("connection_window_bytes", s.connection_window_bytes, s.max_frame_bytes as u64 + 4)?;
+        window("stream_window_bytes", s.stream_window_bytes, s.max_frame_bytes as u64 + 4)?;
+        window("send_window_bytes", s.send_window_bytes, 16 << 10)?;
+        for (name, ms) in [
+            ("write_timeout_ms", s.write_timeout_ms),
+            ("frame_timeout_ms", s.frame_timeout_ms),
+            ("http_header_timeout_ms", s.http_header_timeout_ms),
+            ("http_request_timeout_ms", s.http_request_timeout_ms),
+        ] {
+            if !(100..=600_000).contains(&ms) {
+                return bad(format!("server.{name} = {ms} must be 100 to 600000 milliseconds"));
+            }
+        }
+        for (name, rate) in [("rate_per_connection", s.rate_per_connection), ("rate_per_device", s.rate_per_device)] {
+            if !rate.is_finite() || rate < 0.0 {
+                return bad(format!("server.{name} = {rate} must be 0 (no limit) or a positive number"));
+            }
+        }
+        if s.client_ca.is_none() && s.revoked_devices.is_some() {
+            return bad(
+                "server.revoked_devices needs server.client_ca (devices are named by their certificates)".into()
+            );
         }
         if !(0..=19).contains(&self.model.reload_nice) {
             return bad(format!("model.reload_nice = {} must be 0 to 19", self.model.reload_nice));
@@ -299,6 +413,14 @@ mod tests {
         assert!(e.contains("namespace:value"), "{e}");
         let e = Config::parse("[server]\nquic_threads = 300\n").unwrap_err().to_string();
         assert!(e.contains("quic_threads = 300"), "{e}");
+    }
+
+    #[test]
+    fn the_compiled_in_config_is_the_shipped_file_and_a_missing_given_path_is_an_error() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+        assert_eq!(Config::parse(SHIPPED).expect("valid"), Config::load(Some(&path)).expect("valid"));
+        let e = Config::load(Some(Path::new("/no/such/endcap.toml"))).expect_err("missing");
+        assert!(e.to_string().contains("cannot read config /no/such/endcap.toml"), "{e}");
     }
 
     #[test]

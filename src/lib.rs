@@ -5,6 +5,7 @@
 //! `index` (nearest-neighbour search) -> `model` (the artifact). The engine, index, model and
 //! protocol codec are plain synchronous code with no I/O on the request path; see ARCHITECTURE.md.
 
+pub mod ca;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -17,7 +17,7 @@ use endcap::ops::json::{ItemJson, RecommendationJson};
 use endcap::protocol::{RecommendRequest, response};
 use endcap::server::{self, ModelSource};
 use endcap::train::{self, TrainOptions};
-use endcap::transport::tls::Trust;
+use endcap::transport::tls::{ClientIdentity, Trust};
 use tracing::info;
 
 #[global_allocator]
@@ -125,6 +125,11 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// The store's certificate authority: device identities for mutual TLS.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
     /// Ask a running server for recommendations over QUIC.
     Query {
         /// Server address, host:port.
@@ -136,6 +141,12 @@ enum Command {
         /// Accept any server certificate (local testing only).
         #[arg(long)]
         insecure: bool,
+        /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The device certificate's private key.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
         /// Customer id ("" for an anonymous shopper).
         #[arg(long, default_value = "")]
         customer: String,
@@ -221,6 +232,44 @@ enum ModelCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Make a CA (key and certificate) in a folder; give its ca.pem to servers as server.client_ca.
+    Init {
+        /// Folder for ca.pem, ca.key (private) and ca.name.
+        #[arg(long, default_value = "ca")]
+        dir: PathBuf,
+        /// The store's name, in the CA certificate.
+        #[arg(long, default_value = "store")]
+        name: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issue a device certificate with its name and role (what it may call, SECURITY.md).
+    Issue {
+        /// The CA folder (`ca init`).
+        #[arg(long, default_value = "ca")]
+        dir: PathBuf,
+        /// Device name (letters, digits, '-', '_', '.'); revocation lists name it.
+        #[arg(long)]
+        device: String,
+        /// screen, beacon, terminal or ops.
+        #[arg(long, value_parser = parse_role)]
+        role: endcap::ca::Role,
+        /// Folder for DEVICE.pem and DEVICE.key.
+        #[arg(long, default_value = "ca/devices")]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+}
+
+fn parse_role(s: &str) -> Result<endcap::ca::Role, String> {
+    endcap::ca::Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: screen, beacon, terminal or ops"))
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Scale {
     /// 5,000 products, 20,000 customers.
@@ -262,7 +311,8 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, model, quic_addr, http_addr } => {
-            let mut cfg = Config::load(config.as_deref())?;
+            let (mut cfg, origin) = Config::load_with_origin(config.as_deref())?;
+            info!(config = %origin, zones = cfg.zones.len(), rules = cfg.rules.len(), "configuration");
             if let Some(m) = model {
                 cfg.model.path = m;
                 cfg.model.demo_when_missing = false;
@@ -311,13 +361,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Query { server, cert_sha256, insecure, customer, zone, aisle, basket, k, json } => {
+        Command::Query { server, cert_sha256, insecure, cert, key, customer, zone, aisle, basket, k, json } => {
             let trust = match (cert_sha256, insecure) {
                 (Some(hex), _) => Trust::pinned(&hex)?,
                 (None, _) => Trust::Insecure,
             };
+            let identity = match (cert, key) {
+                (Some(c), Some(k)) => Some(ClientIdentity::load(&c, &k)?),
+                _ => None,
+            };
             let request = RecommendRequest { customer, zone, aisle, basket, k };
-            runtime(1)?.block_on(query(&server, trust, request, json))
+            runtime(1)?.block_on(query(&server, trust, identity, request, json))
+        }
+        Command::Ca { command: CaCommand::Init { dir, name, days } } => {
+            endcap::ca::init(&dir, &name, days)?;
+            eprintln!(
+                "CA written to {}: give ca.pem to servers (server.client_ca), keep ca.key private",
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Ca { command: CaCommand::Issue { dir, device, role, out, days } } => {
+            let (cert, key) = endcap::ca::issue(&dir, &device, role, &out, days)?;
+            eprintln!("{device} ({role}): {} and {}", cert.display(), key.display());
+            Ok(())
         }
     }
 }
@@ -385,8 +452,18 @@ fn demo_command(spec: &DemoSpec, out: Option<&Path>, model_path: Option<&Path>) 
     Ok(())
 }
 
-async fn query(server: &str, trust: Trust, request: RecommendRequest, json: bool) -> anyhow::Result<()> {
-    let mut client = Client::connect(server, trust).await?;
+async fn query(
+    server: &str,
+    trust: Trust,
+    identity: Option<ClientIdentity>,
+    request: RecommendRequest,
+    json: bool,
+) -> anyhow::Result<()> {
+    let connect = Client::connect_as(server, trust, identity.as_ref());
+    let mut client = match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+        Ok(client) => client?,
+        Err(_) => bail!("no QUIC answer from {server} within 5 s: is endcap serving there (server.quic_addr)?"),
+    };
     let answer = client.recommend(request).await?;
     client.close().await;
     let rec = match answer.result {

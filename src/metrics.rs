@@ -40,8 +40,73 @@ pub enum UnknownId {
 }
 const UNKNOWN_IDS: [&str; 2] = ["customer", "basket_product"];
 
+/// A limit that refused something (a connection, a request, a stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A QUIC connection over `server.max_connections`.
+    QuicConnections = 0,
+    /// A QUIC handshake without a usable device certificate.
+    NoIdentity,
+    /// A connection of a revoked device (refused, or closed when the list changed).
+    Revoked,
+    /// A request over its connection's rate.
+    ConnectionRate,
+    /// A request over its device's rate.
+    DeviceRate,
+    /// A stream whose answers were not read in time (reset).
+    WriteTimeout,
+    /// A stream that left a frame half-sent too long (ended).
+    FrameTimeout,
+    /// An HTTP connection over `server.http_max_connections`.
+    HttpConnections,
+    /// An HTTP connection that did not send its headers in time (or idled too long).
+    HttpHeaderTimeout,
+    /// An HTTP request not received and answered in time.
+    HttpRequestTimeout,
+    /// An HTTPS handshake that failed or timed out.
+    HttpHandshake,
+    /// An HTTP accept that failed (out of file descriptors, say).
+    HttpAccept,
+}
+
+impl Limit {
+    /// Every limit, in label order.
+    pub const ALL: [Limit; 12] = [
+        Limit::QuicConnections,
+        Limit::NoIdentity,
+        Limit::Revoked,
+        Limit::ConnectionRate,
+        Limit::DeviceRate,
+        Limit::WriteTimeout,
+        Limit::FrameTimeout,
+        Limit::HttpConnections,
+        Limit::HttpHeaderTimeout,
+        Limit::HttpRequestTimeout,
+        Limit::HttpHandshake,
+        Limit::HttpAccept,
+    ];
+
+    /// Metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::QuicConnections => "quic_connections",
+            Limit::NoIdentity => "no_identity",
+            Limit::Revoked => "revoked",
+            Limit::ConnectionRate => "connection_rate",
+            Limit::DeviceRate => "device_rate",
+            Limit::WriteTimeout => "write_timeout",
+            Limit::FrameTimeout => "frame_timeout",
+            Limit::HttpConnections => "http_connections",
+            Limit::HttpHeaderTimeout => "http_header_timeout",
+            Limit::HttpRequestTimeout => "http_request_timeout",
+            Limit::HttpHandshake => "http_handshake",
+            Limit::HttpAccept => "http_accept",
+        }
+    }
+}
+
 /// Outcome labels: `ok`, then every error code by its number.
-const OUTCOMES: [ErrorCode; 10] = [
+const OUTCOMES: [ErrorCode; 11] = [
     ErrorCode::Unspecified,
     ErrorCode::MalformedRequest,
     ErrorCode::FrameTooLarge,
@@ -52,6 +117,7 @@ const OUTCOMES: [ErrorCode; 10] = [
     ErrorCode::NotReady,
     ErrorCode::Internal,
     ErrorCode::Overloaded,
+    ErrorCode::PermissionDenied,
 ];
 
 /// Latency bucket bounds, seconds: fine below a millisecond, where the budget is.
@@ -118,6 +184,11 @@ struct LatencyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PlanLabels {
     op: &'static str,
     plan: &'static str,
@@ -153,6 +224,7 @@ pub struct Metrics {
     latency: Vec<Arc<LatencyHistogram>>,
     plans: Vec<Counter>,
     unknown_ids: Vec<Counter>,
+    limited: Vec<Counter>,
     model_info: Family<VersionLabels, Gauge>,
     model_loads: Family<LoadLabels, Counter>,
     products: Gauge,
@@ -205,8 +277,17 @@ impl Metrics {
             "Ids not in the model (customers fall back to popular; basket items are ignored)",
             unknown_family,
         );
+        let limited_family = Family::<LimitLabels, Counter>::default();
+        let limited =
+            Limit::ALL.map(|l| limited_family.get_or_create(&LimitLabels { limit: l.label() }).clone()).to_vec();
+        registry.register(
+            "limited",
+            "Connections, requests and streams refused or ended by a limit (rates, caps, deadlines, identity)",
+            limited_family,
+        );
         let mut m = Metrics {
             ops,
+            limited,
             requests,
             latency,
             plans,
@@ -268,6 +349,12 @@ impl Metrics {
     pub fn plan(&self, op: usize, plan: Plan) {
         let op = op.min(self.ops.len() - 1);
         self.plans[op * Plan::ALL.len() + plan as usize].inc();
+    }
+
+    /// Counts one refusal by `limit`.
+    #[inline]
+    pub fn limited(&self, limit: Limit) {
+        self.limited[limit as usize].inc();
     }
 
     /// Counts `n` ids of `kind` that were not in the model.

@@ -4,6 +4,11 @@
 //! model numbers its signals and tags; `Rules` turns each rule into a tag bitmask per signal once,
 //! when a model is loaded, so a request ORs a few words and tests one AND per candidate. Whatever
 //! the vectors say, a product whose tags hit the mask is never offered.
+//!
+//! Rules fail closed: a rule naming a signal no customer of the model carries, or a tag no product
+//! has, is almost always a typo (`lifestyle:vegeterian`) that would silently offer meat to
+//! vegetarians, so it refuses the model (at start and at reload) unless the rule says
+//! `optional = true`.
 
 use crate::config::RuleConfig;
 use crate::model::Model;
@@ -20,13 +25,23 @@ pub struct Rules {
     tag_products: Vec<u32>,
     /// Products in the catalogue.
     products: usize,
-    /// Config entries that name a signal or tag this model does not know (for the load log).
+    /// Optional rules' entries that name a signal or tag this model does not know (logged).
     pub warnings: Vec<String>,
 }
 
+/// Rules that name what the model does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the config's rules name what this model does not know, so they could not be enforced: {}; \
+     fix the names, or mark a rule `optional = true` if the model may lack them",
+    .0.join("; ")
+)]
+pub struct RuleError(pub Vec<String>);
+
 impl Rules {
-    /// Resolves `rules` against `model`.
-    pub fn resolve(rules: &[RuleConfig], model: &Model) -> Rules {
+    /// Resolves `rules` against `model`; refuses rules that name an unknown signal or tag unless
+    /// they are optional.
+    pub fn resolve(rules: &[RuleConfig], model: &Model) -> Result<Rules, RuleError> {
         let p = &model.data().products;
         let words = p.tag_words.to_native() as usize;
         let signals = &model.data().signals.names;
@@ -44,19 +59,24 @@ impl Rules {
                 }
             }
         }
+        let mut errors = Vec::new();
         for rule in rules {
-            let Some(s) = signals.position(&rule.signal) else {
-                out.warnings.push(format!("rule for {:?}: no customer in this model carries it", rule.signal));
-                continue;
+            let mut unknown = |what: String| {
+                if rule.optional { out.warnings.push(format!("optional {what}")) } else { errors.push(what) }
             };
+            let s = signals.position(&rule.signal);
+            if s.is_none() {
+                unknown(format!("rule for {:?}: no customer in this model carries the signal", rule.signal));
+            }
             for tag in &rule.exclude_tags {
-                match p.tag_names.position(tag) {
-                    Some(t) => out.masks[s * words + t / 64] |= 1 << (t % 64),
-                    None => out.warnings.push(format!("rule for {:?}: no product is tagged {tag:?}", rule.signal)),
+                match (p.tag_names.position(tag), s) {
+                    (Some(t), Some(s)) => out.masks[s * words + t / 64] |= 1 << (t % 64),
+                    (Some(_), None) => {}
+                    (None, _) => unknown(format!("rule for {:?}: no product is tagged {tag:?}", rule.signal)),
                 }
             }
         }
-        out
+        if errors.is_empty() { Ok(out) } else { Err(RuleError(errors)) }
     }
 
     /// Words per mask.

@@ -1,19 +1,25 @@
-//! Starts and stops a server: binds QUIC and HTTP, loads the first model in the background
-//! through the model lifecycle (ready once it is installed), starts the reload triggers, and shuts
-//! both transports down gracefully.
+//! Starts and stops a server: checks that it is not exposed without device identity, binds QUIC,
+//! HTTP and the admin listener, loads the first model in the background through the model
+//! lifecycle (ready once it is installed), starts the reload triggers and the revocation watch, and
+//! shuts every transport down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::config::Config;
+use crate::ca::{self, Role};
+use crate::config::{Config, ServerConfig};
 use crate::live::{self, Source, Trigger};
 use crate::model::Model;
+use crate::ops::Caller;
 use crate::runtime;
 use crate::service::Service;
+use crate::transport::guards::Guards;
+use crate::transport::listen::{self, Listen};
 use crate::transport::{http, quic, tls};
 
 /// Makes a model in memory (the built-in demo store, say).
@@ -47,6 +53,8 @@ pub struct Running {
     pub quic_addr: SocketAddr,
     /// Bound HTTP address.
     pub http_addr: SocketAddr,
+    /// Bound admin address (`/v1/admin/*`).
+    pub admin_addr: SocketAddr,
     /// SHA-256 of the QUIC certificate, hex, for clients to pin.
     pub fingerprint: String,
     /// The shared service (model, metrics).
@@ -54,7 +62,7 @@ pub struct Running {
     loading: Option<JoinHandle<Result<(), String>>>,
     stop: watch::Sender<bool>,
     quic: Quic,
-    http_task: JoinHandle<()>,
+    http_tasks: [JoinHandle<()>; 2],
     /// Watches the model path while the server runs (dropped on shutdown).
     _watcher: Option<notify::RecommendedWatcher>,
 }
@@ -83,32 +91,119 @@ fn first_source(config: &Config, source: ModelSource) -> Source {
     }
 }
 
-/// Binds both transports, then loads the model in the background.
+/// Refuses a configuration that would serve a store network without device identity, or let
+/// HTTP bypass it; warns loudly about an open server on loopback.
+fn check_exposure(cfg: &ServerConfig) -> anyhow::Result<()> {
+    let exposed: Vec<String> = [("quic_addr", cfg.quic_addr), ("http_addr", cfg.http_addr)]
+        .into_iter()
+        .filter(|(_, a)| !a.ip().is_loopback())
+        .map(|(k, a)| format!("server.{k} = {a}"))
+        .collect();
+    match &cfg.client_ca {
+        None if !exposed.is_empty() && !cfg.allow_open => anyhow::bail!(
+            "{} is reachable from the network but no server.client_ca is set: any device could ask for any \
+             customer. Set server.client_ca (endcap ca init, endcap ca issue) or, knowingly, server.allow_open = true",
+            exposed.join(" and ")
+        ),
+        None => warn!(
+            exposed = ?exposed,
+            "OPEN SERVER: devices are not authenticated (no server.client_ca); any client can call every operation. \
+             Fine for a demo on loopback, not for a store network"
+        ),
+        Some(ca) => {
+            if !cfg.http_tls && !cfg.http_addr.ip().is_loopback() {
+                anyhow::bail!(
+                    "server.http_addr = {} is reachable from the network without TLS, so HTTP would bypass device \
+                     certificates: set server.http_tls = true, or bind HTTP to loopback",
+                    cfg.http_addr
+                );
+            }
+            info!(ca = %ca.display(), require_client_cert = cfg.require_client_cert, "devices are identified by certificates from the store CA");
+        }
+    }
+    Ok(())
+}
+
+/// Raises the open-file limit to what the HTTP listeners may need (one descriptor per
+/// connection); an error says what to change when the hard limit is too low.
+fn raise_fd_limit(cfg: &ServerConfig) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let need = 2 * cfg.http_max_connections as u64 + 256;
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit read and write the struct we own; no other memory.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return Ok(());
+        }
+        if lim.rlim_cur < need {
+            let want = if lim.rlim_max == libc::RLIM_INFINITY { need } else { need.min(lim.rlim_max) };
+            let raised = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                lim.rlim_cur = want;
+            }
+        }
+        if lim.rlim_cur < need {
+            anyhow::bail!(
+                "the open-file limit is {} but server.http_max_connections = {} needs about {need}: raise the hard limit \
+                 (ulimit -n, systemd LimitNOFILE=) or lower server.http_max_connections",
+                lim.rlim_cur,
+                cfg.http_max_connections
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Who a plain-HTTP request is: everyone on an open server; local tooling (loopback, the only
+/// place plain HTTP may listen once devices have certificates) otherwise.
+fn plain_http_caller(cfg: &ServerConfig) -> Caller {
+    if cfg.client_ca.is_some() { Caller { role: Some(Role::Ops) } } else { Caller::OPEN }
+}
+
+/// Who an HTTPS request is, from its verified client certificate.
+fn https_caller(conn: &rustls::ServerConnection) -> Caller {
+    let role = conn.peer_certificates().and_then(|c| c.first()).and_then(ca::identity).map(|(_, role)| role);
+    // No certificate (allowed only when not required): anonymous answers only.
+    Caller { role: Some(role.unwrap_or(Role::Beacon)) }
+}
+
+/// Binds QUIC, HTTP and the admin listener, then loads the model in the background.
 pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Running> {
+    check_exposure(&config.server)?;
+    raise_fd_limit(&config.server)?;
     let tls = tls::server_tls(&config.server)?;
     let fingerprint = tls.fingerprint.clone();
     if tls.self_signed {
         info!(sha256 = %fingerprint, "generated a self-signed QUIC certificate; clients pin it with --cert-sha256");
     }
+    let guards = Arc::new(Guards::new(&config.server).map_err(|e| anyhow::anyhow!(e))?);
     // Everything that can fail is bound before any task starts, so a failed start leaves nothing
     // running.
-    let listener = tokio::net::TcpListener::bind(config.server.http_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", config.server.http_addr))?;
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for {what} on {addr}: {e}"))
+    };
+    let listener = bind(config.server.http_addr, "HTTP").await?;
     let http_addr = listener.local_addr()?;
+    let admin_listener = bind(config.server.admin_addr, "the admin API").await?;
+    let admin_addr = admin_listener.local_addr()?;
+    let https = config.server.http_tls.then(|| tokio_rustls::TlsAcceptor::from(Arc::new(tls.https.clone())));
     let service = Service::new(config.clone());
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, _) = watch::channel(false);
+    guards.revocations.clone().watch(Duration::from_secs(2), stop.subscribe());
     let (quic, quic_addr) = if config.server.quic_threads == 0 {
         let endpoint = quic::endpoint(&config.server, tls)?;
         let addr = endpoint.local_addr()?;
-        tokio::spawn(quic::serve(endpoint.clone(), service.clone(), 0));
+        tokio::spawn(quic::serve(endpoint.clone(), service.clone(), guards.clone(), 0));
         if config.server.busy_poll {
             let n = runtime::spin_every_worker(&stop);
             info!(workers = n, "busy polling: one core per runtime worker stays busy");
         }
         (Quic::Shared(endpoint), addr)
     } else {
-        let threads = quic::Threads::start(&config.server, tls, service.clone(), &stop)?;
+        let threads = quic::Threads::start(&config.server, tls, service.clone(), guards.clone(), &stop)?;
         let addr = threads.local_addr()?;
         info!(
             threads = config.server.quic_threads,
@@ -117,16 +212,34 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
         );
         (Quic::Threads(threads), addr)
     };
-    let app = http::router(service.clone());
-    let http_task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            warn!("HTTP server stopped: {e}");
-        }
-    });
-    info!(%quic_addr, %http_addr, "listening (QUIC ALPN endcap/1, HTTP/JSON)");
+    let s = &config.server;
+    let public = Listen {
+        name: "public",
+        tls: https,
+        plain_caller: plain_http_caller(s),
+        caller_of: https_caller,
+        max_connections: s.http_max_connections as usize,
+        header_timeout: Duration::from_millis(s.http_header_timeout_ms),
+        request_timeout: Duration::from_millis(s.http_request_timeout_ms),
+    };
+    let admin = Listen {
+        name: "admin",
+        tls: None,
+        plain_caller: Caller { role: Some(Role::Ops) },
+        max_connections: 64,
+        ..public.clone()
+    };
+    let metrics = service.metrics.clone();
+    let http_task =
+        tokio::spawn(listen::serve(listener, http::router(service.clone()), public, metrics.clone(), stop.subscribe()));
+    let admin_task = tokio::spawn(listen::serve(
+        admin_listener,
+        http::admin_router(service.clone()),
+        admin,
+        metrics,
+        stop.subscribe(),
+    ));
+    info!(%quic_addr, %http_addr, %admin_addr, https = s.http_tls, "listening (QUIC ALPN endcap/1, HTTP/JSON, admin)");
 
     let live = service.live.clone();
     let first = first_source(&config, source);
@@ -152,12 +265,13 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     Ok(Running {
         quic_addr,
         http_addr,
+        admin_addr,
         fingerprint,
         service,
         loading: Some(loading),
         stop,
         quic,
-        http_task,
+        http_tasks: [http_task, admin_task],
         _watcher: watcher,
     })
 }
@@ -187,7 +301,9 @@ impl Running {
         if let Quic::Shared(endpoint) = &self.quic {
             endpoint.close(0u8.into(), quic::SHUTTING_DOWN);
         }
-        let _ = self.http_task.await;
+        for task in self.http_tasks {
+            let _ = task.await;
+        }
         match self.quic {
             Quic::Shared(endpoint) => quic::wait_idle(&endpoint).await,
             Quic::Threads(threads) => {

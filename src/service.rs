@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineSettings, Plan};
 use crate::live::Live;
 use crate::metrics::{Metrics, Transport, UnknownId};
-use crate::ops::{self, Body, Cx, OpError, OpId, State};
+use crate::ops::{self, Body, Caller, Cx, OpError, OpId, State};
 use crate::protocol::{self, ErrorCode};
 
 /// The shared state of a running server.
@@ -53,11 +53,11 @@ impl Service {
         ops::model_info(engine, &self.live.status())
     }
 
-    /// Answers one QUIC request frame payload into `out` (a whole response frame) and counts it.
-    /// `state` is the stream's reusable buffers.
-    pub fn handle_frame(&self, now: Now, payload: &[u8], state: &mut State, out: &mut Vec<u8>) {
+    /// Answers one QUIC request frame payload from `caller` into `out` (a whole response frame)
+    /// and counts it. `state` is the stream's reusable buffers.
+    pub fn handle_frame(&self, now: Now, caller: Caller, payload: &[u8], state: &mut State, out: &mut Vec<u8>) {
         let live = self.live.current();
-        let cx = Cx { engine: live.as_deref(), live: &self.live, now };
+        let cx = Cx { engine: live.as_deref(), live: &self.live, caller, now };
         state.scratch.trace = Default::default();
         let (id, op, result) = match protocol::request_envelope(payload, |tag| OpId::from_tag(tag).is_some()) {
             Err(e) => {
@@ -83,17 +83,39 @@ impl Service {
     pub fn handle_http(
         &self,
         now: Now,
+        caller: Caller,
         op: OpId,
         body: &[u8],
         state: &mut State,
         out: &mut Vec<u8>,
     ) -> Result<(), OpError> {
         let live = self.live.current();
-        let cx = Cx { engine: live.as_deref(), live: &self.live, now };
+        let cx = Cx { engine: live.as_deref(), live: &self.live, caller, now };
         state.scratch.trace = Default::default();
         let result = ops::serve(op, Body::Json(body), &cx, state, out);
         self.count(Transport::Http, op, &result, state, now);
         result
+    }
+
+    /// Answers a QUIC request frame that the transport refuses before serving it (over a rate limit,
+    /// say) with `code`, echoing its id, and counts it under its operation.
+    pub fn refuse_frame(
+        &self,
+        now: Now,
+        payload: &[u8],
+        code: ErrorCode,
+        message: &str,
+        retry_after_ms: u32,
+        out: &mut Vec<u8>,
+    ) {
+        let (id, op) = match protocol::request_envelope(payload, |tag| OpId::from_tag(tag).is_some()) {
+            Ok((id, op)) => (id, op.and_then(|(tag, _)| OpId::from_tag(tag)).unwrap_or(OpId::Invalid)),
+            Err(_) => (0, OpId::Invalid),
+        };
+        let version = self.live.current();
+        let version = version.as_deref().map_or("", Engine::version);
+        protocol::encode_error_retry(out, id, version, code, message, retry_after_ms);
+        self.count_refused(Transport::Quic, op, code, now);
     }
 
     /// Counts a request refused by a transport before it reached an operation (a frame over the

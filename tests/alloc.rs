@@ -9,7 +9,7 @@ use endcap::clock::Now;
 use endcap::config::Config;
 use endcap::demo::DemoSpec;
 use endcap::live::{Source, Trigger};
-use endcap::ops::State;
+use endcap::ops::{Caller, State};
 use endcap::protocol::{self, RecommendRequest, Request, request};
 use endcap::rng::SplitMix64;
 use endcap::service::Service;
@@ -102,7 +102,7 @@ fn serving_recommend_allocates_nothing_after_warm_up() {
         let mut errors = 0;
         for f in frames {
             out.clear();
-            service.handle_frame(Now::read(), &f[protocol::LEN_PREFIX..], &mut state, &mut out);
+            service.handle_frame(Now::read(), Caller::OPEN, &f[protocol::LEN_PREFIX..], &mut state, &mut out);
             let answer = protocol::response_envelope(&out[protocol::LEN_PREFIX..]).expect("an answer");
             errors += usize::from(answer.error.is_some());
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use endcap::protocol::response;
-use endcap::transport::tls::Trust;
+use endcap::transport::tls::{ClientIdentity, Trust};
 use endcap_loadtest::run::Pacer;
 use endcap_loadtest::{Mix, OpChoice, RunSpec, Summary, Transport, Universe, Workload, WorkloadSpec, parse_duration};
 
@@ -26,6 +26,12 @@ struct Args {
     /// Pin the server certificate by its SHA-256 (the fingerprint the server logs).
     #[arg(long, value_name = "HEX")]
     cert_sha256: Option<String>,
+    /// Device certificate to present (servers with a store CA; `endcap ca issue`).
+    #[arg(long, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// The device certificate's private key.
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
     /// Send the same load as HTTP/1.1 JSON instead of QUIC.
     #[arg(long)]
     http: bool,
@@ -134,12 +140,16 @@ fn main() {
 }
 
 async fn main_async(args: Args) -> anyhow::Result<()> {
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(ClientIdentity::load(cert, key)?),
+        _ => None,
+    };
     let transport = if args.http {
         Transport::Http
     } else if args.insecure {
-        Transport::Quic(Trust::Insecure)
+        Transport::Quic(Trust::Insecure, identity)
     } else if let Some(hex) = &args.cert_sha256 {
-        Transport::Quic(Trust::pinned(hex)?)
+        Transport::Quic(Trust::pinned(hex)?, identity)
     } else {
         bail!("QUIC needs --cert-sha256 HEX (the fingerprint the server logs) or --insecure");
     };
@@ -247,8 +257,8 @@ async fn model_counts(args: &Args, transport: &Transport) -> anyhow::Result<(u64
             let count = |k: &str| v[k].as_u64().with_context(|| format!("/v1/model has no `{k}`"));
             Ok((count("products")?, count("customers")?))
         }
-        Transport::Quic(trust) => {
-            let mut client = endcap::client::Client::connect(&args.server, trust.clone())
+        Transport::Quic(trust, identity) => {
+            let mut client = endcap::client::Client::connect_as(&args.server, trust.clone(), identity.as_ref())
                 .await
                 .with_context(|| format!("connecting to {}", args.server))?;
             let answer = client.model_info().await?;

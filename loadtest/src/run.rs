@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use endcap::protocol::ErrorCode;
-use endcap::transport::tls::Trust;
+use endcap::transport::tls::{ClientIdentity, Trust};
 use http_body_util::{BodyExt, Full};
 use quinn::{RecvStream, SendStream};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -31,8 +31,8 @@ const MAX_BATCH: usize = 64;
 /// How to reach the server.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    /// QUIC with this trust.
-    Quic(Trust),
+    /// QUIC with this trust, presenting this device certificate (servers with a store CA).
+    Quic(Trust, Option<ClientIdentity>),
     /// HTTP/1.1 JSON.
     Http,
 }
@@ -120,9 +120,9 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
     let mut opened = Vec::with_capacity(lanes);
     let mut keep = Vec::new();
     match &spec.transport {
-        Transport::Quic(trust) => {
+        Transport::Quic(trust, identity) => {
             for _ in 0..spec.connections {
-                let (endpoint, conn) = endcap::client::connect_quic(&spec.server, trust.clone())
+                let (endpoint, conn) = endcap::client::connect_quic_as(&spec.server, trust.clone(), identity.as_ref())
                     .await
                     .with_context(|| format!("connecting to {}", spec.server))?;
                 for _ in 0..spec.streams {
@@ -182,7 +182,7 @@ pub async fn run(spec: &RunSpec, workload: Arc<Workload>) -> anyhow::Result<Summ
     }
     Ok(Summary {
         transport: match spec.transport {
-            Transport::Quic(_) => "quic",
+            Transport::Quic(..) => "quic",
             Transport::Http => "http",
         },
         op: spec.op.clone(),

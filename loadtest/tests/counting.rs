@@ -26,6 +26,7 @@ fn config() -> Config {
     let mut config = Config::load(Some(&path)).expect("shipped config");
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
     config.model.watch = false;
     config.model.path = std::env::temp_dir().join("endcap-loadtest-no-such-dir/none.endcap");
     config
@@ -92,7 +93,7 @@ fn recommend(customer: &str, zone: &str) -> request::Op {
 #[test]
 fn quic_every_request_is_sent_and_answered_once_at_the_offered_rate() {
     let workload = Workload::of((0..50).map(|c| (Class::Recommend, recommend(&format!("c{c}"), ""))).collect());
-    let s = run(&spec(Transport::Quic(Trust::Insecure), 400.0, 2, 2), workload);
+    let s = run(&spec(Transport::Quic(Trust::Insecure, None), 400.0, 2, 2), workload);
     let st = &s.stats;
     assert_eq!((st.scheduled, st.sent, st.ok), (400, 400, 400), "{}", s.to_text());
     assert_eq!(st.error_total(), 0, "{:?}", st.errors);
@@ -106,7 +107,7 @@ fn quic_every_request_is_sent_and_answered_once_at_the_offered_rate() {
 #[test]
 fn quic_error_answers_are_counted_by_code() {
     let ops = vec![(Class::Screen, recommend("c1", "no-such-zone")), (Class::Ping, request::Op::Ping(Ping {}))];
-    let s = run(&spec(Transport::Quic(Trust::Insecure), 300.0, 1, 3), Workload::of(ops));
+    let s = run(&spec(Transport::Quic(Trust::Insecure, None), 300.0, 1, 3), Workload::of(ops));
     let st = &s.stats;
     assert_eq!(st.scheduled, 300);
     assert_eq!(st.errors.get("UNKNOWN_ZONE"), Some(&150), "{:?}", st.errors);
@@ -171,7 +172,7 @@ fn a_busy_polling_quic_thread_and_the_polling_pacer_count_the_same() {
             .await
             .expect("starts");
         running.ready().await.expect("model loads");
-        let mut spec = spec(Transport::Quic(Trust::Insecure), 300.0, 2, 1);
+        let mut spec = spec(Transport::Quic(Trust::Insecure, None), 300.0, 2, 1);
         spec.server = running.quic_addr.to_string();
         spec.pacer = Pacer::Spin;
         let workload =

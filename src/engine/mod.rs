@@ -18,6 +18,7 @@ use crate::index::exact::scan_rows;
 use crate::index::ivf::IvfView;
 use crate::model::Model;
 use crate::model::view::{f32s, u32s, u64s};
+pub use crate::rules::RuleError;
 use crate::rules::Rules;
 
 pub use crate::ids::MAX_ID_BYTES;
@@ -199,12 +200,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Resolves `settings` against `model`.
-    pub fn new(model: Model, settings: &EngineSettings) -> Engine {
+    /// Resolves `settings` against `model`; refuses rules the model cannot honour (`rules.rs`).
+    pub fn new(model: Model, settings: &EngineSettings) -> Result<Engine, RuleError> {
         let config = settings;
         let names = &model.data().products.aisle_names;
         let aisles: HashMap<Box<str>, u32> = (0..names.len()).map(|i| (names.get(i).into(), i as u32)).collect();
-        let rules = Rules::resolve(&config.rules, &model);
+        let rules = Rules::resolve(&config.rules, &model)?;
         let mut warnings = rules.warnings.clone();
         let mut zones = HashMap::new();
         for z in &config.zones {
@@ -222,7 +223,7 @@ impl Engine {
             n => n as usize,
         };
         let top_purchases = u32s(&model.data().products.purchases).iter().copied().max().unwrap_or(0).max(1) as f32;
-        Engine { model, settings: config.recommend.clone(), aisles, zones, rules, nprobe, top_purchases, warnings }
+        Ok(Engine { model, settings: config.recommend.clone(), aisles, zones, rules, nprobe, top_purchases, warnings })
     }
 
     /// The model served.

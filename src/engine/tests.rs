@@ -9,7 +9,11 @@ use crate::model::{Model, build};
 
 fn config() -> Config {
     let mut c = Config::default();
-    c.rules.push(RuleConfig { signal: "lifestyle:vegetarian".into(), exclude_tags: vec!["meat".into()] });
+    c.rules.push(RuleConfig {
+        signal: "lifestyle:vegetarian".into(),
+        exclude_tags: vec!["meat".into()],
+        optional: false,
+    });
     c.zones.push(ZoneConfig { name: "front".into(), aisles: vec!["Aisle 0".into(), "Aisle 1".into()] });
     c.zones.push(ZoneConfig { name: "ghost".into(), aisles: vec!["No Such Aisle".into()] });
     c
@@ -17,7 +21,7 @@ fn config() -> Config {
 
 fn engine_with(c: &Config) -> Engine {
     let model = Model::from_artifact(build(&tiny_input()).expect("builds"), "test").expect("valid");
-    Engine::new(model, &EngineSettings::from_config(c))
+    Engine::new(model, &EngineSettings::from_config(c)).expect("rules resolve")
 }
 
 fn ids(e: &Engine, s: &Scratch) -> Vec<String> {

@@ -83,6 +83,14 @@ pub enum ReloadError {
     /// The artifact could not be read or failed validation.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The config's rules name what the model does not know.
+    #[error("model {source_name} refused: {error}")]
+    Rules {
+        /// The file.
+        source_name: String,
+        /// Which rules.
+        error: crate::engine::RuleError,
+    },
     /// A model built in memory (the built-in demo) could not be made.
     #[error("cannot build the model: {0}")]
     Build(String),
@@ -107,11 +115,12 @@ pub enum ReloadError {
 }
 
 impl ReloadError {
-    /// Metric label: `io`, `invalid`, `dimension`, `no_previous`, `aborted`.
+    /// Metric label: `io`, `invalid`, `rules`, `dimension`, `no_previous`, `aborted`.
     pub fn label(&self) -> &'static str {
         match self {
             ReloadError::Load(e) => e.kind(),
             ReloadError::Build(_) => "invalid",
+            ReloadError::Rules { .. } => "rules",
             ReloadError::Dimension { .. } => "dimension",
             ReloadError::NoPrevious => "no_previous",
             ReloadError::Aborted => "aborted",
@@ -293,7 +302,8 @@ impl Live {
         if let Some((expected, why)) = required.filter(|&(d, _)| d != got) {
             return Err(ReloadError::Dimension { source_name: model.source().to_string(), got, expected, why });
         }
-        let engine = Engine::new(model, &self.settings);
+        let source_name = model.source().to_string();
+        let engine = Engine::new(model, &self.settings).map_err(|error| ReloadError::Rules { source_name, error })?;
         for w in &engine.warnings {
             warn!("config vs model: {w}");
         }

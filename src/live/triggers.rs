@@ -10,6 +10,9 @@ use tracing::info;
 
 use super::{Live, Outcome, ReloadError, Source, Trigger};
 
+/// Extra attempts for a load that failed for a transient reason.
+const TRANSIENT_RETRIES: usize = 5;
+
 /// Loads the file at `path` on a thread of its own at a lower CPU priority (`model.reload_nice`), so that
 /// mapping and checking hundreds of megabytes does not take a core from requests on a small
 /// machine; the requests still win when they need the CPU. Resolves to the reload's result.
@@ -18,7 +21,20 @@ pub async fn reload_in_background(live: Arc<Live>, path: PathBuf, trigger: Trigg
     let nice = live.model_config().reload_nice;
     let spawned = std::thread::Builder::new().name("endcap-reload".into()).spawn(move || {
         lower_priority(nice);
-        let _ = tx.send(live.load(Source::File(path), trigger));
+        let mut result = live.load(Source::File(path.clone()), trigger);
+        // A reload that failed for a passing reason (out of file descriptors or memory for a
+        // moment) is tried again, a few times, a second apart; a bad file is not.
+        for _ in 0..TRANSIENT_RETRIES {
+            match &result {
+                Err(ReloadError::Load(e)) if e.is_transient() => {
+                    std::thread::sleep(Duration::from_secs(1));
+                    info!(path = %path.display(), "retrying a model load that failed for a transient reason");
+                    result = live.load(Source::File(path.clone()), trigger);
+                }
+                _ => break,
+            }
+        }
+        let _ = tx.send(result);
     });
     match spawned {
         Ok(_) => rx.await.unwrap_or(Err(ReloadError::Aborted)),

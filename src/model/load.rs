@@ -43,6 +43,20 @@ impl LoadError {
             LoadError::Invalid { .. } => "invalid",
         }
     }
+
+    /// True for a failure that may pass by itself (too many open files, out of memory for a
+    /// moment, interrupted), so the load is worth trying again; a bad or missing file is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            LoadError::Io { source, .. } => {
+                matches!(
+                    source.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN | libc::EINTR)
+                ) || matches!(source.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock)
+            }
+            LoadError::Invalid { .. } => false,
+        }
+    }
 }
 
 /// Parses the header and manifest; returns the manifest and where the body starts.

@@ -16,6 +16,7 @@ mod recommend;
 
 use std::time::Instant;
 
+pub use crate::ca::Role;
 use crate::clock::Now;
 use crate::engine::{Engine, EngineError, Scratch};
 use crate::live::Live;
@@ -78,14 +79,36 @@ pub enum Method {
     Post,
 }
 
+/// Who is calling: the device's role from its certificate, or `None` on a server that does not
+/// authenticate devices (no `server.client_ca`: the demo on loopback), where every operation is
+/// open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The device's role.
+    pub role: Option<Role>,
+}
+
+impl Caller {
+    /// An unauthenticated caller on an open server.
+    pub const OPEN: Caller = Caller { role: None };
+
+    /// True when the caller may call `op` at all (an operation may refuse some arguments too).
+    #[inline]
+    pub fn may(self, op: OpId) -> bool {
+        self.role.is_none_or(|r| op.allows(r))
+    }
+}
+
 /// What every operation gets besides its arguments: the engine loaded for this request (one
-/// atomic pointer read, done by the caller), the lifecycle for status, and the clock.
+/// atomic pointer read, done by the caller), the lifecycle for status, the caller and the clock.
 #[derive(Clone, Copy)]
 pub struct Cx<'a> {
     /// The engine serving this request, `None` before the first model.
     pub engine: Option<&'a Engine>,
     /// The model lifecycle (status for `model_info`).
     pub live: &'a Live,
+    /// Who is calling.
+    pub caller: Caller,
     /// When the request arrived.
     pub now: Now,
 }
@@ -101,6 +124,12 @@ impl<'a> Cx<'a> {
     #[inline]
     pub fn version(&self) -> &'a str {
         self.engine.map_or("", Engine::version)
+    }
+
+    /// `PERMISSION_DENIED` for what the caller's role may not ask.
+    pub fn denied(&self, what: &str) -> OpError {
+        let role = self.caller.role.map_or("unauthenticated", Role::name);
+        OpError::new(ErrorCode::PermissionDenied, format!("a {role} device may not {what}"))
     }
 
     /// Microseconds since the request arrived.
@@ -126,6 +155,30 @@ impl OpError {
     }
 }
 
+/// Longest zone or aisle name accepted, bytes.
+pub const MAX_NAME_BYTES: usize = 128;
+
+/// `INVALID_ARGUMENT` unless the name `what` is at most [`MAX_NAME_BYTES`] (so that no error
+/// message echoes more than that).
+pub fn check_name(what: &str, name: &str) -> Result<(), OpError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(OpError::new(
+            ErrorCode::InvalidArgument,
+            format!("{what} name is longer than {MAX_NAME_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// `INVALID_ARGUMENT` unless every id in `ids` is at most [`crate::ids::MAX_ID_BYTES`].
+pub fn check_ids(what: &str, ids: &crate::ids::IdList) -> Result<(), OpError> {
+    if ids.longest() > crate::ids::MAX_ID_BYTES {
+        let msg = format!("a {what} id is longer than {} bytes", crate::ids::MAX_ID_BYTES);
+        return Err(OpError::new(ErrorCode::InvalidArgument, msg));
+    }
+    Ok(())
+}
+
 impl From<EngineError> for OpError {
     fn from(e: EngineError) -> OpError {
         let code = match e {
@@ -147,14 +200,18 @@ pub struct State {
     pub scratch: Scratch,
 }
 
-/// Decodes `body` into `args` and serves operation `T`.
+/// Checks the caller's role, decodes `body` into `args` and serves operation `T`.
 fn run<T: Operation>(
+    op: OpId,
     body: Body<'_>,
     args: &mut T::Args,
     cx: &Cx<'_>,
     s: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), OpError> {
+    if !cx.caller.may(op) {
+        return Err(cx.denied(&format!("call {}", op.label())));
+    }
     let form = match body {
         Body::Protobuf { id, body } => {
             T::decode(body, args).map_err(|e| {
@@ -173,9 +230,10 @@ fn run<T: Operation>(
     T::serve(cx, args, s, form, out)
 }
 
-/// Declares the operations: `Variant = wire number, "label", METHOD "/http/path" => module::Type;`.
+/// Declares the operations:
+/// `Variant = wire number, "label", METHOD "/http/path", [roles allowed] => module::Type;`.
 macro_rules! operations {
-    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $label:literal, $method:ident $path:literal => $module:ident :: $ty:ident; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $label:literal, $method:ident $path:literal, [$($role:ident),*] => $module:ident :: $ty:ident; )*) => {
         /// Every operation, numbered for metrics; `Invalid` (a request whose operation could not be
         /// told) comes last.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,6 +260,14 @@ macro_rules! operations {
                 match tag {
                     $( $tag => Some(OpId::$variant), )*
                     _ => None,
+                }
+            }
+
+            /// True when a device with `role` may call the operation.
+            pub fn allows(self, role: Role) -> bool {
+                match self {
+                    $( OpId::$variant => matches!(role, $(Role::$role)|*), )*
+                    OpId::Invalid => true,
                 }
             }
 
@@ -234,7 +300,7 @@ macro_rules! operations {
         #[inline]
         pub fn serve(op: OpId, body: Body<'_>, cx: &Cx<'_>, state: &mut State, out: &mut Vec<u8>) -> Result<(), OpError> {
             match op {
-                $( OpId::$variant => run::<$module::$ty>(body, &mut state.args.$module, cx, &mut state.scratch, out), )*
+                $( OpId::$variant => run::<$module::$ty>(op, body, &mut state.args.$module, cx, &mut state.scratch, out), )*
                 OpId::Invalid => Err(OpError::new(
                     ErrorCode::UnknownOperation,
                     "the request carries no operation this server knows (newer client?)",
@@ -246,11 +312,11 @@ macro_rules! operations {
 
 operations! {
     /// Liveness and round-trip time; answered before a model is loaded.
-    Ping = 10, "ping", Get "/v1/ping" => ping::Ping;
+    Ping = 10, "ping", Get "/v1/ping", [Screen, Beacon, Terminal, Ops] => ping::Ping;
     /// The served model's description and reload status.
-    ModelInfo = 11, "model_info", Get "/v1/model" => model_info::ModelInfo;
-    /// Products for a shopper, here, now.
-    Recommend = 12, "recommend", Post "/v1/recommend" => recommend::Recommend;
+    ModelInfo = 11, "model_info", Get "/v1/model", [Screen, Beacon, Terminal, Ops] => model_info::ModelInfo;
+    /// Products for a shopper, here, now (a beacon: anonymous shoppers only).
+    Recommend = 12, "recommend", Post "/v1/recommend", [Screen, Beacon, Terminal, Ops] => recommend::Recommend;
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::json::{self, ItemJson, RecommendationJson};
-use super::{Cx, Form, OpError, Operation};
+use super::{Cx, Form, OpError, Operation, Role};
 use crate::engine::{Engine, Query, Scratch};
 use crate::ids::IdList;
 use crate::protocol::{self, ItemRef, WireError};
@@ -29,9 +29,9 @@ pub struct RecommendArgs {
     pub k: u32,
 }
 
-/// `POST /v1/recommend` body.
+/// `POST /v1/recommend` body. Unknown fields are ignored, as protobuf skips unknown fields, so a
+/// newer client's request still works.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RecommendBody {
     customer: String,
     #[serde(default)]
@@ -85,6 +85,12 @@ impl Operation for Recommend {
     }
 
     fn serve(cx: &Cx<'_>, a: &RecommendArgs, s: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError> {
+        if cx.caller.role == Some(Role::Beacon) && !a.customer.is_empty() {
+            return Err(cx.denied("ask for a customer's recommendations by id"));
+        }
+        super::check_name("zone", &a.zone)?;
+        super::check_name("aisle", &a.aisle)?;
+        super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
         let q = Query {
             customer: &a.customer,

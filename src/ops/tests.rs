@@ -31,9 +31,11 @@ fn random_string(rng: &mut SplitMix64) -> String {
 /// A service serving the tiny test model, with the vegetarian rule and one zone.
 fn service() -> Arc<Service> {
     let mut config = Config::default();
-    config
-        .rules
-        .push(crate::config::RuleConfig { signal: "lifestyle:vegetarian".into(), exclude_tags: vec!["meat".into()] });
+    config.rules.push(crate::config::RuleConfig {
+        signal: "lifestyle:vegetarian".into(),
+        exclude_tags: vec!["meat".into()],
+        optional: false,
+    });
     config.zones.push(crate::config::ZoneConfig { name: "front".into(), aisles: vec!["Aisle 0".into()] });
     let service = Service::new(config);
     let model = Model::from_artifact(build(&tiny_input()).expect("builds"), "test").expect("valid");
@@ -47,7 +49,7 @@ fn frame(req: &Request) -> Vec<u8> {
 
 fn answer(service: &Service, now: Now, req: &Request, state: &mut State) -> Response {
     let mut out = Vec::new();
-    service.handle_frame(now, &frame(req), state, &mut out);
+    service.handle_frame(now, Caller::OPEN, &frame(req), state, &mut out);
     protocol::decode_response(payload(&out)).expect("a valid answer")
 }
 
@@ -141,14 +143,14 @@ fn handle_frame_answers_every_operation_with_the_clock_it_is_given() {
     // Errors: a known operation with a bad body keeps its id and is counted under it; a frame
     // that is not a Request at all answers id 0.
     let mut out = Vec::new();
-    s.handle_frame(now, &[0x08, 0x05, 0x62, 0x02, 0x0a, 0xff], &mut state, &mut out);
+    s.handle_frame(now, Caller::OPEN, &[0x08, 0x05, 0x62, 0x02, 0x0a, 0xff], &mut state, &mut out);
     let bad = protocol::response_envelope(payload(&out)).expect("envelope");
     assert_eq!((bad.id, bad.error), (5, Some(ErrorCode::MalformedRequest as i32)));
     out.clear();
-    s.handle_frame(now, &[0xff], &mut state, &mut out);
+    s.handle_frame(now, Caller::OPEN, &[0xff], &mut state, &mut out);
     assert_eq!(protocol::response_envelope(payload(&out)).expect("envelope").error, Some(1));
     out.clear();
-    s.handle_frame(now, &[], &mut state, &mut out);
+    s.handle_frame(now, Caller::OPEN, &[], &mut state, &mut out);
     assert_eq!(
         protocol::response_envelope(payload(&out)).expect("envelope").error,
         Some(ErrorCode::UnknownOperation as i32)
@@ -172,7 +174,7 @@ fn json_answers_match_the_protobuf_ones() {
     let now = Now::read();
     let mut out = Vec::new();
     let body = br#"{"customer":"cust-008","zone":"front","k":4}"#;
-    s.handle_http(now, OpId::Recommend, body, &mut state, &mut out).expect("served");
+    s.handle_http(now, Caller::OPEN, OpId::Recommend, body, &mut state, &mut out).expect("served");
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(doc["model_version"], "tiny-1");
     let items = doc["items"].as_array().expect("items");
@@ -180,9 +182,16 @@ fn json_answers_match_the_protobuf_ones() {
     assert!(items.iter().all(|i| i["aisle"] == "Aisle 0" && i["reason"] == "personal"));
     // cust-008 is vegetarian in the tiny model: nothing tagged meat (every fifth product).
     assert!(items.iter().all(|i| i["product_id"].as_str().is_some_and(|p| p[5..].parse::<u32>().expect("n") % 5 != 0)));
-    let e = s.handle_http(now, OpId::Recommend, br#"{"customer":"c","zone":"nowhere"}"#, &mut state, &mut Vec::new());
+    let e = s.handle_http(
+        now,
+        Caller::OPEN,
+        OpId::Recommend,
+        br#"{"customer":"c","zone":"nowhere"}"#,
+        &mut state,
+        &mut Vec::new(),
+    );
     assert_eq!(e.map_err(|e| e.code), Err(ErrorCode::UnknownZone));
-    let e = s.handle_http(now, OpId::Recommend, b"{", &mut state, &mut Vec::new());
+    let e = s.handle_http(now, Caller::OPEN, OpId::Recommend, b"{", &mut state, &mut Vec::new());
     assert_eq!(e.map_err(|e| e.code), Err(ErrorCode::MalformedRequest));
 }
 

@@ -31,6 +31,16 @@ pub fn frame_len(prefix: [u8; LEN_PREFIX], max: usize) -> Result<usize, FrameErr
 /// count is the start of a frame still arriving.
 #[inline]
 pub fn split_frames(buf: &[u8], max: usize, mut each: impl FnMut(&[u8])) -> (usize, Option<FrameError>) {
+    split_frames_while(buf, max, |p| {
+        each(p);
+        true
+    })
+}
+
+/// As [`split_frames`], stopping after a frame for which `each` returns false (the bytes after it
+/// are left for the next call): a reader bounds the answers of one batch this way.
+#[inline]
+pub fn split_frames_while(buf: &[u8], max: usize, mut each: impl FnMut(&[u8]) -> bool) -> (usize, Option<FrameError>) {
     let mut used = 0;
     while let Some(prefix) = buf[used..].first_chunk::<LEN_PREFIX>() {
         let len = match frame_len(*prefix, max) {
@@ -38,8 +48,10 @@ pub fn split_frames(buf: &[u8], max: usize, mut each: impl FnMut(&[u8])) -> (usi
             Err(e) => return (used, Some(e)),
         };
         let Some(payload) = buf.get(used + LEN_PREFIX..used + LEN_PREFIX + len) else { break };
-        each(payload);
         used += LEN_PREFIX + len;
+        if !each(payload) {
+            break;
+        }
     }
     (used, None)
 }

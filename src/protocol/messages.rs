@@ -186,6 +186,9 @@ pub struct Error {
     /// Explanation for a person.
     #[prost(string, tag = "2")]
     pub message: String,
+    /// With `OVERLOADED`: wait at least this long before retrying, milliseconds (0: back off).
+    #[prost(uint32, tag = "3")]
+    pub retry_after_ms: u32,
 }
 
 /// Error codes (PROTOCOL.md says what a client should do about each).
@@ -210,8 +213,10 @@ pub enum ErrorCode {
     NotReady = 7,
     /// A server bug.
     Internal = 8,
-    /// The server sheds load.
+    /// The server sheds load, or the device is over its rate limit.
     Overloaded = 9,
+    /// The device's role may not call this operation (or not with these arguments).
+    PermissionDenied = 10,
 }
 
 impl ErrorCode {
@@ -228,6 +233,7 @@ impl ErrorCode {
             ErrorCode::NotReady => "NOT_READY",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Overloaded => "OVERLOADED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
         }
     }
 
@@ -244,6 +250,7 @@ impl ErrorCode {
             ErrorCode::NotReady => "not_ready",
             ErrorCode::Internal => "internal",
             ErrorCode::Overloaded => "overloaded",
+            ErrorCode::PermissionDenied => "permission_denied",
         }
     }
 }

@@ -12,9 +12,12 @@ mod messages;
 pub mod pb;
 pub mod wire;
 
-pub use frame::{DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, frame_need, split_frames, write_frame};
+pub use frame::{
+    DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, frame_need, split_frames, split_frames_while,
+    write_frame,
+};
 pub use messages::*;
-pub use pb::{ItemRef, encode_error, encode_recommendation, encode_request_frame};
+pub use pb::{ItemRef, encode_error, encode_error_retry, encode_recommendation, encode_request_frame};
 pub use wire::{Envelope, Value, WireError, for_each_field, request_envelope, response_envelope};
 
 /// ALPN protocol id; a breaking change to the protocol gets a new one (`endcap/2`).

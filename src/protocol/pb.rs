@@ -114,12 +114,27 @@ where
 
 /// Appends a `Response{error}` frame to `out`.
 pub fn encode_error(out: &mut Vec<u8>, id: u64, model_version: &str, code: ErrorCode, message: &str) {
+    encode_error_retry(out, id, model_version, code, message, 0);
+}
+
+/// Appends a `Response{error}` frame to `out` that tells the client when to retry.
+pub fn encode_error_retry(
+    out: &mut Vec<u8>,
+    id: u64,
+    model_version: &str,
+    code: ErrorCode,
+    message: &str,
+    retry_after_ms: u32,
+) {
     let code = code as i32 as u64;
+    let retry = retry_after_ms as u64;
     write_frame(out, |out| {
         put_envelope(id, model_version, out);
-        put_message_header(wire::ERROR, u64_len(wire::ERROR_CODE, code) + str_len(2, message), out);
+        let len = u64_len(wire::ERROR_CODE, code) + str_len(2, message) + u64_len(3, retry);
+        put_message_header(wire::ERROR, len, out);
         put_u64(wire::ERROR_CODE, code, out);
         put_str(2, message, out);
+        put_u64(3, retry, out);
     });
 }
 

@@ -62,11 +62,27 @@ fn errors_equal_prost_bytes() {
         let want = Response {
             id: 0,
             model_version: String::new(),
-            result: Some(response::Result::Error(Error { code: code as i32, message: "bad things".into() })),
+            result: Some(response::Result::Error(Error {
+                code: code as i32,
+                message: "bad things".into(),
+                retry_after_ms: 0,
+            })),
         };
         assert_eq!(payload(&out), want.encode_to_vec().as_slice());
         assert_eq!(decode_response(payload(&out)).expect("decodes").result, want.result);
     }
+    out.clear();
+    encode_error_retry(&mut out, 4, "v", ErrorCode::Overloaded, "slow down", 250);
+    let want = Response {
+        id: 4,
+        model_version: "v".into(),
+        result: Some(response::Result::Error(Error {
+            code: ErrorCode::Overloaded as i32,
+            message: "slow down".into(),
+            retry_after_ms: 250,
+        })),
+    };
+    assert_eq!(payload(&out), want.encode_to_vec().as_slice());
 }
 
 #[test]
@@ -174,7 +190,11 @@ fn response_envelopes_match_prost() {
             0 => response::Result::Pong(Pong { server_time_us: rng.next_u64() }),
             1 => response::Result::Recommendation(Recommendation { items: vec![], took_us: 3 }),
             2 => response::Result::ModelInfo(ModelInfo::default()),
-            _ => response::Result::Error(Error { code: rng.below(10) as i32, message: random_string(&mut rng) }),
+            _ => response::Result::Error(Error {
+                code: rng.below(10) as i32,
+                message: random_string(&mut rng),
+                retry_after_ms: 0,
+            }),
         };
         let r = Response { id: rng.next_u64(), model_version: random_string(&mut rng), result: Some(result) };
         let bytes = r.encode_to_vec();
@@ -190,4 +210,20 @@ fn response_envelopes_match_prost() {
         assert_eq!((e.result, e.error), (tag, error));
     }
     assert!(response_envelope(&[0x08]).is_err(), "cut short");
+}
+
+#[test]
+fn split_frames_while_stops_after_the_frame_that_says_so() {
+    let mut buf = Vec::new();
+    for body in [&b"a"[..], b"bb", b"ccc"] {
+        write_frame(&mut buf, |o| o.extend_from_slice(body));
+    }
+    let mut seen = Vec::new();
+    let (used, err) = split_frames_while(&buf, 10, |p| {
+        seen.push(p.to_vec());
+        seen.len() < 2
+    });
+    assert_eq!((used, err, seen.len()), (5 + 6, None, 2), "two frames consumed, the third left");
+    let (rest, _) = split_frames_while(&buf[used..], 10, |_| true);
+    assert_eq!(used + rest, buf.len());
 }

@@ -161,7 +161,7 @@ pub fn evaluate(data: &TrainData, config: &Config, opts: &TrainOptions, k: usize
     let train_seconds = started.elapsed().as_secs_f64();
     let mut config = config.clone();
     config.recommend.max_k = config.recommend.max_k.max(k as u32);
-    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config));
+    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config)).map_err(|e| e.to_string())?;
     // The artifact stores products in index order; map its rows back to the data's rows.
     let data_row: std::collections::HashMap<&str, u32> =
         data.products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();

@@ -170,7 +170,7 @@ pub fn recommend_batch(
     );
     let mut config = config.clone();
     config.recommend.max_k = config.recommend.max_k.max(k);
-    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config));
+    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config))?;
     let file = std::fs::File::open(customers)
         .map_err(|e| anyhow::anyhow!("cannot read customer ids from {}: {e}", customers.display()))?;
     let ids = &engine.model().data().customers.ids;

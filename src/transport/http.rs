@@ -1,6 +1,7 @@
-//! HTTP/JSON transport: the same operations as QUIC for terminals, scripts and `curl` (one route
-//! per operation, from the list in `ops`), the ops endpoints `/healthz`, `/readyz` and `/metrics`,
-//! and the admin endpoints `/v1/admin/reload` and `/v1/admin/rollback`.
+//! HTTP/JSON routes: on the public listener the same operations as QUIC for terminals, scripts and
+//! `curl` (one route per operation, from the list in `ops`) and the ops endpoints `/healthz`,
+//! `/readyz` and `/metrics`; on the admin listener `/v1/admin/reload` and `/v1/admin/rollback`
+//! beside the ops endpoints. Connections, TLS and time limits are `listen.rs`.
 //!
 //! Bodies are read as bytes (not with axum's `Json` extractor) and parsed by the operation, so
 //! that every refusal, including a body that is too large or not JSON, gets endcap's error shape
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +22,7 @@ use crate::clock::Now;
 use crate::live::{self, Outcome, ReloadError, Trigger};
 use crate::metrics::Transport;
 use crate::ops::json::{ErrorBody, ErrorJson};
-use crate::ops::{self, Method, OpId};
+use crate::ops::{self, Caller, Method, OpId, Role};
 use crate::protocol::ErrorCode;
 use crate::service::Service;
 
@@ -38,6 +39,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -61,17 +63,27 @@ fn error_json(service: &Service, status: StatusCode, code: &str, message: String
     json_response(status, &ErrorJson { model_version, error: ErrorBody { code: code.to_string(), message } })
 }
 
-/// The router for every endpoint.
-pub fn router(service: Arc<Service>) -> Router {
-    let limit = service.config.server.max_frame_bytes;
-    let mut router = Router::new()
+/// The ops endpoints both listeners serve.
+fn ops_endpoints() -> Router<Arc<Service>> {
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/v1/admin/reload", post(admin_reload))
-        .route("/v1/admin/rollback", post(admin_rollback));
+}
+
+/// The public listener: one route per operation, and the ops endpoints.
+pub fn router(service: Arc<Service>) -> Router {
+    let limit = service.config.server.max_frame_bytes;
+    let mut router = ops_endpoints();
     for &(op, method, path) in ops::HTTP_ROUTES {
-        let handler = move |state: State<Arc<Service>>, body: Result<Bytes, BytesRejection>| operation(state, op, body);
+        let handler = move |state: State<Arc<Service>>,
+                            caller: Option<Extension<Caller>>,
+                            body: Result<Bytes, BytesRejection>| {
+            // Every connection's requests carry their caller (`listen`); one without is treated
+            // as the least trusted device, never as an open server.
+            let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
+            operation(state, caller, op, body)
+        };
         router = router.route(
             path,
             match method {
@@ -80,7 +92,22 @@ pub fn router(service: Arc<Service>) -> Router {
             },
         );
     }
-    router.fallback(not_found).layer(DefaultBodyLimit::max(limit)).with_state(service)
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(service)
+}
+
+/// The admin listener (loopback by default): reload and rollback behind the bearer token, and
+/// the ops endpoints.
+pub fn admin_router(service: Arc<Service>) -> Router {
+    ops_endpoints()
+        .route("/v1/admin/reload", post(admin_reload))
+        .route("/v1/admin/rollback", post(admin_rollback))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(service)
 }
 
 async fn readyz(State(service): State<Arc<Service>>) -> Response {
@@ -97,12 +124,29 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
 }
 
 async fn not_found(State(service): State<Arc<Service>>, uri: axum::http::Uri) -> Response {
-    let msg = format!("no endpoint {uri}; see PROTOCOL.md and README.md for the API");
+    let msg = format!(
+        "no endpoint {uri}; see PROTOCOL.md and README.md for the API (admin endpoints are on server.admin_addr)"
+    );
     refuse(&service, OpId::Invalid, ErrorCode::UnknownOperation, msg, Now::read())
 }
 
-/// Serves operation `op` from the request body.
-async fn operation(State(service): State<Arc<Service>>, op: OpId, body: Result<Bytes, BytesRejection>) -> Response {
+async fn method_not_allowed(
+    State(service): State<Arc<Service>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let msg = format!("{method} is not allowed on {uri}; see PROTOCOL.md for each endpoint's method");
+    service.count_refused(Transport::Http, OpId::Invalid, ErrorCode::UnknownOperation, Now::read());
+    error_json(&service, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", msg)
+}
+
+/// Serves operation `op` from the request body for `caller`.
+async fn operation(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    op: OpId,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let now = Now::read();
     let body = match body {
         Ok(b) => b,
@@ -113,7 +157,7 @@ async fn operation(State(service): State<Arc<Service>>, op: OpId, body: Result<B
         Err(rejection) => return refuse(&service, op, ErrorCode::MalformedRequest, rejection.body_text(), now),
     };
     let mut out = Vec::with_capacity(1024);
-    match STATE.with_borrow_mut(|state| service.handle_http(now, op, &body, state, &mut out)) {
+    match STATE.with_borrow_mut(|state| service.handle_http(now, caller, op, &body, state, &mut out)) {
         Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response(),
         Err(e) => error_json(&service, status(e.code), e.code.as_str_name(), e.message),
     }

@@ -2,6 +2,9 @@
 //! (terminals, scripts, ops). They own connection handling, limits and TLS; they hold no
 //! recommendation logic.
 
+pub mod guards;
 pub mod http;
+pub mod limits;
+pub mod listen;
 pub mod quic;
 pub mod tls;

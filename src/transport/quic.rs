@@ -8,33 +8,43 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use quinn::crypto::rustls::QuicServerConfig;
 use quinn::{RecvStream, SendStream};
-use tracing::debug;
+use tracing::{debug, info, warn};
 
+use super::guards::{Guards, Peer, Slot};
 use super::tls::ServerTls;
 use crate::clock::Now;
 use crate::config::ServerConfig;
-use crate::metrics::Transport;
+use crate::metrics::{Limit, Transport};
 use crate::ops::{OpId, State};
 use crate::protocol::{self, ErrorCode};
 use crate::runtime::{self, ThreadRuntime};
 use crate::service::Service;
 
-/// The QUIC server configuration: TLS, stream limits, idle timeout.
+/// The QUIC server configuration: TLS, stream limits, flow-control windows (what one connection
+/// may make the server hold), idle timeout; datagrams off (the protocol has none).
 fn server_config(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::ServerConfig> {
     let crypto = QuicServerConfig::try_from(tls.config)?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
+    let varint = |v: u64| quinn::VarInt::from_u64(v).map_err(|e| anyhow::anyhow!("{e}"));
     transport
         .max_concurrent_bidi_streams(cfg.max_streams_per_connection.into())
         .max_concurrent_uni_streams(0u8.into())
+        .receive_window(varint(cfg.connection_window_bytes)?)
+        .stream_receive_window(varint(cfg.stream_window_bytes)?)
+        .send_window(cfg.send_window_bytes)
+        .datagram_receive_buffer_size(None)
         .max_idle_timeout(Some(Duration::from_millis(cfg.idle_timeout_ms).try_into()?));
     server.transport_config(Arc::new(transport));
     Ok(server)
 }
+
+/// The QUIC application error code for a stream ended by a limit (a reset or a stop).
+const STREAM_LIMIT: u32 = 1;
 
 /// The reason given to peers when the server closes its endpoints.
 pub const SHUTTING_DOWN: &[u8] = b"server shutting down";
@@ -69,6 +79,7 @@ impl Threads {
         cfg: &ServerConfig,
         tls: ServerTls,
         service: Arc<Service>,
+        guards: Arc<Guards>,
         stop: &tokio::sync::watch::Sender<bool>,
     ) -> anyhow::Result<Self> {
         let server = server_config(cfg, tls)?;
@@ -94,14 +105,15 @@ impl Threads {
                 quinn::Endpoint::new(endpoint_config.clone(), Some(server.clone()), socket, tokio_runtime)?
             };
             endpoints.push(endpoint.clone());
-            let (service, mut stopped, busy_poll) = (service.clone(), stop.subscribe(), cfg.busy_poll);
+            let (service, guards, mut stopped, busy_poll) =
+                (service.clone(), guards.clone(), stop.subscribe(), cfg.busy_poll);
             let thread = std::thread::Builder::new().name(format!("endcap-quic-{i}")).spawn(move || {
                 thread_runtime.get().block_on(async move {
                     if busy_poll {
                         tokio::spawn(runtime::spin(stopped.clone()));
                     }
                     tokio::select! {
-                        () = serve(endpoint.clone(), service, i as u32) => {}
+                        () = serve(endpoint.clone(), service, guards, i as u32) => {}
                         _ = stopped.wait_for(|s| *s) => {}
                     }
                     endpoint.close(0u8.into(), SHUTTING_DOWN);
@@ -144,34 +156,83 @@ fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
 }
 
 /// Accepts connections until the endpoint is closed; `socket` numbers the endpoint in metrics.
-pub async fn serve(endpoint: quinn::Endpoint, service: Arc<Service>, socket: u32) {
+/// Connections over the cap are refused before their handshake.
+pub async fn serve(endpoint: quinn::Endpoint, service: Arc<Service>, guards: Arc<Guards>, socket: u32) {
     service.metrics.quic_socket(socket);
     while let Some(incoming) = endpoint.accept().await {
-        let service = service.clone();
+        let Some(slot) = guards.connection_slot() else {
+            service.metrics.limited(Limit::QuicConnections);
+            if guards.log.due("quic_connections", Instant::now()) {
+                warn!(max = guards.max_connections, "QUIC connection cap reached; refusing new connections");
+            }
+            incoming.refuse();
+            continue;
+        };
+        let (service, guards) = (service.clone(), guards.clone());
         tokio::spawn(async move {
             let remote: SocketAddr = incoming.remote_address();
             match incoming.await {
-                Ok(conn) => connection(conn, service, socket).await,
+                Ok(conn) => connection(conn, service, guards, socket, slot).await,
                 Err(e) => debug!(%remote, "QUIC handshake failed: {e}"),
             }
         });
     }
 }
 
-async fn connection(conn: quinn::Connection, service: Arc<Service>, socket: u32) {
-    service.metrics.connection_opened(socket);
-    loop {
-        match conn.accept_bi().await {
-            Ok((send, recv)) => {
-                tokio::spawn(stream(send, recv, service.clone()));
+/// Closes a connection with a reason the device can log (an application close, code 1).
+fn close(conn: &quinn::Connection, reason: &str) {
+    conn.close(1u8.into(), reason.as_bytes());
+}
+
+async fn connection(conn: quinn::Connection, service: Arc<Service>, guards: Arc<Guards>, socket: u32, _slot: Slot) {
+    let remote = conn.remote_address();
+    let peer = match guards.identify(&conn) {
+        Ok(peer) => Arc::new(peer),
+        Err((limit, reason)) => {
+            service.metrics.limited(limit);
+            if guards.log.due(&format!("{}:{}", limit.label(), remote.ip()), Instant::now()) {
+                warn!(%remote, "QUIC connection refused: {reason}");
             }
-            Err(e) => {
-                debug!(remote = %conn.remote_address(), "QUIC connection ended: {e}");
-                break;
+            close(&conn, &reason);
+            return;
+        }
+    };
+    service.metrics.connection_opened(socket);
+    let _open = Opened { service: &service, socket };
+    let mut revocations = guards.revocations.generation.subscribe();
+    loop {
+        tokio::select! {
+            accepted = conn.accept_bi() => match accepted {
+                Ok((send, recv)) => {
+                    tokio::spawn(stream(send, recv, service.clone(), guards.clone(), peer.clone()));
+                }
+                Err(e) => {
+                    debug!(%remote, "QUIC connection ended: {e}");
+                    break;
+                }
+            },
+            Ok(()) = revocations.changed() => {
+                if peer.device.as_deref().is_some_and(|d| guards.revocations.is_revoked(d)) {
+                    service.metrics.limited(Limit::Revoked);
+                    info!(device = peer.device.as_deref().unwrap_or(""), %remote, "device revoked; connection closed");
+                    close(&conn, "device certificate revoked");
+                    break;
+                }
             }
         }
     }
-    service.metrics.connection_closed(socket);
+}
+
+/// Keeps `endcap_quic_connections` true even when a connection task is cancelled at shutdown.
+struct Opened<'a> {
+    service: &'a Service,
+    socket: u32,
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        self.service.metrics.connection_closed(self.socket);
+    }
 }
 
 /// Answers an unreadable frame, then ends the stream: after a bad length the byte stream cannot
@@ -181,7 +242,7 @@ async fn refuse(mut send: SendStream, mut recv: RecvStream, service: &Service, c
     let mut out = Vec::new();
     let version = service.served_version();
     protocol::encode_error(&mut out, 0, &version, code, message);
-    let _ = send.write_all(&out).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), send.write_all(&out)).await;
     let _ = send.finish();
     let _ = recv.stop(0u8.into());
     service.count_refused(Transport::Quic, OpId::Invalid, code, now);
@@ -189,12 +250,22 @@ async fn refuse(mut send: SendStream, mut recv: RecvStream, service: &Service, c
 
 /// Bytes a stream reads at a time (grown for a larger frame).
 const READ_CHUNK: usize = 4096;
+/// Bytes of answers a stream writes at once (one answer more at most).
+const OUT_BATCH: usize = 64 << 10;
 
 /// Serves one stream: reads what has arrived, answers every whole frame in it in order, and
 /// writes those answers with one write. A device that pipelines gets one read and one write per
 /// batch, not two reads and a write per request.
-async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service>) {
-    let max = service.config.server.max_frame_bytes;
+async fn stream(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    service: Arc<Service>,
+    guards: Arc<Guards>,
+    peer: Arc<Peer>,
+) {
+    let cfg = &service.config.server;
+    let (max, write_timeout) = (cfg.max_frame_bytes, Duration::from_millis(cfg.write_timeout_ms));
+    let frame_timeout = Duration::from_millis(cfg.frame_timeout_ms);
     let mut state = State::default();
     // Received bytes are `buf[..filled]`; they start at a frame boundary.
     let mut buf = vec![0u8; READ_CHUNK];
@@ -202,11 +273,36 @@ async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service
     let mut out = Vec::with_capacity(1024);
     loop {
         out.clear();
-        let (used, oversize) = protocol::split_frames(&buf[..filled], max, |payload| {
-            service.handle_frame(Now::read(), payload, &mut state, &mut out);
+        // Frames are answered until a batch of answers reaches `OUT_BATCH`; the rest wait for
+        // the next turn, so a stream of small pipelined requests with large answers holds at most
+        // one batch.
+        let (used, oversize) = protocol::split_frames_while(&buf[..filled], max, |payload| {
+            let now = Now::read();
+            match peer.admit(now.at) {
+                Ok(()) => service.handle_frame(now, peer.caller, payload, &mut state, &mut out),
+                Err((limit, wait)) => {
+                    service.metrics.limited(limit);
+                    guards.log_limit(&peer, limit, now.at);
+                    let msg = "over the request rate for this device or connection; retry later";
+                    let retry_ms = wait.as_millis().clamp(1, u32::MAX as u128) as u32;
+                    service.refuse_frame(now, payload, ErrorCode::Overloaded, msg, retry_ms, &mut out);
+                }
+            }
+            out.len() < OUT_BATCH
         });
-        if !out.is_empty() && send.write_all(&out).await.is_err() {
-            return;
+        if !out.is_empty() {
+            match tokio::time::timeout(write_timeout, send.write_all(&out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    // The device does not read its answers: stop holding them for it.
+                    service.metrics.limited(Limit::WriteTimeout);
+                    guards.log_limit(&peer, Limit::WriteTimeout, Instant::now());
+                    let _ = send.reset(STREAM_LIMIT.into());
+                    let _ = recv.stop(STREAM_LIMIT.into());
+                    return;
+                }
+            }
         }
         if let Some(e) = oversize {
             return refuse(send, recv, &service, ErrorCode::FrameTooLarge, &e.to_string()).await;
@@ -218,15 +314,35 @@ async fn stream(mut send: SendStream, mut recv: RecvStream, service: Arc<Service
             buf.truncate(READ_CHUNK);
             buf.shrink_to_fit();
         }
+        // Whole frames left over from a full batch are answered before reading more.
+        let need = protocol::frame_need(&buf[..filled]);
+        if filled >= protocol::LEN_PREFIX && need <= filled {
+            continue;
+        }
         // What is left is an incomplete frame: make room for all of it (its length is within
         // `max`, checked above once its prefix arrived). Read at most a chunk beyond it, so one
         // batch of answers stays small whatever the buffer grew to.
-        let need = protocol::frame_need(&buf[..filled]);
         if buf.len() < need {
             buf.resize(need, 0);
         }
         let end = need.max(filled + READ_CHUNK).min(buf.len());
-        match recv.read(&mut buf[filled..end]).await {
+        let read = recv.read(&mut buf[filled..end]);
+        // Between frames a stream may idle (the connection's idle timeout governs); inside a frame
+        // the rest must come within `frame_timeout`.
+        let read = if filled == 0 {
+            read.await
+        } else {
+            match tokio::time::timeout(frame_timeout, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    service.metrics.limited(Limit::FrameTimeout);
+                    guards.log_limit(&peer, Limit::FrameTimeout, Instant::now());
+                    let msg = format!("a frame was left unfinished for {} ms", frame_timeout.as_millis());
+                    return refuse(send, recv, &service, ErrorCode::MalformedRequest, &msg).await;
+                }
+            }
+        };
+        match read {
             Ok(Some(n)) => filled += n,
             Ok(None) => break,
             Err(_) => return,

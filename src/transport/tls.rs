@@ -1,5 +1,8 @@
-//! TLS 1.3 for QUIC: the server's certificate (from files, or self-signed at start) and the
-//! client's trust (a pinned SHA-256 fingerprint, or none at all for local testing).
+//! TLS 1.3 for QUIC (and HTTPS): the server's certificate (from files, or self-signed at start),
+//! the devices' certificates when a store CA is configured (verified by rustls against the CA;
+//! their name and role are read by `ca::identity`), and the client's side: its trust in the
+//! server (a pinned SHA-256 fingerprint, or none at all for local testing) and its own
+//! certificate.
 //!
 //! In-store devices pin the server's certificate by fingerprint rather than trusting a public
 //! CA: stores run on private networks and names. The server logs the fingerprint it serves.
@@ -44,10 +47,12 @@ pub fn fingerprint(cert: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, cert).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The server side: rustls config with ALPN set, and the served certificate's fingerprint.
+/// The server side: rustls configs with ALPN set, and the served certificate's fingerprint.
 pub struct ServerTls {
     /// Ready for `quinn::crypto::rustls::QuicServerConfig`.
     pub config: rustls::ServerConfig,
+    /// The same certificate and client verification for HTTPS (ALPN `http/1.1`).
+    pub https: rustls::ServerConfig,
     /// SHA-256 of the leaf certificate, hex.
     pub fingerprint: String,
     /// True when the certificate was generated at start.
@@ -66,14 +71,55 @@ pub fn server_tls(cfg: &ServerConfig) -> Result<ServerTls, TlsError> {
         }
     };
     let fingerprint = fingerprint(chain.first().map_or(&[][..], |c| c.as_ref()));
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| TlsError::Setup(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Setup(e.to_string()))?;
-    config.alpn_protocols = vec![ALPN.to_vec()];
-    Ok(ServerTls { config, fingerprint, self_signed })
+    let verifier = match &cfg.client_ca {
+        None => None,
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in read_certs(path)? {
+                roots
+                    .add(ca)
+                    .map_err(|e| TlsError::File { path: path.display().to_string(), reason: e.to_string() })?;
+            }
+            let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            let builder = if cfg.require_client_cert { builder } else { builder.allow_unauthenticated() };
+            Some(builder.build().map_err(|e| TlsError::Setup(format!("client verification: {e}")))?)
+        }
+    };
+    let make = |alpn: &[u8]| -> Result<rustls::ServerConfig, TlsError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| TlsError::Setup(e.to_string()))?;
+        let builder = match &verifier {
+            Some(v) => builder.with_client_cert_verifier(v.clone()),
+            None => builder.with_no_client_auth(),
+        };
+        let mut config =
+            builder.with_single_cert(chain.clone(), key.clone_key()).map_err(|e| TlsError::Setup(e.to_string()))?;
+        config.alpn_protocols = vec![alpn.to_vec()];
+        Ok(config)
+    };
+    Ok(ServerTls { config: make(ALPN)?, https: make(b"http/1.1")?, fingerprint, self_signed })
+}
+
+/// A device's own certificate chain and key, presented to the server (`endcap ca issue` makes
+/// them).
+#[derive(Debug)]
+pub struct ClientIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientIdentity {
+    fn clone(&self) -> Self {
+        ClientIdentity { chain: self.chain.clone(), key: self.key.clone_key() }
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a PEM certificate chain and its private key.
+    pub fn load(cert: &Path, key: &Path) -> Result<ClientIdentity, TlsError> {
+        Ok(ClientIdentity { chain: read_certs(cert)?, key: read_key(key)? })
+    }
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -103,9 +149,11 @@ pub enum Trust {
 }
 
 impl Trust {
-    /// Parses a hex SHA-256 fingerprint (colons allowed, as some tools print them).
+    /// Parses a hex SHA-256 fingerprint (colons allowed, as some tools print them; a `sha256=`
+    /// prefix allowed, as the server logs it).
     pub fn pinned(hex: &str) -> Result<Trust, TlsError> {
-        let clean: String = hex.chars().filter(|c| *c != ':').collect();
+        let bare = hex.trim().strip_prefix("sha256=").unwrap_or(hex.trim());
+        let clean: String = bare.chars().filter(|c| *c != ':').collect();
         let bad = || TlsError::BadFingerprint(hex.to_string());
         if clean.len() != 64 {
             return Err(bad());
@@ -172,18 +220,33 @@ impl ServerCertVerifier for PinVerifier {
     }
 }
 
-/// A client rustls config (TLS 1.3, ALPN `endcap/1`) that trusts per `trust`.
-pub fn client_tls(trust: Trust) -> Result<rustls::ClientConfig, TlsError> {
+/// A client rustls config (TLS 1.3, ALPN `alpn`) that trusts per `trust` and presents
+/// `identity` when given.
+pub fn client_tls_for(
+    trust: Trust,
+    identity: Option<&ClientIdentity>,
+    alpn: &[u8],
+) -> Result<rustls::ClientConfig, TlsError> {
     let provider = provider();
     let verifier = Arc::new(PinVerifier { trust, provider: provider.clone() });
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Setup(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![ALPN.to_vec()];
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(|e| TlsError::Setup(format!("client certificate: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(config)
+}
+
+/// A QUIC client rustls config (ALPN `endcap/1`) that trusts per `trust`.
+pub fn client_tls(trust: Trust) -> Result<rustls::ClientConfig, TlsError> {
+    client_tls_for(trust, None, ALPN)
 }
 
 #[cfg(test)]
@@ -194,6 +257,8 @@ mod tests {
     fn fingerprints_parse_with_or_without_colons() {
         let hex = "ab".repeat(32);
         assert!(matches!(Trust::pinned(&hex), Ok(Trust::Pinned(p)) if p == [0xab; 32]));
+        let logged = format!("sha256={hex}");
+        assert!(matches!(Trust::pinned(&logged), Ok(Trust::Pinned(p)) if p == [0xab; 32]), "the form the server logs");
         let colons = vec!["AB"; 32].join(":");
         assert!(matches!(Trust::pinned(&colons), Ok(Trust::Pinned(p)) if p == [0xab; 32]));
         assert!(Trust::pinned("abc").is_err());

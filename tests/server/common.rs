@@ -30,6 +30,9 @@ pub fn test_config() -> Config {
     let mut config = Config::load(Some(&path)).expect("shipped config is valid");
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
+    // The tests send as fast as one connection can; the rate limits have tests of their own.
+    config.server.rate_per_connection = 0.0;
     // No file watch, and a path that never exists: a SIGHUP sent by the reload tests must not
     // swap a model under the shared server.
     config.model.watch = false;

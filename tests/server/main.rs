@@ -8,3 +8,4 @@ mod quality;
 mod quic;
 mod reload;
 mod threads;
+mod trust;

@@ -162,7 +162,7 @@ fn twenty_swaps_under_load_lose_no_request_and_bad_files_are_refused() {
             let (bytes, want) = &models[(swap + 1) % 3];
             publish(&path, bytes);
             if swap % 2 == 1 {
-                let addr = running.http_addr;
+                let addr = running.admin_addr;
                 let (status, body) = tokio::task::spawn_blocking(move || admin(addr, "reload")).await.expect("join");
                 assert_eq!(status, 200, "{body}");
             }
@@ -182,7 +182,7 @@ fn twenty_swaps_under_load_lose_no_request_and_bad_files_are_refused() {
         assert!(info.last_refusal.contains("width"), "{}", info.last_refusal);
 
         // Rollback returns to the model the last swap replaced.
-        let addr = running.http_addr;
+        let addr = running.admin_addr;
         let (status, body) = tokio::task::spawn_blocking(move || admin(addr, "rollback")).await.expect("join");
         assert_eq!(status, 200, "{body}");
         let info: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -232,7 +232,7 @@ fn admin_endpoints_need_the_token_and_are_off_without_one() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         let running = start(config(&path, false)).await;
-        let addr = running.http_addr;
+        let addr = running.admin_addr;
         let (status, body) = tokio::task::spawn_blocking(move || {
             http_to(addr, "POST", "/v1/admin/reload", "Authorization: Bearer wrong-token-0123456789\r\n", "")
         })
@@ -253,7 +253,7 @@ fn admin_endpoints_need_the_token_and_are_off_without_one() {
         let mut off = config(&path, false);
         off.server.admin_token = None;
         let running = start(off).await;
-        let addr = running.http_addr;
+        let addr = running.admin_addr;
         let (status, body) = tokio::task::spawn_blocking(move || admin(addr, "reload")).await.expect("join");
         assert_eq!(status, 404, "{body}");
         assert!(body.contains("ADMIN_DISABLED"));
