@@ -95,6 +95,17 @@ impl FileReport {
         self.skipped.values().sum()
     }
 
+    /// For a table none of whose rows could be used: how many rows there were, the skip reasons
+    /// with counts, and the first examples (empty text when there was nothing to read).
+    pub fn why_empty(&self) -> String {
+        if self.rows == 0 {
+            return " (the table has no data rows)".to_string();
+        }
+        let reasons: Vec<String> = self.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let examples: Vec<String> = self.examples.iter().map(|(line, why)| format!("line {line}: {why}")).collect();
+        format!(": all {} rows were skipped ({}); e.g. {}", self.rows, reasons.join(", "), examples.join("; "))
+    }
+
     fn skip(&mut self, strict: bool, line: u64, reason: &'static str, detail: String) -> Result<(), DataError> {
         let text = if detail.is_empty() { reason.to_string() } else { format!("{reason}: {detail}") };
         if strict {
@@ -195,7 +206,8 @@ pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
     data.products = catalogue;
     data.files.push(report);
     if data.products.is_empty() {
-        return Err(DataError::Empty(format!("{}: no usable products", products_path.display())));
+        let why = data.files.last().map(FileReport::why_empty).unwrap_or_default();
+        return Err(DataError::Empty(format!("{}: no usable products{why}", products_path.display())));
     }
 
     let mut customers = Interner::default();
@@ -215,7 +227,8 @@ pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
     }
     data.customers = customers.names;
     if data.purchases.is_empty() {
-        return Err(DataError::Empty(format!("{}: no usable purchases", purchases_path.display())));
+        let why = data.files.get(1).map(FileReport::why_empty).unwrap_or_default();
+        return Err(DataError::Empty(format!("{}: no usable purchases{why}", purchases_path.display())));
     }
     Ok(data)
 }

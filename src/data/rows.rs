@@ -154,14 +154,26 @@ pub(super) fn read_social(
     Ok((rows, report))
 }
 
-/// Unix seconds, or RFC 3339 (`2025-06-01T10:30:00Z`, `2025-06-01T10:30:00.5+02:00`; a space
-/// instead of `T` is accepted).
+/// A timestamp, in the forms data tools write, as unix seconds (UTC):
+/// - an integer: unix seconds; with 12 or more digits, milliseconds (13 digits: from 2001), 15 or
+///   more microseconds, 18 or more nanoseconds (what pandas and Spark write for epoch columns);
+/// - ISO 8601 / RFC 3339 date and time, `T` or a space between them, optional fraction, and an
+///   optional zone (`Z`, `+02:00`, `+0200`); without a zone the time is UTC (pandas writes
+///   `2025-05-28 19:49:27`);
+/// - a date alone (`2025-05-28`): midnight UTC.
 pub fn parse_ts(s: &str) -> Option<i64> {
-    if let Ok(secs) = s.parse::<i64>() {
-        return Some(secs);
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        let digits = n.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1);
+        return Some(match digits {
+            ..=11 => n,
+            12..=14 => n.div_euclid(1_000),
+            15..=17 => n.div_euclid(1_000_000),
+            _ => n.div_euclid(1_000_000_000),
+        });
     }
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -169,11 +181,18 @@ pub fn parse_ts(s: &str) -> Option<i64> {
         t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    if second > 60 {
+    let date = days_from_civil(year, month, day) * 86_400;
+    if b.len() == 10 {
+        return Some(date);
+    }
+    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut rest = &s[19..];
@@ -184,17 +203,26 @@ pub fn parse_ts(s: &str) -> Option<i64> {
         }
         rest = &frac[digits..];
     }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
-            let h: i64 = rest[1..3].parse().ok()?;
-            let m: i64 = rest[4..6].parse().ok()?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (h * 3600 + m * 60)
+    let offset = match rest.as_bytes() {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, rest @ ..] => {
+            let minutes = match rest {
+                [b':', m1, m2] | [m1, m2] => [*m1, *m2],
+                [] => [b'0', b'0'],
+                _ => return None,
+            };
+            let two = |d: [u8; 2]| -> Option<i64> {
+                d.iter().all(u8::is_ascii_digit).then(|| i64::from(d[0] - b'0') * 10 + i64::from(d[1] - b'0'))
+            };
+            let (h, m) = (two([*h1, *h2])?, two(minutes)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            (if *sign == b'-' { -1 } else { 1 }) * (h * 3600 + m * 60)
         }
         _ => return None,
     };
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    Some(date + hour * 3600 + minute * 60 + second - offset)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

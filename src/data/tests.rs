@@ -10,7 +10,26 @@ fn timestamps_unix_and_rfc3339() {
     assert_eq!(parse_ts("2023-11-15T00:13:20+02:00"), Some(1_700_000_000));
     assert_eq!(parse_ts("2023-11-14 22:13:20.250Z"), Some(1_700_000_000));
     assert_eq!(parse_ts("2000-02-29T00:00:00Z"), Some(951_782_400));
-    for bad in ["", "yesterday", "2023-13-01T00:00:00Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20+0200", "12.5"] {
+    // The forms other tools write: no zone (UTC), pandas' space, compact offsets, dates, epochs
+    // in milli-, micro- and nanoseconds.
+    assert_eq!(parse_ts("2023-11-14T22:13:20"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-14 22:13:20"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-15T00:13:20+0200"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-14T23:13:20+01"), Some(1_700_000_000));
+    assert_eq!(parse_ts("2023-11-14"), Some(1_699_920_000));
+    assert_eq!(parse_ts("1700000000123"), Some(1_700_000_000));
+    assert_eq!(parse_ts("1700000000123456"), Some(1_700_000_000));
+    assert_eq!(parse_ts("1700000000123456789"), Some(1_700_000_000));
+    assert_eq!(parse_ts(" 1700000000 "), Some(1_700_000_000));
+    for bad in [
+        "",
+        "yesterday",
+        "2023-13-01T00:00:00Z",
+        "2023-11-14T22:13:20+2:00",
+        "12.5",
+        "2023-11-14T25:00:00",
+        "2023-11-1",
+    ] {
         assert_eq!(parse_ts(bad), None, "{bad}");
     }
 }
@@ -102,7 +121,10 @@ enum Col {
 
 /// Writes a one-row-group, Snappy-compressed Parquet file.
 fn write_parquet(path: &Path, schema: &str, columns: Vec<Col>) {
-    use parquet::basic::Compression;
+    write_parquet_with(path, schema, columns, parquet::basic::Compression::SNAPPY);
+}
+
+fn write_parquet_with(path: &Path, schema: &str, columns: Vec<Col>, compression: parquet::basic::Compression) {
     use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
@@ -110,7 +132,7 @@ fn write_parquet(path: &Path, schema: &str, columns: Vec<Col>) {
         (v.iter().flatten().cloned().collect(), v.iter().map(|x| i16::from(x.is_some())).collect())
     }
     let schema = std::sync::Arc::new(parquet::schema::parser::parse_message_type(schema).expect("schema"));
-    let props = std::sync::Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let props = std::sync::Arc::new(WriterProperties::builder().set_compression(compression).build());
     let file = File::create(path).expect("create");
     let mut writer = SerializedFileWriter::new(file, schema, props).expect("writer");
     let mut group = writer.next_row_group().expect("row group");
@@ -229,8 +251,12 @@ fn demo_store_reads_the_same_from_parquet_as_from_csv() {
     let store = crate::demo::generate(&crate::demo::DemoSpec { products: 400, customers: 600, seed: 3, dim: 16 });
     store.write_csv(&dir).expect("csv");
     let from_csv = read_dir(&dir, true).expect("csv reads");
-    // Convert every table to Parquet, all columns as strings, empty CSV fields as nulls.
-    for name in ["products", "purchases", "social"] {
+    // Convert every table to Parquet, all columns as strings, empty CSV fields as nulls, each table
+    // with another codec of those data tools write (polars: zstd; Spark: snappy; others gzip, lz4).
+    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+    let codecs =
+        [Compression::ZSTD(ZstdLevel::default()), Compression::GZIP(GzipLevel::default()), Compression::LZ4_RAW];
+    for (name, codec) in ["products", "purchases", "social"].into_iter().zip(codecs) {
         let csv_path = dir.join(format!("{name}.csv"));
         let mut reader = csv::Reader::from_path(&csv_path).expect("open");
         let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
@@ -243,7 +269,7 @@ fn demo_store_reads_the_same_from_parquet_as_from_csv() {
         }
         let fields: String = header.iter().map(|h| format!("optional binary {h} (UTF8); ")).collect();
         let columns = columns.into_iter().map(Col::Str).collect();
-        write_parquet(&dir.join(format!("{name}.parquet")), &format!("message m {{ {fields}}}"), columns);
+        write_parquet_with(&dir.join(format!("{name}.parquet")), &format!("message m {{ {fields}}}"), columns, codec);
         std::fs::remove_file(&csv_path).expect("rm");
     }
     let from_parquet = read_dir(&dir, true).expect("parquet reads");
@@ -267,5 +293,16 @@ fn missing_files_and_columns_are_clear_errors() {
     write(&dir, "products.csv", "id,name\np1,x\n");
     let e = read_dir(&dir, false).expect_err("bad header");
     assert!(e.to_string().contains("no `product_id` column"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_table_with_no_usable_row_says_why_with_examples() {
+    let dir = temp_dir("unusable");
+    write(&dir, "products.csv", "product_id,name,aisle,department\np1,Apples,Fruit,Produce\n");
+    write(&dir, "purchases.csv", "customer_id,order_id,product_id,ts\nc1,o1,p1,28/05/2025\nc2,o2,p1,yesterday\n");
+    let e = read_dir(&dir, false).expect_err("nothing to train on").to_string();
+    assert!(e.contains("no usable purchases") && e.contains("all 2 rows were skipped"), "{e}");
+    assert!(e.contains("2 bad ts") && e.contains("line 2: bad ts: 28/05/2025"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
