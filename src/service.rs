@@ -54,8 +54,9 @@ impl Service {
     }
 
     /// Answers one QUIC request frame payload from `caller` into `out` (a whole response frame)
-    /// and counts it. `state` is the stream's reusable buffers.
-    pub fn handle_frame(&self, now: Now, caller: Caller, payload: &[u8], state: &mut State, out: &mut Vec<u8>) {
+    /// and counts it; returns the operation it was (for the arrival-to-write latency the
+    /// transport observes). `state` is the stream's reusable buffers.
+    pub fn handle_frame(&self, now: Now, caller: Caller, payload: &[u8], state: &mut State, out: &mut Vec<u8>) -> OpId {
         let live = self.live.current();
         let cx = Cx { engine: live.as_deref(), live: &self.live, caller, now };
         state.scratch.trace = Default::default();
@@ -76,6 +77,7 @@ impl Service {
             protocol::encode_error(out, id, cx.version(), e.code, &e.message);
         }
         self.count(Transport::Quic, op, &result, state, now);
+        op
     }
 
     /// Serves an HTTP request for `op` with JSON `body` into `out` (the answer's JSON on success)
@@ -107,7 +109,7 @@ impl Service {
         message: &str,
         retry_after_ms: u32,
         out: &mut Vec<u8>,
-    ) {
+    ) -> OpId {
         let (id, op) = match protocol::request_envelope(payload, |tag| OpId::from_tag(tag).is_some()) {
             Ok((id, op)) => (id, op.and_then(|(tag, _)| OpId::from_tag(tag)).unwrap_or(OpId::Invalid)),
             Err(_) => (0, OpId::Invalid),
@@ -116,6 +118,7 @@ impl Service {
         let version = version.as_deref().map_or("", Engine::version);
         protocol::encode_error_retry(out, id, version, code, message, retry_after_ms);
         self.count_refused(Transport::Quic, op, code, now);
+        op
     }
 
     /// Counts a request refused by a transport before it reached an operation (a frame over the

@@ -317,7 +317,8 @@ impl Live {
         let version = engine.version().to_string();
         let m = engine.model();
         let counts = &m.manifest().counts;
-        self.metrics.set_model(m.version(), counts.products, counts.customers, unix_ms(m.loaded_at()) / 1000);
+        let created = m.manifest().created_unix;
+        self.metrics.set_model(m.version(), counts.products, counts.customers, unix_ms(m.loaded_at()) / 1000, created);
         self.metrics.set_last_load(took.as_secs_f64());
         self.metrics.model_load(trigger.label(), "ok");
         info!(

@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use super::listen::Arrived;
 use crate::clock::Now;
 use crate::live::{self, Outcome, ReloadError, Trigger};
 use crate::metrics::Transport;
@@ -78,11 +79,18 @@ pub fn router(service: Arc<Service>) -> Router {
     for &(op, method, path) in ops::HTTP_ROUTES {
         let handler = move |state: State<Arc<Service>>,
                             caller: Option<Extension<Caller>>,
+                            arrived: Option<Extension<Arrived>>,
                             body: Result<Bytes, BytesRejection>| {
             // Every connection's requests carry their caller (`listen`); one without is treated
             // as the least trusted device, never as an open server.
             let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
-            operation(state, caller, op, body)
+            let arrived = arrived.map_or_else(std::time::Instant::now, |Extension(Arrived(t))| t);
+            async move {
+                let service = state.0.clone();
+                let response = operation(state, caller, op, body).await;
+                service.metrics.observe_total(Transport::Http, op as usize, arrived.elapsed());
+                response
+            }
         };
         router = router.route(
             path,
@@ -118,9 +126,17 @@ async fn readyz(State(service): State<Arc<Service>>) -> Response {
     }
 }
 
-async fn metrics(State(service): State<Arc<Service>>) -> Response {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], service.metrics.encode()).into_response()
+/// OpenMetrics when the scraper asks for it (Prometheus does), else the Prometheus text format
+/// 0.0.4 (curl, promtool, older scrapers).
+async fn metrics(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("application/openmetrics-text") {
+        let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        ([(header::CONTENT_TYPE, content_type)], service.metrics.encode()).into_response()
+    } else {
+        let content_type = "text/plain; version=0.0.4; charset=utf-8";
+        ([(header::CONTENT_TYPE, content_type)], service.metrics.encode_prometheus()).into_response()
+    }
 }
 
 async fn not_found(State(service): State<Arc<Service>>, uri: axum::http::Uri) -> Response {

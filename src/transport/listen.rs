@@ -21,6 +21,10 @@ use tracing::debug;
 use crate::metrics::{Limit, Metrics};
 use crate::ops::Caller;
 
+/// When a request's head was parsed: the start of its arrival-to-answer latency.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrived(pub std::time::Instant);
+
 /// How one listener serves.
 #[derive(Clone)]
 pub struct Listen {
@@ -115,6 +119,7 @@ async fn serve_connection<I>(
     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(caller);
+        req.extensions_mut().insert(Arrived(std::time::Instant::now()));
         let (router, timeouts) = (router.clone(), timeouts.clone());
         async move {
             match tokio::time::timeout(request_timeout, router.oneshot(req)).await {

@@ -267,6 +267,10 @@ async fn stream(
     let (max, write_timeout) = (cfg.max_frame_bytes, Duration::from_millis(cfg.write_timeout_ms));
     let frame_timeout = Duration::from_millis(cfg.frame_timeout_ms);
     let mut state = State::default();
+    // The operations answered in this turn, and when the read that completed their frames
+    // returned (for the arrival-to-write latency).
+    let mut answered: Vec<u8> = Vec::with_capacity(64);
+    let mut read_at = Instant::now();
     // Received bytes are `buf[..filled]`; they start at a frame boundary.
     let mut buf = vec![0u8; READ_CHUNK];
     let mut filled = 0;
@@ -276,23 +280,30 @@ async fn stream(
         // Frames are answered until a batch of answers reaches `OUT_BATCH`; the rest wait for
         // the next turn, so a stream of small pipelined requests with large answers holds at most
         // one batch.
+        answered.clear();
         let (used, oversize) = protocol::split_frames_while(&buf[..filled], max, |payload| {
             let now = Now::read();
-            match peer.admit(now.at) {
+            let op = match peer.admit(now.at) {
                 Ok(()) => service.handle_frame(now, peer.caller, payload, &mut state, &mut out),
                 Err((limit, wait)) => {
                     service.metrics.limited(limit);
                     guards.log_limit(&peer, limit, now.at);
                     let msg = "over the request rate for this device or connection; retry later";
                     let retry_ms = wait.as_millis().clamp(1, u32::MAX as u128) as u32;
-                    service.refuse_frame(now, payload, ErrorCode::Overloaded, msg, retry_ms, &mut out);
+                    service.refuse_frame(now, payload, ErrorCode::Overloaded, msg, retry_ms, &mut out)
                 }
-            }
+            };
+            answered.push(op as u8);
             out.len() < OUT_BATCH
         });
         if !out.is_empty() {
             match tokio::time::timeout(write_timeout, send.write_all(&out)).await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    let took = read_at.elapsed();
+                    for &op in &answered {
+                        service.metrics.observe_total(Transport::Quic, op as usize, took);
+                    }
+                }
                 Ok(Err(_)) => return,
                 Err(_) => {
                     // The device does not read its answers: stop holding them for it.
@@ -342,6 +353,7 @@ async fn stream(
                 }
             }
         };
+        read_at = Instant::now();
         match read {
             Ok(Some(n)) => filled += n,
             Ok(None) => break,

@@ -67,3 +67,57 @@ fn anonymous_shopper_gets_popular_items_in_the_zone() {
     let e: Result<ErrorJson, _> = serde_json::from_str(&text);
     assert!(e.is_err());
 }
+
+/// `promtool check metrics` on `text`; `None` when promtool is not installed (`.ci/run` installs
+/// it with the `prometheus` package).
+pub fn promtool_check(text: &str) -> Option<(bool, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Some((out.status.success(), said))
+}
+
+#[test]
+fn metrics_pass_promtool_and_carry_process_queueing_and_model_age() {
+    server();
+    http("GET", "/v1/ping", "");
+    let (status, text) = http("GET", "/metrics", "");
+    assert_eq!(status, 200);
+    for name in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+        "process_start_time_seconds",
+        "endcap_model_age_seconds",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing");
+    }
+    assert!(metric(&text, "process_resident_memory_bytes") > 1e6);
+    let series = r#"endcap_request_total_duration_seconds_count{transport="http",op="ping"}"#;
+    assert!(metric(&text, series) >= 1.0, "the arrival-to-answer histogram counts HTTP requests");
+    assert!(!text.contains("# EOF"), "plain Prometheus text for a client that does not ask for OpenMetrics");
+    match promtool_check(&text) {
+        Some((ok, said)) => assert!(ok, "promtool check metrics failed: {said}"),
+        None => eprintln!("promtool is not installed here; the exposition format was not checked"),
+    }
+    let open = crate::common::http_to(
+        server().http,
+        "GET",
+        "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0\r\n",
+        "",
+    )
+    .1;
+    assert!(open.ends_with("# EOF\n"), "OpenMetrics for a scraper that asks for it");
+}

@@ -17,6 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
+mod process;
+
 use crate::engine::Plan;
 use crate::protocol::ErrorCode;
 
@@ -222,6 +224,10 @@ pub struct Metrics {
     ops: &'static [&'static str],
     requests: Vec<Counter>,
     latency: Vec<Arc<LatencyHistogram>>,
+    /// From arrival to answer written, queueing included.
+    total_latency: Vec<Arc<LatencyHistogram>>,
+    /// When the served model was built (trained), unix seconds; 0 before the first model.
+    model_created: std::sync::atomic::AtomicI64,
     plans: Vec<Counter>,
     unknown_ids: Vec<Counter>,
     limited: Vec<Counter>,
@@ -249,6 +255,7 @@ impl Metrics {
         let requests_family = Family::<RequestLabels, Counter>::default();
         let mut requests = Vec::new();
         let mut latency = Vec::new();
+        let mut total_latency = Vec::new();
         for transport in TRANSPORTS {
             for &op in ops {
                 for outcome in OUTCOMES {
@@ -256,6 +263,7 @@ impl Metrics {
                     requests.push(requests_family.get_or_create(&RequestLabels { transport, op, outcome }).clone());
                 }
                 latency.push(Arc::new(LatencyHistogram::default()));
+                total_latency.push(Arc::new(LatencyHistogram::default()));
             }
         }
         registry.register("requests", "Requests answered, by transport, operation and outcome", requests_family);
@@ -290,6 +298,8 @@ impl Metrics {
             limited,
             requests,
             latency,
+            total_latency,
+            model_created: std::sync::atomic::AtomicI64::new(0),
             plans,
             unknown_ids,
             model_info: Family::default(),
@@ -307,6 +317,11 @@ impl Metrics {
             "request_duration_seconds",
             "Time from request decoded to answer encoded, by transport and operation",
             LatencyFamily { ops, histograms: m.latency.clone() },
+        );
+        r.register(
+            "request_total_duration_seconds",
+            "Time from a request's arrival (its QUIC frame read from the stream, its HTTP head parsed) to its answer written, by transport and operation: queueing included",
+            LatencyFamily { ops, histograms: m.total_latency.clone() },
         );
         r.register("model_info", "The model being served (value 1, version in the label)", m.model_info.clone());
         r.register(
@@ -344,6 +359,13 @@ impl Metrics {
         self.latency[transport as usize * self.ops.len() + op].observe(took);
     }
 
+    /// Observes the time from a request's arrival to its answer's write.
+    #[inline]
+    pub fn observe_total(&self, transport: Transport, op: usize, took: Duration) {
+        let op = op.min(self.ops.len() - 1);
+        self.total_latency[transport as usize * self.ops.len() + op].observe(took);
+    }
+
     /// Counts the plan that answered a request of operation number `op`.
     #[inline]
     pub fn plan(&self, op: usize, plan: Plan) {
@@ -377,7 +399,8 @@ impl Metrics {
     }
 
     /// Publishes the served model's identity and size.
-    pub fn set_model(&self, version: &str, products: u64, customers: u64, loaded_unix: i64) {
+    pub fn set_model(&self, version: &str, products: u64, customers: u64, loaded_unix: i64, created_unix: i64) {
+        self.model_created.store(created_unix, Ordering::Relaxed);
         let mut current = self.current_version.lock().unwrap_or_else(|p| p.into_inner());
         if !current.is_empty() {
             self.model_info.remove(&VersionLabels { version: current.clone() });
@@ -404,13 +427,65 @@ impl Metrics {
         self.connections.get_or_create(&SocketLabels { socket }).dec();
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// Every metric in the OpenMetrics text format (what Prometheus asks for): the registry,
+    /// then the model's age and the process metrics.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(16 << 10);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        if out.ends_with("# EOF\n") {
+            out.truncate(out.len() - "# EOF\n".len());
+        }
+        let created = self.model_created.load(Ordering::Relaxed);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let age = if created > 0 { (now - created).max(0) } else { 0 };
+        gauge(
+            &mut out,
+            "endcap_model_age_seconds",
+            "Seconds since the served model was built (0 before the first model)",
+            age as f64,
+        );
+        crate::metrics::process::encode(&mut out);
+        out.push_str("# EOF\n");
         out
     }
+
+    /// Every metric in the Prometheus text format 0.0.4 (what `promtool check metrics` and
+    /// older scrapers read): as [`encode`](Self::encode), with counters' HELP and TYPE named by
+    /// their `_total` samples and no `# EOF`.
+    pub fn encode_prometheus(&self) -> String {
+        to_prometheus_text(&self.encode())
+    }
+}
+
+/// Writes one unlabelled gauge in OpenMetrics text.
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    use std::fmt::Write;
+    let _ = write!(out, "# HELP {name} {help}.\n# TYPE {name} gauge\n{name} {value}\n");
+}
+
+/// OpenMetrics text to Prometheus text 0.0.4: a counter family `x` whose samples are `x_total`
+/// gets its HELP and TYPE lines renamed to `x_total`; `# EOF` goes.
+pub fn to_prometheus_text(open_metrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> =
+        open_metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut out = String::with_capacity(open_metrics.len() + 1024);
+    for line in open_metrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(name).then(|| format!("{p}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The latency histograms as one labelled family, encoded from the pre-created handles.
@@ -455,8 +530,8 @@ mod tests {
         m.record(Transport::Http, INVALID, Some(ErrorCode::MalformedRequest), Duration::from_micros(10));
         m.unknown_id(UnknownId::Customer, 2);
         m.plan(RECOMMEND, Plan::Ivf);
-        m.set_model("v1", 10, 20, 1_700_000_000);
-        m.set_model("v2", 10, 20, 1_700_000_001);
+        m.set_model("v1", 10, 20, 1_700_000_000, 1_699_000_000);
+        m.set_model("v2", 10, 20, 1_700_000_001, 1_699_000_000);
         let text = m.encode();
         assert!(text.contains(r#"endcap_requests_total{transport="quic",op="recommend",outcome="ok"} 2"#), "{text}");
         assert!(text.contains(r#"endcap_requests_total{transport="http",op="invalid",outcome="malformed_request"} 1"#));
