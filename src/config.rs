@@ -64,8 +64,11 @@ pub struct ServerConfig {
     /// their sockets instead of sleeping between packets: lower and steadier latency on machines
     /// where waking a sleeping thread is slow (VMs), for the price of one busy core per thread.
     pub busy_poll: bool,
-    /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off.
+    /// Bearer token for `/v1/admin/*`; unset turns admin endpoints off. Better kept out of the
+    /// config: `admin_token_file`, or the `ENDCAP_ADMIN_TOKEN` environment variable (which wins).
     pub admin_token: Option<String>,
+    /// A file holding the admin token (one line; a trailing newline is ignored).
+    pub admin_token_file: Option<PathBuf>,
     /// PEM file of the store CA (`endcap ca init`). Set: devices present a certificate it issued
     /// (`endcap ca issue`), whose role decides what they may call. Unset: no device identity
     /// (open; refused on a non-loopback address unless `allow_open`).
@@ -128,6 +131,7 @@ impl Default for ServerConfig {
             quic_threads: 0,
             busy_poll: false,
             admin_token: None,
+            admin_token_file: None,
             client_ca: None,
             require_client_cert: true,
             revoked_devices: None,
@@ -269,6 +273,20 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Resolves the admin token from `ENDCAP_ADMIN_TOKEN` (`env`), else `admin_token_file`, else
+    /// the inline value, and validates the result.
+    pub fn resolve_admin_token(&mut self, env: Option<String>) -> Result<(), ConfigError> {
+        let s = &mut self.server;
+        if let Some(token) = env.filter(|t| !t.is_empty()) {
+            s.admin_token = Some(token);
+        } else if let Some(path) = &s.admin_token_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+            s.admin_token = Some(text.trim_end_matches(['\n', '\r']).to_string());
+        }
+        self.validate()
+    }
+
     /// Reads `path`, or `DEFAULT_PATH` if it exists, or the shipped config compiled in.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         Self::load_with_origin(path).map(|(config, _)| config)
@@ -421,6 +439,24 @@ mod tests {
         assert_eq!(Config::parse(SHIPPED).expect("valid"), Config::load(Some(&path)).expect("valid"));
         let e = Config::load(Some(Path::new("/no/such/endcap.toml"))).expect_err("missing");
         assert!(e.to_string().contains("cannot read config /no/such/endcap.toml"), "{e}");
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment_then_a_file_then_the_config() {
+        let file = std::env::temp_dir().join(format!("endcap-token-{}", std::process::id()));
+        std::fs::write(&file, "from-the-file-0123456789\n").expect("write");
+        let mut c = Config::default();
+        c.server.admin_token = Some("inline-token-0123456789".into());
+        c.server.admin_token_file = Some(file.clone());
+        c.resolve_admin_token(Some("from-the-environment-0123".into())).expect("valid");
+        assert_eq!(c.server.admin_token.as_deref(), Some("from-the-environment-0123"));
+        c.resolve_admin_token(None).expect("valid");
+        assert_eq!(c.server.admin_token.as_deref(), Some("from-the-file-0123456789"), "newline trimmed");
+        let e = c.resolve_admin_token(Some("short".into())).expect_err("too short");
+        assert!(e.to_string().contains("at least 16"), "{e}");
+        c.server.admin_token_file = Some(file.with_extension("missing"));
+        assert!(c.resolve_admin_token(None).is_err(), "a token file that cannot be read is an error");
+        let _ = std::fs::remove_file(&file);
     }
 
     #[test]

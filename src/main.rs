@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use endcap::client::Client;
 use endcap::config::Config;
 use endcap::demo::{self, DemoSpec};
@@ -26,8 +26,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "endcap", version, about = "In-memory recommendation server for physical stores")]
 struct Cli {
+    /// Log lines as text (for people) or JSON, one object per line (for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "ENDCAP_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (tracing's JSON layer).
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -130,6 +141,13 @@ enum Command {
         #[command(subcommand)]
         command: CaCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `endcap man > endcap.1`.
+    Man,
     /// Ask a running server for recommendations over QUIC.
     Query {
         /// Server address, host:port.
@@ -279,23 +297,30 @@ enum Scale {
     Store1m,
 }
 
-fn init_logging() {
-    let filter: tracing_subscriber::filter::Targets = std::env::var("ENDCAP_LOG")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| "info".parse().expect("valid filter"));
+/// Logs to stderr as `format`, filtered by `ENDCAP_LOG` (or `RUST_LOG`): `info` by default,
+/// `warn,endcap::live=debug` style per module.
+fn init_logging(format: LogFormat) {
+    let spec = std::env::var("ENDCAP_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    let filter: tracing_subscriber::filter::Targets = match spec.parse() {
+        Ok(f) if !spec.is_empty() => f,
+        _ => "info".parse().expect("valid filter"),
+    };
     use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
-    let ansi = std::io::stderr().is_terminal();
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi))
-        .with(filter)
-        .init();
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).init(),
+        LogFormat::Text => {
+            let ansi = std::io::stderr().is_terminal();
+            registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi)).init()
+        }
+    }
 }
 
 fn main() -> ExitCode {
-    init_logging();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("endcap: {e:#}");
@@ -312,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, model, quic_addr, http_addr } => {
             let (mut cfg, origin) = Config::load_with_origin(config.as_deref())?;
+            cfg.resolve_admin_token(std::env::var("ENDCAP_ADMIN_TOKEN").ok())?;
             info!(config = %origin, zones = cfg.zones.len(), rules = cfg.rules.len(), "configuration");
             if let Some(m) = model {
                 cfg.model.path = m;
@@ -372,6 +398,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let request = RecommendRequest { customer, zone, aisle, basket, k };
             runtime(1)?.block_on(query(&server, trust, identity, request, json))
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "endcap", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
         }
         Command::Ca { command: CaCommand::Init { dir, name, days } } => {
             endcap::ca::init(&dir, &name, days)?;

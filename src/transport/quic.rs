@@ -56,7 +56,8 @@ pub async fn wait_idle(endpoint: &quinn::Endpoint) {
 
 /// Binds the QUIC endpoint on the current runtime (`server.quic_threads = 0`).
 pub fn endpoint(cfg: &ServerConfig, tls: ServerTls) -> anyhow::Result<quinn::Endpoint> {
-    Ok(quinn::Endpoint::server(server_config(cfg, tls)?, cfg.quic_addr)?)
+    quinn::Endpoint::server(server_config(cfg, tls)?, cfg.quic_addr)
+        .map_err(|e| anyhow::anyhow!("cannot bind QUIC on {}: {e}", cfg.quic_addr))
 }
 
 /// QUIC served by threads of its own (`server.quic_threads = N`): each thread runs a

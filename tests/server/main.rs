@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod common;
+mod deploy;
 mod http;
 mod quality;
 mod quic;
