@@ -212,7 +212,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     while run.rate <= args.sweep_max {
         let summary = endcap_loadtest::run(&run, workload.clone()).await?;
         let held = summary.held(args.p99_target_us);
-        eprint!("{}{}", if held { "held  " } else { "FAILED" }, indent(&summary.to_text()));
+        eprint!("{:<7}{}", if held { "held" } else { "FAILED" }, indent(&summary.to_text()));
         steps.push(summary);
         if !held {
             break;
@@ -246,7 +246,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().enumerate().map(|(i, l)| if i == 0 { format!("{l}\n") } else { format!("      {l}\n") }).collect()
+    text.lines().enumerate().map(|(i, l)| if i == 0 { format!("{l}\n") } else { format!("       {l}\n") }).collect()
 }
 
 /// Products and customers in the served model, to draw demo ids from.

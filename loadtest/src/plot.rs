@@ -87,30 +87,45 @@ impl Canvas {
 }
 
 /// A plot area in pixels and the data ranges it shows.
+/// A chart area with a linear x axis and a logarithmic latency (y) axis from `y_min` to `y_max`
+/// (powers of ten), so a 50 us median and a 20 ms tail are both readable.
 struct Panel {
     left: i64,
     top: i64,
     width: i64,
     height: i64,
     x_max: f64,
+    y_min: f64,
     y_max: f64,
 }
 
 impl Panel {
     fn at(&self, x: f64, y: f64) -> (i64, i64) {
         let px = self.left + (x / self.x_max * self.width as f64).round() as i64;
-        let py = self.top + self.height - (y.min(self.y_max) / self.y_max * self.height as f64).round() as i64;
+        let (lo, hi) = (self.y_min.log10(), self.y_max.log10());
+        let f = (y.clamp(self.y_min, self.y_max).log10() - lo) / (hi - lo).max(1e-9);
+        let py = self.top + self.height - (f * self.height as f64).round() as i64;
         (px, py)
     }
 
-    /// Frame, horizontal grid lines with latency labels, and the title.
+    /// Frame, horizontal grid lines at 1, 2 and 5 times each power of ten with latency labels at the
+    /// powers, and the title.
     fn frame(&self, canvas: &mut Canvas, title: &str) {
         canvas.text(self.left, self.top - 22, title, BLACK, 2);
-        for i in 0..=4 {
-            let v = self.y_max * i as f64 / 4.0;
-            let (_, y) = self.at(0.0, v);
-            canvas.line((self.left, y), (self.left + self.width, y), GRID, 1);
-            canvas.text_right(self.left - 6, y - 4, &format!("{v:.0}us"), BLACK);
+        let mut decade = self.y_min;
+        while decade <= self.y_max * 1.000_001 {
+            for m in [1.0, 2.0, 5.0] {
+                let v = decade * m;
+                if v > self.y_max * 1.000_001 {
+                    break;
+                }
+                let (_, y) = self.at(0.0, v);
+                canvas.line((self.left, y), (self.left + self.width, y), GRID, 1);
+                if m == 1.0 {
+                    canvas.text_right(self.left - 6, y - 4, &latency_label(v), BLACK);
+                }
+            }
+            decade *= 10.0;
         }
         let (l, t, r, b) = (self.left, self.top, self.left + self.width, self.top + self.height);
         for (a, z) in [((l, t), (r, t)), ((r, t), (r, b)), ((r, b), (l, b)), ((l, b), (l, t))] {
@@ -125,11 +140,23 @@ impl Panel {
     }
 }
 
-/// A round upper bound for an axis (1, 2 or 5 times a power of ten).
-fn nice_ceil(v: f64) -> f64 {
-    let v = v.max(1.0);
-    let p = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|&c| c >= v).unwrap_or(10.0 * p)
+/// The power of ten at or above `v` (a log axis' top).
+fn decade_ceil(v: f64) -> f64 {
+    10f64.powf(v.max(1.0).log10().ceil())
+}
+
+/// The power of ten at or below `v` (a log axis' bottom), at least 1.
+fn decade_floor(v: f64) -> f64 {
+    10f64.powf(v.max(1.0).log10().floor())
+}
+
+/// `10us`, `1ms`, `1s`.
+fn latency_label(us: f64) -> String {
+    match us {
+        u if u >= 1e6 => format!("{:.0}s", u / 1e6),
+        u if u >= 1e3 => format!("{:.0}ms", u / 1e3),
+        u => format!("{u:.0}us"),
+    }
 }
 
 /// Latency per time slice: (slice start in s, p50, p99, max), from the run's samples.
@@ -174,24 +201,25 @@ pub fn render(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 
     // Latency over time.
     let slices = timeline(summary, 200);
-    let y_max = nice_ceil(slices.iter().map(|s| s.2).fold(0.0, f64::max) * 1.3);
+    let y_max = decade_ceil(slices.iter().map(|s| s.3).fold(0.0, f64::max) * 1.01);
+    let y_min = decade_floor(slices.iter().map(|s| s.1).fold(f64::INFINITY, f64::min).min(y_max / 10.0));
     let x_max = (summary.window + summary.warmup).as_secs_f64().max(0.001);
-    let top = Panel { left: 90, top: 60, width: 880, height: 280, x_max, y_max };
+    let top = Panel { left: 90, top: 60, width: 880, height: 280, x_max, y_min, y_max };
     top.frame(&mut canvas, "latency over time");
     for i in 0..=5 {
         let x = x_max * i as f64 / 5.0;
-        let (px, py) = top.at(x, 0.0);
+        let (px, py) = top.at(x, top.y_min);
         canvas.text(px - 12, py + 6, &format!("{x:.1}s"), BLACK, 1);
     }
     if !summary.warmup.is_zero() {
-        let (px, _) = top.at(summary.warmup.as_secs_f64(), 0.0);
+        let (px, _) = top.at(summary.warmup.as_secs_f64(), top.y_min);
         canvas.line((px, top.top), (px, top.top + top.height), RED, 1);
         canvas.text(px + 4, top.top + 4, "warm-up ends", RED, 1);
     }
     top.polyline(&mut canvas, &slices.iter().map(|s| (s.0, s.3)).collect::<Vec<_>>(), GRAY);
     top.polyline(&mut canvas, &slices.iter().map(|s| (s.0, s.2)).collect::<Vec<_>>(), ORANGE);
     top.polyline(&mut canvas, &slices.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(), BLUE);
-    for (i, (name, c)) in [("p50", BLUE), ("p99", ORANGE), ("max (clipped)", GRAY)].into_iter().enumerate() {
+    for (i, (name, c)) in [("p50", BLUE), ("p99", ORANGE), ("max", GRAY)].into_iter().enumerate() {
         let x = 600 + i as i64 * 110;
         canvas.line((x, 42), (x + 20, 42), c, 2);
         canvas.text(x + 26, 38, name, BLACK, 1);
@@ -204,11 +232,12 @@ pub fn render(summary: &Summary) -> anyhow::Result<Vec<u8>> {
             (nines, h.value_at_quantile(1.0 - 10f64.powf(-nines)) as f64)
         })
         .collect();
-    let y_max = nice_ceil(h.value_at_quantile(0.9999) as f64 * 1.1);
-    let bottom = Panel { left: 90, top: 420, width: 880, height: 280, x_max: 4.0, y_max };
+    let y_max = decade_ceil(h.max() as f64 * 1.01);
+    let y_min = decade_floor((h.min() as f64).min(y_max / 10.0));
+    let bottom = Panel { left: 90, top: 420, width: 880, height: 280, x_max: 4.0, y_min, y_max };
     bottom.frame(&mut canvas, "latency by percentile (from intended send time)");
     for (nines, label) in [(0.0, "0"), (1.0, "90"), (2.0, "99"), (3.0, "99.9"), (4.0, "99.99")] {
-        let (px, py) = bottom.at(nines, 0.0);
+        let (px, py) = bottom.at(nines, bottom.y_min);
         canvas.line((px, bottom.top), (px, py), GRID, 1);
         canvas.text(px - 4 * label.len() as i64, py + 6, label, BLACK, 1);
     }
@@ -267,7 +296,10 @@ mod tests {
         let count = |c: [u8; 3]| pixels.chunks(3).filter(|p| *p == c).count();
         assert!(count(BLUE) > 500, "the p50 and percentile curves are drawn");
         assert!(count(ORANGE) > 200, "the p99 curve is drawn");
-        assert_eq!(nice_ceil(430.0), 500.0);
-        assert_eq!(nice_ceil(1001.0), 2000.0);
+        assert_eq!((decade_floor(80.0), decade_ceil(479.0)), (10.0, 1000.0));
+        assert_eq!([latency_label(10.0), latency_label(1000.0), latency_label(2e6)], ["10us", "1ms", "2s"]);
+        // The axis is logarithmic: 100 us sits halfway between 10 us and 1 ms.
+        let p = Panel { left: 0, top: 0, width: 100, height: 100, x_max: 1.0, y_min: 10.0, y_max: 1000.0 };
+        assert_eq!(p.at(0.0, 100.0).1, 50);
     }
 }
