@@ -14,6 +14,7 @@ pub mod demo;
 pub mod engine;
 pub mod ids;
 pub mod index;
+pub mod journal;
 pub mod live;
 pub mod metrics;
 pub mod model;
