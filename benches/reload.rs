@@ -119,6 +119,7 @@ fn main() {
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
+    config.events.journal_dir = endcap::journal::scratch_dir("test");
     config.model.path = path.clone();
     let debounce = config.model.watch_debounce_ms;
 

@@ -139,6 +139,21 @@ impl Client {
         self.call(request::Op::Recommend(r)).await
     }
 
+    /// `events`: a batch of shopper events; the answer is an `EventsAck`.
+    pub async fn events(&mut self, events: Vec<protocol::Event>) -> Result<Response, ClientError> {
+        self.call(request::Op::Events(protocol::EventsRequest { events })).await
+    }
+
+    /// `forget`: erase a customer (ops devices).
+    pub async fn forget(&mut self, customer: &str) -> Result<Response, ClientError> {
+        self.call(request::Op::Forget(protocol::ForgetRequest { customer: customer.into() })).await
+    }
+
+    /// `opt_out`: opt a customer out of personalisation (`out`), or back in.
+    pub async fn opt_out(&mut self, customer: &str, out: bool) -> Result<Response, ClientError> {
+        self.call(request::Op::OptOut(protocol::OptOutRequest { customer: customer.into(), out })).await
+    }
+
     /// Opens another stream on the same connection (for concurrency, or after a stream was ended
     /// by the server).
     pub async fn new_stream(&mut self) -> Result<(), ClientError> {

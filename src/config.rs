@@ -30,6 +30,59 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// Rules driven by shopper signals (hard exclusions).
     pub rules: Vec<RuleConfig>,
+    /// Shopper events: the journal, the sessions they build, the message-bus subscriber.
+    pub events: EventsConfig,
+}
+
+/// Shopper events and the live sessions they build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Directory of the event journal (created if missing); every acknowledged event is in it.
+    pub journal_dir: PathBuf,
+    /// When the journal syncs: `always` (before every acknowledgement: survives power loss),
+    /// `interval_ms(N)` (every N ms: survives a process crash, may lose the last N ms on power
+    /// loss), `never` (the OS decides).
+    pub fsync: String,
+    /// Journal segment size, bytes.
+    pub segment_bytes: u64,
+    /// Bytes of events accepted but not yet written beyond which a batch is refused (OVERLOADED).
+    pub max_queued_bytes: usize,
+    /// Most events in one batch; more are refused one by one.
+    pub max_batch: usize,
+    /// How far ahead of the server's clock a device timestamp may be, milliseconds.
+    pub max_future_ms: i64,
+    /// How far behind the server's clock a device timestamp may be, milliseconds.
+    pub max_age_ms: i64,
+    /// A session with no event for this long is forgotten, seconds.
+    pub session_ttl_s: u64,
+    /// Memory the sessions may take, bytes; past it the least recently updated are evicted.
+    pub session_max_bytes: usize,
+    /// MQTT broker to subscribe to (`mqtt://host:port`); unset: no subscriber.
+    pub mqtt_url: Option<String>,
+    /// MQTT topic filter events are published on (JSON bodies as for `POST /v1/events`).
+    pub mqtt_topic: String,
+    /// MQTT client id.
+    pub mqtt_client_id: String,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            journal_dir: PathBuf::from("journal"),
+            fsync: "interval_ms(5)".into(),
+            segment_bytes: 64 << 20,
+            max_queued_bytes: 16 << 20,
+            max_batch: 256,
+            max_future_ms: 5 * 60_000,
+            max_age_ms: 30 * 86_400_000,
+            session_ttl_s: 4 * 3600,
+            session_max_bytes: 256 << 20,
+            mqtt_url: None,
+            mqtt_topic: "endcap/events".into(),
+            mqtt_client_id: "endcap".into(),
+        }
+    }
 }
 
 /// Listeners, TLS and connection limits.
@@ -380,6 +433,21 @@ impl Config {
         }
         if self.model.watch_debounce_ms > 60_000 {
             return bad(format!("model.watch_debounce_ms = {} is above 60000", self.model.watch_debounce_ms));
+        }
+        let e = &self.events;
+        if e.fsync.parse::<crate::journal::FsyncPolicy>().is_err() {
+            return bad(format!("events.fsync = {:?} must be always, interval_ms(N) or never", e.fsync));
+        }
+        if !(1..=10_000).contains(&e.max_batch) {
+            return bad(format!("events.max_batch = {} must be 1 to 10000", e.max_batch));
+        }
+        if e.session_ttl_s == 0 || e.session_max_bytes < 1 << 20 {
+            return bad("events.session_ttl_s must be above 0 and events.session_max_bytes at least 1 MiB".into());
+        }
+        if let Some(url) = &e.mqtt_url
+            && !url.starts_with("mqtt://")
+        {
+            return bad(format!("events.mqtt_url = {url:?} must be mqtt://host:port"));
         }
         let r = &self.recommend;
         if r.max_k == 0 || r.default_k == 0 || r.default_k > r.max_k {

@@ -25,6 +25,7 @@ pub mod rules;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod shoppers;
 pub mod train;
 pub mod transport;
 

@@ -18,6 +18,7 @@ use crate::model::Model;
 use crate::ops::Caller;
 use crate::runtime;
 use crate::service::Service;
+use crate::shoppers::Shoppers;
 use crate::transport::guards::Guards;
 use crate::transport::listen::{self, Listen};
 use crate::transport::{http, quic, tls};
@@ -190,7 +191,14 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     let admin_listener = bind(config.server.admin_addr, "the admin API").await?;
     let admin_addr = admin_listener.local_addr()?;
     let https = config.server.http_tls.then(|| tokio_rustls::TlsAcceptor::from(Arc::new(tls.https.clone())));
-    let service = Service::new(config.clone());
+    // The journal is recovered and replayed (privacy choices, recent sessions) before serving.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let (events, zones) = (config.events.clone(), config.zones.clone());
+    let shoppers = tokio::task::spawn_blocking(move || Shoppers::open(&events, &zones, now_ms))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the event journal panicked: {e}"))?
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let service = Service::with_shoppers(config.clone(), Some(Arc::new(shoppers)));
     let (stop, _) = watch::channel(false);
     guards.revocations.clone().watch(Duration::from_secs(2), stop.subscribe());
     let (quic, quic_addr) = if config.server.quic_threads == 0 {

@@ -11,8 +11,9 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineSettings, Plan};
 use crate::live::Live;
 use crate::metrics::{Metrics, Transport, UnknownId};
-use crate::ops::{self, Body, Caller, Cx, OpError, OpId, State};
+use crate::ops::{self, Body, Caller, Cx, Form, OpError, OpId, Pending, Served, State};
 use crate::protocol::{self, ErrorCode};
+use crate::shoppers::Shoppers;
 
 /// The shared state of a running server.
 #[derive(Debug)]
@@ -23,14 +24,25 @@ pub struct Service {
     pub metrics: Arc<Metrics>,
     /// The served engine, the one kept for rollback, the reload status.
     pub live: Arc<Live>,
+    /// Events, sessions and privacy choices; `None` for a server without an event journal.
+    pub shoppers: Option<Arc<Shoppers>>,
 }
 
 impl Service {
-    /// A service with no model yet (not ready).
+    /// A service with no model yet (not ready) and no event journal.
     pub fn new(config: Config) -> Arc<Service> {
+        Service::with_shoppers(config, None)
+    }
+
+    /// A service with no model yet, taking events into `shoppers`.
+    pub fn with_shoppers(config: Config, shoppers: Option<Arc<Shoppers>>) -> Arc<Service> {
         let metrics = Arc::new(Metrics::new(OpId::LABELS));
         let live = Arc::new(Live::new(config.model.clone(), EngineSettings::from_config(&config), metrics.clone()));
-        Arc::new(Service { config, metrics, live })
+        Arc::new(Service { config, metrics, live, shoppers })
+    }
+
+    fn cx<'a>(&'a self, engine: Option<&'a Engine>, caller: Caller, now: Now) -> Cx<'a> {
+        Cx { engine, live: &self.live, caller, shoppers: self.shoppers.as_deref(), now }
     }
 
     /// The engine serving now, if a model is loaded.
@@ -55,10 +67,12 @@ impl Service {
 
     /// Answers one QUIC request frame payload from `caller` into `out` (a whole response frame)
     /// and counts it; returns the operation it was (for the arrival-to-write latency the
-    /// transport observes). `state` is the stream's reusable buffers.
+    /// transport observes). `state` is the stream's reusable buffers. When the operation waits for
+    /// the journal (`state.pending` is set), nothing is written yet: the transport awaits
+    /// [`finish`](Self::finish) before it serves the stream's next frame.
     pub fn handle_frame(&self, now: Now, caller: Caller, payload: &[u8], state: &mut State, out: &mut Vec<u8>) -> OpId {
         let live = self.live.current();
-        let cx = Cx { engine: live.as_deref(), live: &self.live, caller, now };
+        let cx = self.cx(live.as_deref(), caller, now);
         state.scratch.trace = Default::default();
         let (id, op, result) = match protocol::request_envelope(payload, |tag| OpId::from_tag(tag).is_some()) {
             Err(e) => {
@@ -73,11 +87,37 @@ impl Service {
                 (id, op, ops::serve(op, Body::Protobuf { id, body }, &cx, state, out))
             }
         };
-        if let Err(e) = &result {
+        match result {
+            Ok(Served::Done) => self.count(Transport::Quic, op, &Ok(()), state, now),
+            Ok(Served::Wait(ack)) => state.pending = Some(Pending { op, form: Form::Protobuf { id }, ack }),
+            Err(e) => {
+                protocol::encode_error(out, id, cx.version(), e.code, &e.message);
+                self.count(Transport::Quic, op, &Err(e), state, now);
+            }
+        }
+        op
+    }
+
+    /// Finishes the operation waiting in `state.pending` (if any) once its journal acknowledgement
+    /// resolves: writes its answer to `out` (an error answer on failure) and counts it.
+    pub async fn finish(
+        &self,
+        transport: Transport,
+        now: Now,
+        caller: Caller,
+        state: &mut State,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpError> {
+        let Some(Pending { op, form, ack }) = state.pending.take() else { return Ok(()) };
+        let appended = ack.wait().await;
+        let live = self.live.current();
+        let cx = self.cx(live.as_deref(), caller, now);
+        let result = ops::complete(op, &cx, state, appended, form, out);
+        if let (Err(e), Form::Protobuf { id }) = (&result, form) {
             protocol::encode_error(out, id, cx.version(), e.code, &e.message);
         }
-        self.count(Transport::Quic, op, &result, state, now);
-        op
+        self.count(transport, op, &result, state, now);
+        result
     }
 
     /// Serves an HTTP request for `op` with JSON `body` into `out` (the answer's JSON on success)
@@ -92,11 +132,24 @@ impl Service {
         out: &mut Vec<u8>,
     ) -> Result<(), OpError> {
         let live = self.live.current();
-        let cx = Cx { engine: live.as_deref(), live: &self.live, caller, now };
+        let cx = self.cx(live.as_deref(), caller, now);
         state.scratch.trace = Default::default();
         let result = ops::serve(op, Body::Json(body), &cx, state, out);
-        self.count(Transport::Http, op, &result, state, now);
-        result
+        match result {
+            Ok(Served::Done) => {
+                self.count(Transport::Http, op, &Ok(()), state, now);
+                Ok(())
+            }
+            Ok(Served::Wait(ack)) => {
+                state.pending = Some(Pending { op, form: Form::Json, ack });
+                Ok(())
+            }
+            Err(e) => {
+                let result = Err(e);
+                self.count(Transport::Http, op, &result, state, now);
+                result
+            }
+        }
     }
 
     /// Answers a QUIC request frame that the transport refuses before serving it (over a rate limit,

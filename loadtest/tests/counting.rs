@@ -27,6 +27,7 @@ fn config() -> Config {
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
+    config.events.journal_dir = endcap::journal::scratch_dir("test");
     config.model.watch = false;
     config.model.path = std::env::temp_dir().join("endcap-loadtest-no-such-dir/none.endcap");
     config

@@ -69,6 +69,14 @@
 //! Depends on nothing else in endcap: not the engine, the operations, the protocol or a
 //! transport. The event format lives above it.
 
+/// A new directory for a throwaway journal under the system temp dir, unique in this process and
+/// across processes (tests, benches, tools).
+pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("endcap-journal-{tag}-{}-{n}", std::process::id()))
+}
+
 mod batch;
 mod config;
 mod error;

@@ -108,7 +108,7 @@ impl Limit {
 }
 
 /// Outcome labels: `ok`, then every error code by its number.
-const OUTCOMES: [ErrorCode; 11] = [
+const OUTCOMES: [ErrorCode; 12] = [
     ErrorCode::Unspecified,
     ErrorCode::MalformedRequest,
     ErrorCode::FrameTooLarge,
@@ -120,6 +120,7 @@ const OUTCOMES: [ErrorCode; 11] = [
     ErrorCode::Internal,
     ErrorCode::Overloaded,
     ErrorCode::PermissionDenied,
+    ErrorCode::UnknownProduct,
 ];
 
 /// Latency bucket bounds, seconds: fine below a millisecond, where the budget is.

@@ -9,8 +9,11 @@
 //! Plain synchronous code: no I/O, no async; the caller passes the clock (`Now`). Errors are
 //! answers with a code ([`OpError`]), never panics.
 
+mod events;
+mod forget;
 pub mod json;
 mod model_info;
+mod opt_out;
 mod ping;
 mod recommend;
 
@@ -19,8 +22,10 @@ use std::time::Instant;
 pub use crate::ca::Role;
 use crate::clock::Now;
 use crate::engine::{Engine, EngineError, Scratch};
+use crate::journal::{Ack, AppendError, Appended};
 use crate::live::Live;
 use crate::protocol::{ErrorCode, WireError};
+use crate::shoppers::Shoppers;
 
 pub use model_info::ModelInfo;
 pub use model_info::model_info;
@@ -40,8 +45,48 @@ pub trait Operation {
     /// Reads an HTTP JSON body into `args`, overwriting every field (GET operations ignore it).
     fn parse_json(body: &[u8], args: &mut Self::Args) -> Result<(), String>;
 
-    /// Runs the operation and appends its answer to `out` in `form`; on error `out` is untouched.
-    fn serve(cx: &Cx<'_>, args: &Self::Args, s: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError>;
+    /// Runs the operation and appends its answer to `out` in `form` (on error `out` is
+    /// untouched), or hands back a journal acknowledgement to wait for (`Served::Wait`): then
+    /// [`complete`](Self::complete) writes the answer once it has resolved.
+    fn serve(
+        cx: &Cx<'_>,
+        args: &mut Self::Args,
+        s: &mut Scratch,
+        form: Form,
+        out: &mut Vec<u8>,
+    ) -> Result<Served, OpError>;
+
+    /// Writes the answer of an operation that waited for the journal, with what the journal said.
+    fn complete(
+        cx: &Cx<'_>,
+        args: &mut Self::Args,
+        appended: Result<Appended, AppendError>,
+        form: Form,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpError> {
+        let _ = (cx, args, appended, form, out);
+        Err(OpError::new(ErrorCode::Internal, "this operation does not wait for the journal"))
+    }
+}
+
+/// What serving an operation came to.
+#[derive(Debug)]
+pub enum Served {
+    /// The answer is written.
+    Done,
+    /// The answer waits for this journal acknowledgement (events, privacy decisions).
+    Wait(Ack),
+}
+
+/// An operation waiting for the journal: what to finish once the acknowledgement resolves.
+#[derive(Debug)]
+pub struct Pending {
+    /// The operation.
+    pub op: OpId,
+    /// How its answer is written.
+    pub form: Form,
+    /// What it waits for.
+    pub ack: Ack,
 }
 
 /// How a request arrived, so how its answer is written.
@@ -109,11 +154,18 @@ pub struct Cx<'a> {
     pub live: &'a Live,
     /// Who is calling.
     pub caller: Caller,
+    /// The live half (sessions, privacy, the journal); `None` when the server has no journal.
+    pub shoppers: Option<&'a Shoppers>,
     /// When the request arrived.
     pub now: Now,
 }
 
 impl<'a> Cx<'a> {
+    /// The live half, or `NOT_READY` when the server has no event journal.
+    pub fn shoppers(&self) -> Result<&'a Shoppers, OpError> {
+        self.shoppers.ok_or_else(|| OpError::new(ErrorCode::NotReady, "this server has no event journal"))
+    }
+
     /// The engine, or `NOT_READY`.
     #[inline]
     pub fn engine(&self) -> Result<&'a Engine, OpError> {
@@ -190,14 +242,16 @@ impl From<EngineError> for OpError {
     }
 }
 
-/// A stream's (or an HTTP worker's) reusable state: every operation's arguments and the engine's
-/// scratch buffers.
+/// A stream's (or an HTTP worker's) reusable state: every operation's arguments, the engine's
+/// scratch buffers, and the operation waiting for the journal, if one is.
 #[derive(Debug, Default)]
 pub struct State {
     /// Per-operation argument buffers.
     pub args: Args,
     /// The engine's buffers; its `trace` says how the last request was answered.
     pub scratch: Scratch,
+    /// An operation whose answer waits for the journal (set by `serve`, taken by `complete`).
+    pub pending: Option<Pending>,
 }
 
 /// Checks the caller's role, decodes `body` into `args` and serves operation `T`.
@@ -208,7 +262,7 @@ fn run<T: Operation>(
     cx: &Cx<'_>,
     s: &mut Scratch,
     out: &mut Vec<u8>,
-) -> Result<(), OpError> {
+) -> Result<Served, OpError> {
     if !cx.caller.may(op) {
         return Err(cx.denied(&format!("call {}", op.label())));
     }
@@ -298,13 +352,28 @@ macro_rules! operations {
 
         /// Serves operation `op` from `body` into `out`: the one dispatch both transports use.
         #[inline]
-        pub fn serve(op: OpId, body: Body<'_>, cx: &Cx<'_>, state: &mut State, out: &mut Vec<u8>) -> Result<(), OpError> {
+        pub fn serve(op: OpId, body: Body<'_>, cx: &Cx<'_>, state: &mut State, out: &mut Vec<u8>) -> Result<Served, OpError> {
             match op {
                 $( OpId::$variant => run::<$module::$ty>(op, body, &mut state.args.$module, cx, &mut state.scratch, out), )*
                 OpId::Invalid => Err(OpError::new(
                     ErrorCode::UnknownOperation,
                     "the request carries no operation this server knows (newer client?)",
                 )),
+            }
+        }
+
+        /// Finishes `op` after its journal acknowledgement resolved.
+        pub fn complete(
+            op: OpId,
+            cx: &Cx<'_>,
+            state: &mut State,
+            appended: Result<Appended, AppendError>,
+            form: Form,
+            out: &mut Vec<u8>,
+        ) -> Result<(), OpError> {
+            match op {
+                $( OpId::$variant => <$module::$ty as Operation>::complete(cx, &mut state.args.$module, appended, form, out), )*
+                OpId::Invalid => Err(OpError::new(ErrorCode::Internal, "nothing to complete")),
             }
         }
     };
@@ -317,6 +386,12 @@ operations! {
     ModelInfo = 11, "model_info", Get "/v1/model", [Screen, Beacon, Terminal, Ops] => model_info::ModelInfo;
     /// Products for a shopper, here, now (a beacon: anonymous shoppers only).
     Recommend = 12, "recommend", Post "/v1/recommend", [Screen, Beacon, Terminal, Ops] => recommend::Recommend;
+    /// Shopper events, journaled, then applied to sessions.
+    Events = 13, "events", Post "/v1/events", [Screen, Beacon, Terminal, Ops] => events::Events;
+    /// Forget a customer (erasure).
+    Forget = 14, "forget", Post "/v1/forget", [Ops] => forget::Forget;
+    /// A customer opts out of personalisation, or back in.
+    OptOut = 15, "opt_out", Post "/v1/opt-out", [Terminal, Ops] => opt_out::OptOut;
 }
 
 #[cfg(test)]

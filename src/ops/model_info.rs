@@ -4,7 +4,7 @@
 
 use prost::Message;
 
-use super::{Cx, Form, OpError, Operation, json};
+use super::{Cx, Form, OpError, Operation, Served, json};
 use crate::engine::{Engine, Scratch};
 use crate::live::Status;
 use crate::protocol::{self, ModelInfo as ModelInfoMessage, Response, WireError, response};
@@ -52,7 +52,7 @@ impl Operation for ModelInfo {
         Ok(())
     }
 
-    fn serve(cx: &Cx<'_>, _: &(), _: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError> {
+    fn serve(cx: &Cx<'_>, _: &mut (), _: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<Served, OpError> {
         let info = model_info(cx.engine()?, &cx.live.status());
         match form {
             Form::Protobuf { id } => {
@@ -66,6 +66,6 @@ impl Operation for ModelInfo {
             // Through a JSON value: its keys come out sorted, as they always have.
             Form::Json => json::write(out, &serde_json::to_value(&info).unwrap_or_default()),
         }
-        Ok(())
+        Ok(Served::Done)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Cx, Form, OpError, Operation, json};
+use super::{Cx, Form, OpError, Operation, Served, json};
 use crate::engine::Scratch;
 use crate::protocol::{self, WireError, pb};
 
@@ -31,13 +31,13 @@ impl Operation for Ping {
         Ok(())
     }
 
-    fn serve(cx: &Cx<'_>, _: &(), _: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError> {
+    fn serve(cx: &Cx<'_>, _: &mut (), _: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<Served, OpError> {
         let server_time_us = cx.now.unix_us;
         match form {
             Form::Protobuf { id } => encode_pong(out, id, cx.version(), server_time_us),
             Form::Json => json::write(out, &PongJson { model_version: cx.version(), server_time_us }),
         }
-        Ok(())
+        Ok(Served::Done)
     }
 }
 

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::json::{self, ItemJson, RecommendationJson};
-use super::{Cx, Form, OpError, Operation, Role};
+use super::{Cx, Form, OpError, Operation, Role, Served};
 use crate::engine::{Engine, Query, Scratch};
 use crate::ids::IdList;
 use crate::protocol::{self, ItemRef, WireError};
+use crate::shoppers::Choice;
 
 /// `recommend`.
 pub struct Recommend;
@@ -84,7 +85,13 @@ impl Operation for Recommend {
         Ok(())
     }
 
-    fn serve(cx: &Cx<'_>, a: &RecommendArgs, s: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<(), OpError> {
+    fn serve(
+        cx: &Cx<'_>,
+        a: &mut RecommendArgs,
+        s: &mut Scratch,
+        form: Form,
+        out: &mut Vec<u8>,
+    ) -> Result<Served, OpError> {
         if cx.caller.role == Some(Role::Beacon) && !a.customer.is_empty() {
             return Err(cx.denied("ask for a customer's recommendations by id"));
         }
@@ -92,17 +99,16 @@ impl Operation for Recommend {
         super::check_name("aisle", &a.aisle)?;
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
-        let q = Query {
-            customer: &a.customer,
-            zone: &a.zone,
-            aisle: &a.aisle,
-            basket: &a.basket,
-            k: a.k,
-            ..Query::default()
+        // A forgotten customer is served as an unknown one; one who opted out as an anonymous
+        // shopper (never from their own vector).
+        let customer = match cx.shoppers.map_or(Choice::None, |s| s.privacy.choice(&a.customer)) {
+            Choice::None => a.customer.as_str(),
+            Choice::OptedOut | Choice::Erased => "",
         };
+        let q = Query { customer, zone: &a.zone, aisle: &a.aisle, basket: &a.basket, k: a.k, ..Query::default() };
         engine.recommend(&q, s)?;
         write_items(cx, engine, s, form, out);
-        Ok(())
+        Ok(Served::Done)
     }
 }
 

@@ -8,7 +8,7 @@ pub struct Request {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     /// The operation; `None` when the client sent one this server does not know.
-    #[prost(oneof = "request::Op", tags = "10, 11, 12")]
+    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15")]
     pub op: Option<request::Op>,
 }
 
@@ -26,6 +26,15 @@ pub mod request {
         /// Products for a shopper.
         #[prost(message, tag = "12")]
         Recommend(super::RecommendRequest),
+        /// Shopper events.
+        #[prost(message, tag = "13")]
+        Events(super::EventsRequest),
+        /// Forget a customer.
+        #[prost(message, tag = "14")]
+        Forget(super::ForgetRequest),
+        /// Opt a customer out of personalisation, or back in.
+        #[prost(message, tag = "15")]
+        OptOut(super::OptOutRequest),
     }
 }
 
@@ -67,7 +76,7 @@ pub struct Response {
     #[prost(string, tag = "2")]
     pub model_version: String,
     /// The answer.
-    #[prost(oneof = "response::Result", tags = "10, 11, 12, 15")]
+    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15")]
     pub result: Option<response::Result>,
 }
 
@@ -85,6 +94,9 @@ pub mod response {
         /// To `recommend`.
         #[prost(message, tag = "12")]
         Recommendation(super::Recommendation),
+        /// To `events`.
+        #[prost(message, tag = "13")]
+        EventsAck(super::EventsAck),
         /// A refusal.
         #[prost(message, tag = "15")]
         Error(super::Error),
@@ -217,6 +229,8 @@ pub enum ErrorCode {
     Overloaded = 9,
     /// The device's role may not call this operation (or not with these arguments).
     PermissionDenied = 10,
+    /// A product id not in the served catalogue (events).
+    UnknownProduct = 11,
 }
 
 impl ErrorCode {
@@ -234,6 +248,7 @@ impl ErrorCode {
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::UnknownProduct => "UNKNOWN_PRODUCT",
         }
     }
 
@@ -251,6 +266,127 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::UnknownProduct => "unknown_product",
         }
     }
+}
+
+/// What a shopper did (`Event.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum EventKind {
+    /// Not set (refused).
+    Unspecified = 0,
+    /// Walked into a zone.
+    ZoneEnter = 1,
+    /// Looked at a product.
+    View = 2,
+    /// Scanned or put a product in the basket.
+    Add = 3,
+    /// Took a product out of the basket.
+    Remove = 4,
+    /// Bought a product at checkout.
+    Purchase = 5,
+}
+
+impl EventKind {
+    /// The name in JSON and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Unspecified => "unspecified",
+            EventKind::ZoneEnter => "zone_enter",
+            EventKind::View => "view",
+            EventKind::Add => "add",
+            EventKind::Remove => "remove",
+            EventKind::Purchase => "purchase",
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        [EventKind::ZoneEnter, EventKind::View, EventKind::Add, EventKind::Remove, EventKind::Purchase]
+            .into_iter()
+            .find(|k| k.name() == name || (name == "scan" && *k == EventKind::Add))
+    }
+}
+
+/// One shopper event (also the journal's record payload).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Event {
+    /// What happened.
+    #[prost(enumeration = "EventKind", tag = "1")]
+    pub kind: i32,
+    /// Customer id (or empty with a session).
+    #[prost(string, tag = "2")]
+    pub customer: String,
+    /// Anonymous session id (or empty with a customer).
+    #[prost(string, tag = "3")]
+    pub session: String,
+    /// Product id.
+    #[prost(string, tag = "4")]
+    pub product: String,
+    /// Zone name.
+    #[prost(string, tag = "5")]
+    pub zone: String,
+    /// Device clock, unix milliseconds; 0 = now.
+    #[prost(int64, tag = "6")]
+    pub device_ts_ms: i64,
+    /// Receipt id of a purchase.
+    #[prost(string, tag = "7")]
+    pub order: String,
+}
+
+/// `events`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EventsRequest {
+    /// The batch.
+    #[prost(message, repeated, tag = "1")]
+    pub events: Vec<Event>,
+}
+
+/// Answer to `events`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EventsAck {
+    /// Events kept.
+    #[prost(uint32, tag = "1")]
+    pub accepted: u32,
+    /// Journal sequence number of the last kept event (0: none).
+    #[prost(uint64, tag = "2")]
+    pub journal_seq: u64,
+    /// Refused events.
+    #[prost(message, repeated, tag = "3")]
+    pub refused: Vec<EventRefusal>,
+}
+
+/// One refused event.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EventRefusal {
+    /// Its index in the batch.
+    #[prost(uint32, tag = "1")]
+    pub index: u32,
+    /// Why.
+    #[prost(enumeration = "ErrorCode", tag = "2")]
+    pub code: i32,
+    /// For people.
+    #[prost(string, tag = "3")]
+    pub message: String,
+}
+
+/// `forget`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ForgetRequest {
+    /// The customer to forget.
+    #[prost(string, tag = "1")]
+    pub customer: String,
+}
+
+/// `opt_out`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OptOutRequest {
+    /// The customer.
+    #[prost(string, tag = "1")]
+    pub customer: String,
+    /// True to opt out, false to opt back in.
+    #[prost(bool, tag = "2")]
+    pub out: bool,
 }

@@ -7,7 +7,6 @@
 //! that every refusal, including a body that is too large or not JSON, gets endcap's error shape
 //! and is counted.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,16 +26,13 @@ use crate::ops::{self, Caller, Method, OpId, Role};
 use crate::protocol::ErrorCode;
 use crate::service::Service;
 
-thread_local! {
-    /// Each worker thread's operation buffers (HTTP requests on one thread run one at a time).
-    static STATE: RefCell<ops::State> = RefCell::new(ops::State::default());
-}
-
 /// The HTTP status for an error code.
 pub fn status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::FrameTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::UnknownZone | ErrorCode::UnknownAisle | ErrorCode::UnknownOperation => StatusCode::NOT_FOUND,
+        ErrorCode::UnknownZone | ErrorCode::UnknownAisle | ErrorCode::UnknownOperation | ErrorCode::UnknownProduct => {
+            StatusCode::NOT_FOUND
+        }
         ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Overloaded => StatusCode::TOO_MANY_REQUESTS,
@@ -172,8 +168,15 @@ async fn operation(
         }
         Err(rejection) => return refuse(&service, op, ErrorCode::MalformedRequest, rejection.body_text(), now),
     };
+    // A state per request: an operation may wait for the journal across an await, and HTTP is
+    // for terminals and scripts, not the allocation-free device path.
+    let mut state = ops::State::default();
     let mut out = Vec::with_capacity(1024);
-    match STATE.with_borrow_mut(|state| service.handle_http(now, caller, op, &body, state, &mut out)) {
+    let mut result = service.handle_http(now, caller, op, &body, &mut state, &mut out);
+    if result.is_ok() && state.pending.is_some() {
+        result = service.finish(Transport::Http, now, caller, &mut state, &mut out).await;
+    }
+    match result {
         Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response(),
         Err(e) => error_json(&service, status(e.code), e.code.as_str_name(), e.message),
     }

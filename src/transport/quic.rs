@@ -282,10 +282,20 @@ async fn stream(
         // the next turn, so a stream of small pipelined requests with large answers holds at most
         // one batch.
         answered.clear();
+        let mut waiting = None;
         let (used, oversize) = protocol::split_frames_while(&buf[..filled], max, |payload| {
             let now = Now::read();
             let op = match peer.admit(now.at) {
-                Ok(()) => service.handle_frame(now, peer.caller, payload, &mut state, &mut out),
+                Ok(()) => {
+                    let op = service.handle_frame(now, peer.caller, payload, &mut state, &mut out);
+                    if state.pending.is_some() {
+                        // The answer waits for the journal: stop here, so answers stay in order.
+                        waiting = Some(now);
+                        answered.push(op as u8);
+                        return false;
+                    }
+                    op
+                }
                 Err((limit, wait)) => {
                     service.metrics.limited(limit);
                     guards.log_limit(&peer, limit, now.at);
@@ -297,6 +307,9 @@ async fn stream(
             answered.push(op as u8);
             out.len() < OUT_BATCH
         });
+        if let Some(now) = waiting {
+            let _ = service.finish(Transport::Quic, now, peer.caller, &mut state, &mut out).await;
+        }
         if !out.is_empty() {
             match tokio::time::timeout(write_timeout, send.write_all(&out)).await {
                 Ok(Ok(())) => {

@@ -31,6 +31,7 @@ pub fn test_config() -> Config {
     config.server.quic_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.http_addr = "127.0.0.1:0".parse().expect("addr");
     config.server.admin_addr = "127.0.0.1:0".parse().expect("addr");
+    config.events.journal_dir = endcap::journal::scratch_dir("test");
     // The tests send as fast as one connection can; the rate limits have tests of their own.
     config.server.rate_per_connection = 0.0;
     // No file watch, and a path that never exists: a SIGHUP sent by the reload tests must not

@@ -4,6 +4,7 @@
 mod bad_input;
 mod common;
 mod deploy;
+mod events;
 mod http;
 mod quality;
 mod quic;

@@ -85,6 +85,7 @@ fn a_port_another_server_serves_is_a_clear_start_error() {
         let first = server::start(config.clone(), model()).await.expect("first starts");
         config.server.quic_addr = first.quic_addr;
         config.server.quic_threads = 2;
+        config.events.journal_dir = endcap::journal::scratch_dir("second");
         let e = server::start(config, model()).await.err().expect("second refused");
         assert!(e.to_string().contains(&format!("cannot bind QUIC on {}", first.quic_addr)), "{e}");
         first.shutdown().await;
