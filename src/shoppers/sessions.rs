@@ -92,13 +92,16 @@ impl Session {
     }
 }
 
+/// Sessions by last update: (updated ms, tie-break) -> (is a customer, key).
+type EvictionOrder = BTreeMap<(i64, u64), (bool, Box<str>)>;
+
 /// The sessions, bounded by age and memory.
 #[derive(Debug)]
 pub struct Sessions {
     customers: DashMap<Box<str>, Session>,
     anonymous: DashMap<Box<str>, Session>,
-    /// Eviction order: (updated ms, tie-break) -> the session's map and key.
-    order: Mutex<BTreeMap<(i64, u64), (bool, Box<str>)>>,
+    /// Eviction order: (updated ms, tie-break) -> the session's map (customers?) and key.
+    order: Mutex<EvictionOrder>,
     next: AtomicU64,
     bytes: AtomicUsize,
     evicted: AtomicU64,
