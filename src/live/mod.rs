@@ -321,16 +321,17 @@ impl Live {
         self.metrics.set_model(m.version(), counts.products, counts.customers, unix_ms(m.loaded_at()) / 1000, created);
         self.metrics.set_last_load(took.as_secs_f64());
         self.metrics.model_load(trigger.label(), "ok");
+        let (source, products, customers) = (m.source().to_string(), counts.products, counts.customers);
+        let replaced = self.engine.swap(Some(engine));
         info!(
             trigger = trigger.label(),
             %version,
-            source = m.source(),
-            products = counts.products,
-            customers = counts.customers,
+            %source,
+            products,
+            customers,
             took_ms = took.as_millis() as u64,
             "model swapped in; serving"
         );
-        let replaced = self.engine.swap(Some(engine));
         let previous = replaced.as_ref().map(|e| e.version().to_string());
         let mut state = self.lock_state();
         state.last_took = took;

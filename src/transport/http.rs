@@ -12,10 +12,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use super::listen::Arrived;
 use crate::clock::Now;
@@ -96,7 +96,18 @@ pub fn router(service: Arc<Service>) -> Router {
             },
         );
     }
+    // REST forms of the privacy operations: the customer in the path.
+    let decision = |op: OpId, out: bool| {
+        move |state: State<Arc<Service>>, caller: Option<Extension<Caller>>, Path(customer): Path<String>| {
+            let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
+            let body = serde_json::json!({ "customer": customer, "out": out }).to_string();
+            operation(state, caller, op, Ok(Bytes::from(body)))
+        }
+    };
     router
+        .route("/v1/customers/{customer}", delete(decision(OpId::Forget, true)))
+        .route("/v1/customers/{customer}/opt-out", post(decision(OpId::OptOut, true)))
+        .route("/v1/customers/{customer}/opt-in", post(decision(OpId::OptOut, false)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -151,9 +151,21 @@ fn forget_and_opt_out_act_at_once_and_survive_a_restart() {
         }
         let shoppers = running.service.shoppers.clone().expect("journal");
         assert_eq!(shoppers.privacy.counts(), (1, 1));
-        c.opt_out("c6", false).await.expect("opt back in");
+        // The REST form, over HTTP (plain HTTP on an open server: every operation allowed).
+        let addr = running.http_addr;
+        let (status, body) =
+            tokio::task::spawn_blocking(move || http_to(addr, "POST", "/v1/customers/c6/opt-in", "", ""))
+                .await
+                .expect("join");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("opted_in"), "{body}");
         let back = items(&c.recommend(rec("c6", "", "", 5)).await.expect("answer")).clone();
         assert!(back.items.iter().all(|i| i.reason == "personal"), "{back:?}");
+        let (status, body) = tokio::task::spawn_blocking(move || http_to(addr, "DELETE", "/v1/customers/c9", "", ""))
+            .await
+            .expect("join");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(shoppers.privacy.choice("c9"), endcap::shoppers::Choice::Erased);
         running.shutdown().await;
     });
 }
