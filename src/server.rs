@@ -21,7 +21,7 @@ use crate::service::Service;
 use crate::shoppers::Shoppers;
 use crate::transport::guards::Guards;
 use crate::transport::listen::{self, Listen};
-use crate::transport::{http, quic, tls};
+use crate::transport::{http, mqtt, quic, tls};
 
 /// Makes a model in memory (the built-in demo store, say).
 pub type Builder = Box<dyn FnOnce() -> Result<Model, String> + Send>;
@@ -201,6 +201,8 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     let service = Service::with_shoppers(config.clone(), Some(Arc::new(shoppers)));
     let (stop, _) = watch::channel(false);
     guards.revocations.clone().watch(Duration::from_secs(2), stop.subscribe());
+    mqtt::spawn(service.clone(), &config.events, stop.subscribe())
+        .map_err(|e| anyhow::anyhow!("events.mqtt_url: {e}"))?;
     let (quic, quic_addr) = if config.server.quic_threads == 0 {
         let endpoint = quic::endpoint(&config.server, tls)?;
         let addr = endpoint.local_addr()?;

@@ -121,9 +121,27 @@ impl Service {
     }
 
     /// Serves an HTTP request for `op` with JSON `body` into `out` (the answer's JSON on success)
-    /// and counts it; on error `out` is untouched and the caller writes the error.
+    /// and counts it; on error `out` is untouched and the caller writes the error. When the
+    /// operation waits for the journal (`state.pending` is set), the caller awaits
+    /// [`finish`](Self::finish).
     pub fn handle_http(
         &self,
+        now: Now,
+        caller: Caller,
+        op: OpId,
+        body: &[u8],
+        state: &mut State,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpError> {
+        self.handle_json(Transport::Http, now, caller, op, body, state, out)
+    }
+
+    /// As [`handle_http`](Self::handle_http), for a JSON request from `transport` (HTTP, the
+    /// message bus).
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_json(
+        &self,
+        transport: Transport,
         now: Now,
         caller: Caller,
         op: OpId,
@@ -137,7 +155,7 @@ impl Service {
         let result = ops::serve(op, Body::Json(body), &cx, state, out);
         match result {
             Ok(Served::Done) => {
-                self.count(Transport::Http, op, &Ok(()), state, now);
+                self.count(transport, op, &Ok(()), state, now);
                 Ok(())
             }
             Ok(Served::Wait(ack)) => {
@@ -146,7 +164,7 @@ impl Service {
             }
             Err(e) => {
                 let result = Err(e);
-                self.count(Transport::Http, op, &result, state, now);
+                self.count(transport, op, &result, state, now);
                 result
             }
         }

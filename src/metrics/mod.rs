@@ -29,8 +29,10 @@ pub enum Transport {
     Quic = 0,
     /// HTTP/JSON.
     Http = 1,
+    /// The store's message bus (events published to an MQTT broker).
+    Mqtt = 2,
 }
-const TRANSPORTS: [&str; 2] = ["quic", "http"];
+const TRANSPORTS: [&str; 3] = ["quic", "http", "mqtt"];
 
 /// Ids a request named that the model does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,5 +6,6 @@ pub mod guards;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod mqtt;
 pub mod quic;
 pub mod tls;

@@ -6,6 +6,7 @@ mod common;
 mod deploy;
 mod events;
 mod http;
+mod mqtt;
 mod quality;
 mod quic;
 mod reload;
