@@ -69,6 +69,13 @@ struct Args {
     /// `k` for --op recommend.
     #[arg(long, default_value_t = 5)]
     k: u32,
+    /// Events per batch for --op events.
+    #[arg(long, default_value_t = 10)]
+    events_batch: usize,
+    /// Share of --op mix's beacons and screens that report an event (zone entry, view) instead
+    /// of asking for recommendations.
+    #[arg(long, default_value_t = 0.25)]
+    event_share: f64,
     /// Seed for drawing the requests.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -123,6 +130,8 @@ enum Op {
     Ping,
     Recommend,
     Mix,
+    /// Event batches only (`--events-batch` events each).
+    Events,
 }
 
 fn main() {
@@ -162,6 +171,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         Op::Ping => OpChoice::Ping,
         Op::Recommend => OpChoice::Recommend,
         Op::Mix => OpChoice::Mix,
+        Op::Events => OpChoice::Events,
     };
     let spec = WorkloadSpec {
         op,
@@ -169,6 +179,8 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         unknown_share: args.unknown_share.clamp(0.0, 1.0),
         k: args.k,
         requests: endcap_loadtest::workload::DEFAULT_REQUESTS,
+        events_batch: args.events_batch.clamp(1, 256),
+        event_share: args.event_share.clamp(0.0, 1.0),
         seed: args.seed,
     };
     let workload = Arc::new(Workload::generate(&spec, &universe).map_err(anyhow::Error::msg)?);

@@ -7,13 +7,18 @@
 //!   (a known customer when their phone or loyalty card was seen, otherwise anonymous), k = 8;
 //! - `beacon`: a beacon pinging a known customer's app with a few items from the aisle they
 //!   walk past, k = 3;
-//! - `checkout`: a checkout terminal with the customer's basket (2-8 products), k = 5.
+//! - `checkout`: a checkout terminal with the customer's basket (2-8 products), k = 5;
+//! - `beacon_event` and `screen_event`: a share of beacons report a shopper entering a zone, and of
+//!   screens a shopper viewing a product, as `events` (one event each).
+//!
+//! `--op events` sends only event batches (views and adds of known customers), to measure
+//! ingestion.
 
 use std::fmt;
 
 use bytes::Bytes;
 use endcap::ops::{Method, OpId};
-use endcap::protocol::{Ping, RecommendRequest, request};
+use endcap::protocol::{Event, EventKind, EventsRequest, Ping, RecommendRequest, request};
 use endcap::rng::SplitMix64;
 use prost::Message;
 
@@ -33,11 +38,26 @@ pub enum Class {
     Beacon,
     /// Checkout terminal: recommendations with a basket.
     Checkout,
+    /// A beacon reporting a zone entry (`events`).
+    BeaconEvent,
+    /// A screen reporting a view (`events`).
+    ScreenEvent,
+    /// A batch of events (`--op events`).
+    Events,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 5] = [Class::Ping, Class::Recommend, Class::Screen, Class::Beacon, Class::Checkout];
+    pub const ALL: [Class; 8] = [
+        Class::Ping,
+        Class::Recommend,
+        Class::Screen,
+        Class::Beacon,
+        Class::Checkout,
+        Class::BeaconEvent,
+        Class::ScreenEvent,
+        Class::Events,
+    ];
 
     /// The name used in flags and reports.
     pub fn name(self) -> &'static str {
@@ -47,6 +67,9 @@ impl Class {
             Class::Screen => "screen",
             Class::Beacon => "beacon",
             Class::Checkout => "checkout",
+            Class::BeaconEvent => "beacon_event",
+            Class::ScreenEvent => "screen_event",
+            Class::Events => "events",
         }
     }
 
@@ -87,6 +110,7 @@ impl Template {
         let http_body = match (method, op) {
             (Method::Get, _) => None,
             (Method::Post, request::Op::Recommend(r)) => Some(Bytes::from(recommend_json(&r))),
+            (Method::Post, request::Op::Events(e)) => Some(Bytes::from(events_json(&e))),
             (Method::Post, other) => panic!("no JSON body for {other:?} in the generator"),
         };
         Template { class, body, http_path, http_body }
@@ -121,6 +145,25 @@ fn recommend_json(r: &RecommendRequest) -> String {
     v.to_string()
 }
 
+fn events_json(r: &EventsRequest) -> String {
+    let events: Vec<serde_json::Value> = r
+        .events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "kind": e.kind().name(), "customer": e.customer, "session": e.session,
+                "product": e.product, "zone": e.zone,
+            })
+        })
+        .collect();
+    serde_json::json!({ "events": events }).to_string()
+}
+
+/// One event of `kind` for `customer` (a product or a zone).
+fn event(kind: EventKind, customer: String, product: String, zone: String) -> Event {
+    Event { kind: kind as i32, customer, product, zone, ..Event::default() }
+}
+
 /// The request list the devices cycle through.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -137,6 +180,8 @@ pub enum OpChoice {
     Recommend,
     /// The store-shaped mix.
     Mix,
+    /// Only event batches.
+    Events,
 }
 
 /// Shares of the device classes in the mix (relative weights).
@@ -218,6 +263,10 @@ pub struct WorkloadSpec {
     pub k: u32,
     /// Requests to generate.
     pub requests: usize,
+    /// Events per batch (`OpChoice::Events`).
+    pub events_batch: usize,
+    /// Share of beacons and screens in the mix that report an event instead of asking.
+    pub event_share: f64,
     /// Seed.
     pub seed: u64,
 }
@@ -254,9 +303,40 @@ impl Workload {
                             ..Default::default()
                         }),
                     ),
+                    OpChoice::Events => {
+                        let events = (0..spec.events_batch.max(1))
+                            .map(|_| {
+                                let kind = if rng.chance(0.7) { EventKind::View } else { EventKind::Add };
+                                event(
+                                    kind,
+                                    customer(&mut rng, false),
+                                    pick(&mut rng, &universe.products),
+                                    String::new(),
+                                )
+                            })
+                            .collect();
+                        Template::new(Class::Events, request::Op::Events(EventsRequest { events }))
+                    }
                     OpChoice::Mix => {
                         let roll = rng.below(total as usize) as u32;
-                        if roll < spec.mix.screen {
+                        let reports = rng.chance(spec.event_share);
+                        if roll < spec.mix.screen && reports && !universe.products.is_empty() {
+                            let e = event(
+                                EventKind::View,
+                                customer(&mut rng, false),
+                                pick(&mut rng, &universe.products),
+                                String::new(),
+                            );
+                            Template::new(Class::ScreenEvent, request::Op::Events(EventsRequest { events: vec![e] }))
+                        } else if roll >= spec.mix.screen && roll < spec.mix.screen + spec.mix.beacon && reports {
+                            let e = event(
+                                EventKind::ZoneEnter,
+                                customer(&mut rng, false),
+                                String::new(),
+                                pick(&mut rng, &universe.zones),
+                            );
+                            Template::new(Class::BeaconEvent, request::Op::Events(EventsRequest { events: vec![e] }))
+                        } else if roll < spec.mix.screen {
                             let r = RecommendRequest {
                                 customer: customer(&mut rng, true),
                                 zone: pick(&mut rng, &universe.zones),
@@ -342,6 +422,8 @@ mod tests {
             unknown_share: 0.0,
             k: 5,
             requests: 4000,
+            events_batch: 1,
+            event_share: 0.0,
             seed: 7,
         };
         let w = Workload::generate(&spec, &universe).unwrap();
