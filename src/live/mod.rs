@@ -221,6 +221,11 @@ impl Live {
         &self.model
     }
 
+    /// The store settings every engine is built with (layout, rules, recommend limits).
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
     /// The reload status.
     pub fn status(&self) -> Status {
         let state = self.lock_state();

@@ -16,6 +16,7 @@ mod model_info;
 mod opt_out;
 mod ping;
 mod recommend;
+mod store;
 
 use std::time::Instant;
 
@@ -392,6 +393,8 @@ operations! {
     Forget = 14, "forget", Post "/v1/forget", [Ops] => forget::Forget;
     /// A customer opts out of personalisation, or back in.
     OptOut = 15, "opt_out", Post "/v1/opt-out", [Terminal, Ops] => opt_out::OptOut;
+    /// The store's layout: zones, aisles, signals, rules.
+    Store = 16, "store", Get "/v1/store", [Screen, Beacon, Terminal, Ops] => store::Store;
 }
 
 #[cfg(test)]

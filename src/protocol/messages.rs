@@ -8,7 +8,7 @@ pub struct Request {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     /// The operation; `None` when the client sent one this server does not know.
-    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15")]
+    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15, 16")]
     pub op: Option<request::Op>,
 }
 
@@ -35,6 +35,9 @@ pub mod request {
         /// Opt a customer out of personalisation, or back in.
         #[prost(message, tag = "15")]
         OptOut(super::OptOutRequest),
+        /// The store's layout.
+        #[prost(message, tag = "16")]
+        Store(super::StoreRequest),
     }
 }
 
@@ -76,7 +79,7 @@ pub struct Response {
     #[prost(string, tag = "2")]
     pub model_version: String,
     /// The answer.
-    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15")]
+    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15, 16")]
     pub result: Option<response::Result>,
 }
 
@@ -94,9 +97,12 @@ pub mod response {
         /// To `recommend`.
         #[prost(message, tag = "12")]
         Recommendation(super::Recommendation),
-        /// To `events`.
+        /// To `events`, `forget`, `opt_out`.
         #[prost(message, tag = "13")]
         EventsAck(super::EventsAck),
+        /// To `store`.
+        #[prost(message, tag = "16")]
+        Store(super::StoreLayout),
         /// A refusal.
         #[prost(message, tag = "15")]
         Error(super::Error),
@@ -389,4 +395,47 @@ pub struct OptOutRequest {
     /// True to opt out, false to opt back in.
     #[prost(bool, tag = "2")]
     pub out: bool,
+}
+
+/// `store`: no fields.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct StoreRequest {}
+
+/// Answer to `store`: what a device needs to configure itself.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+pub struct StoreLayout {
+    /// The zones and their aisles.
+    #[prost(message, repeated, tag = "1")]
+    pub zones: Vec<StoreZone>,
+    /// Every aisle of the served catalogue.
+    #[prost(string, repeated, tag = "2")]
+    pub aisles: Vec<String>,
+    /// Every shopper signal the served model knows.
+    #[prost(string, repeated, tag = "3")]
+    pub signals: Vec<String>,
+    /// The hard rules in force.
+    #[prost(message, repeated, tag = "4")]
+    pub rules: Vec<StoreRule>,
+}
+
+/// One zone.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+pub struct StoreZone {
+    /// Its name.
+    #[prost(string, tag = "1")]
+    pub name: String,
+    /// Its aisles (those in the served catalogue).
+    #[prost(string, repeated, tag = "2")]
+    pub aisles: Vec<String>,
+}
+
+/// One hard rule.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+pub struct StoreRule {
+    /// The signal.
+    #[prost(string, tag = "1")]
+    pub signal: String,
+    /// The tags never offered to a shopper carrying it.
+    #[prost(string, repeated, tag = "2")]
+    pub exclude_tags: Vec<String>,
 }

@@ -205,6 +205,7 @@ fn response_envelopes_match_prost() {
             Some(response::Result::ModelInfo(_)) => (11, None),
             Some(response::Result::Recommendation(_)) => (12, None),
             Some(response::Result::EventsAck(_)) => (13, None),
+            Some(response::Result::Store(_)) => (16, None),
             Some(response::Result::Error(x)) => (15, Some(x.code)),
             None => (0, None),
         };
