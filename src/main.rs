@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use endcap::client::Client;
 use endcap::config::Config;
 use endcap::demo::{self, DemoSpec};
+use endcap::engine::Mode;
 use endcap::model;
 use endcap::protocol::{RecommendRequest, response};
 use endcap::server::{self, ModelSource};
@@ -75,7 +76,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         train: TrainArgs,
-        /// Refuse to train if any row is malformed (default: skip, count and report them).
+        /// Refuse to train if any row is malformed (default: skip, count and report them), and
+        /// refuse to publish a model that does not beat personal frequency in the self-check.
         #[arg(long)]
         strict: bool,
         /// Model version (default: train-<UTC time>).
@@ -93,14 +95,25 @@ enum Command {
         /// Items per customer.
         #[arg(long, default_value_t = 10)]
         k: u32,
-        /// Leave out products the customer already bought.
+        /// Sources: mixed (buy again, discovery and taste, by probability), buy_again (only
+        /// products bought before), discover (only products not bought before).
+        #[arg(long, value_enum, default_value_t = ModeArg::Mixed)]
+        mode: ModeArg,
+        /// In mixed mode, at least this many products the customer has not bought.
+        #[arg(long, default_value_t = 0)]
+        min_discover: u32,
+        /// The time of the visit, for buy-again due-ness: unix seconds or RFC 3339 (default: now).
         #[arg(long)]
-        new_only: bool,
+        now: Option<String>,
+        /// Add score, reason and explanation columns.
+        #[arg(long)]
+        explain: bool,
         /// Config with the rules to apply (default: config/endcap.toml if present).
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Offline evaluation: hold out each customer's last order, train on the rest, compare.
+    /// Offline evaluation: hold out each customer's last orders, fit on the rest, and compare the
+    /// model's modes with baselines at each held-out basket (rolling origin).
     Eval {
         /// Directory with the training data, as for `train`.
         #[arg(long)]
@@ -108,6 +121,9 @@ enum Command {
         /// List length scored.
         #[arg(long, default_value_t = 10)]
         k: usize,
+        /// Held-out baskets per customer (the last ones), each predicted from the ones before.
+        #[arg(long, default_value_t = 4)]
+        holdout: usize,
         #[command(flatten)]
         train: TrainArgs,
         /// Config with the rules to apply (default: config/endcap.toml if present).
@@ -172,9 +188,9 @@ struct TrainArgs {
     /// L2 regularisation.
     #[arg(long, default_value_t = 0.5)]
     lambda: f32,
-    /// Recency half-life in days (0 = no decay).
-    #[arg(long, default_value_t = 180.0)]
-    decay_days: f64,
+    /// Recency half-life of ALS confidence, in each customer's own orders (0 = no decay).
+    #[arg(long, default_value_t = 8.0)]
+    decay_orders: f64,
     /// Pull of a customer's social signals on their vector (0 = ignore signals).
     #[arg(long, default_value_t = 2.0)]
     signal_weight: f32,
@@ -184,6 +200,9 @@ struct TrainArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Skip the held-out self-check against the baselines (`train`; `--strict` needs it).
+    #[arg(long)]
+    no_self_check: bool,
 }
 
 impl TrainArgs {
@@ -196,7 +215,8 @@ impl TrainArgs {
             iterations: self.iterations,
             alpha: self.alpha,
             lambda: self.lambda,
-            decay_days: self.decay_days,
+            decay_orders: self.decay_orders,
+            self_check: !self.no_self_check,
             signal_weight: self.signal_weight,
             segments: self.segments,
             seed: self.seed,
@@ -216,6 +236,27 @@ enum ModelCommand {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// Buy again, discovery and taste, merged by probability.
+    Mixed,
+    /// Only products bought before.
+    #[value(name = "buy_again")]
+    BuyAgain,
+    /// Only products not bought before.
+    Discover,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Mixed => Mode::Mixed,
+            ModeArg::BuyAgain => Mode::BuyAgain,
+            ModeArg::Discover => Mode::Discover,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -291,14 +332,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train { data, out, train, strict, version } => {
             train::run::train_command(&data, &out, &train.options(version)?, strict)
         }
-        Command::Eval { data, k, train, config, json } => {
+        Command::Eval { data, k, holdout, train, config, json } => {
             let cfg = Config::load(config.as_deref())?;
-            train::run::eval_command(&data, &cfg, &train.options(None)?, k, json)
+            train::run::eval_command(&data, &cfg, &train.options(None)?, k, holdout, json)
         }
-        Command::RecommendBatch { model, customers, k, new_only, config } => {
+        Command::RecommendBatch { model, customers, k, mode, min_discover, now, explain, config } => {
             let cfg = Config::load(config.as_deref())?;
+            let now_unix_s = match now {
+                Some(t) => {
+                    endcap::data::parse_ts(&t).with_context(|| format!("--now {t:?}: not unix seconds or RFC 3339"))?
+                }
+                None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64,
+            };
+            let batch = train::run::BatchOptions { k, mode: mode.into(), min_discover, now_unix_s, explain };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let (n, unknown) = train::run::recommend_batch(&model, &customers, &cfg, k, new_only, &mut out)?;
+            let (n, unknown) = train::run::recommend_batch(&model, &customers, &cfg, &batch, &mut out)?;
             info!(customers = n, unknown, "recommended (unknown customers get popular products)");
             Ok(())
         }

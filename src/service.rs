@@ -224,7 +224,11 @@ impl Service {
                     aisle: &r.aisle,
                     basket: &basket,
                     k: r.k,
-                    new_only: false,
+                    mode: crate::engine::Mode::Mixed,
+                    min_discover: 0,
+                    now_unix_s: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64),
                 };
                 match self.recommend(engine, &q, s) {
                     Ok(()) => {

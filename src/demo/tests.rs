@@ -75,9 +75,9 @@ fn counts_match_the_spec_and_ids_are_unique() {
 
     let n = spec.customers as f64;
     let per_customer = store.purchases.len() as f64 / n;
-    assert!((25.0..38.0).contains(&per_customer), "{per_customer} lines per customer");
+    assert!((85.0..110.0).contains(&per_customer), "{per_customer} lines per customer");
     let orders_per_customer = store.orders as f64 / n;
-    assert!((3.5..4.5).contains(&orders_per_customer), "{orders_per_customer} orders per customer");
+    assert!((12.5..15.0).contains(&orders_per_customer), "{orders_per_customer} orders per customer");
 }
 
 #[test]
@@ -520,4 +520,64 @@ fn tiny_and_empty_specs_do_not_panic() {
         let input = store.model_input();
         assert_eq!(input.product_purchases.iter().sum::<u64>(), store.purchases.len() as u64);
     }
+}
+
+/// Shape statistics of a store's purchase history (see `history.rs` for the targets).
+struct Shape {
+    lines_per_customer: f64,
+    median_orders: usize,
+    mean_basket: f64,
+    /// Share of the last four baskets' lines that the customer had bought before.
+    repeat_share: f64,
+    /// Share of the products that sold at all that sold once.
+    sold_once: f64,
+    /// Share of the lines held by the top 1% of products.
+    top1_share: f64,
+    /// Share of the catalogue that sold.
+    sold: f64,
+}
+
+fn shape(store: &DemoStore) -> Shape {
+    let n = store.customers.len();
+    let mut orders_of: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); n];
+    for line in &store.purchases {
+        let list = &mut orders_of[line.customer as usize];
+        match list.last_mut() {
+            Some((o, items)) if *o == line.order => items.push(line.product),
+            _ => list.push((line.order, vec![line.product])),
+        }
+    }
+    let mut counts: Vec<usize> = orders_of.iter().map(Vec::len).collect();
+    counts.sort_unstable();
+    let (mut repeats, mut held) = (0usize, 0usize);
+    for list in &orders_of {
+        for i in list.len().saturating_sub(4).max(1)..list.len() {
+            let before: HashSet<u32> = list[..i].iter().flat_map(|(_, items)| items.iter().copied()).collect();
+            held += list[i].1.len();
+            repeats += list[i].1.iter().filter(|p| before.contains(p)).count();
+        }
+    }
+    let mut sales = store.product_purchases();
+    let sold = sales.iter().filter(|&&s| s > 0).count();
+    let once = sales.iter().filter(|&&s| s == 1).count();
+    sales.sort_unstable_by(|a, b| b.cmp(a));
+    let top = sales.len().div_ceil(100);
+    Shape {
+        lines_per_customer: store.purchases.len() as f64 / n as f64,
+        median_orders: counts[n / 2],
+        mean_basket: store.purchases.len() as f64 / store.orders as f64,
+        repeat_share: repeats as f64 / held as f64,
+        sold_once: once as f64 / sold as f64,
+        top1_share: sales[..top].iter().sum::<u64>() as f64 / store.purchases.len() as f64,
+        sold: sold as f64 / sales.len() as f64,
+    }
+}
+
+#[test]
+fn histories_have_the_shape_of_grocery_data() {
+    let s = shape(small());
+    println!(
+        "lines/customer {:.1}, median orders {}, basket {:.2}, repeat share {:.3}, sold once {:.3}, top 1% {:.3}, sold {:.3}",
+        s.lines_per_customer, s.median_orders, s.mean_basket, s.repeat_share, s.sold_once, s.top1_share, s.sold
+    );
 }

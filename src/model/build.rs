@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rkyv::util::AlignedVec;
 
 use super::format::{
-    BODY_ALIGN, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData, Products,
-    Segments, Signals, Strings, body_offset, checksum_hex,
+    BODY_ALIGN, Blend, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData,
+    Products, Segments, Signals, Strings, body_offset, checksum_hex,
 };
 use super::input::ModelInput;
 use crate::index::ivf::{self, IvfView};
@@ -150,11 +150,45 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
     for &(p, _) in input.co_purchase.iter().flatten() {
         in_range("co_purchase", p)?;
     }
+    if !input.also_bought.is_empty() && input.also_bought.len() != np {
+        return Err(invalid("also_bought must be empty or have one list per product"));
+    }
+    for &(p, s) in input.also_bought.iter().flatten() {
+        in_range("also_bought", p)?;
+        finite("also_bought score", &[s])?;
+    }
     if !input.repeat.is_empty() && input.repeat.len() != nc {
         return Err(invalid("repeat must be empty or have one list per customer"));
     }
-    for r in input.repeat.iter().flatten() {
-        in_range("repeat", r.product)?;
+    for list in &input.repeat {
+        let mut seen = HashSet::with_capacity(list.len());
+        for r in list {
+            in_range("repeat", r.product)?;
+            finite("repeat statistic", &[r.base_logit, r.gap_days, r.gap_orders])?;
+            if !seen.insert(r.product) {
+                return Err(invalid(format!("repeat lists product {} twice for one customer", r.product)));
+            }
+        }
+    }
+    if !input.discover.is_empty() && input.discover.len() != nc {
+        return Err(invalid("discover must be empty or have one list per customer"));
+    }
+    for d in input.discover.iter().flatten() {
+        in_range("discover", d.product)?;
+        in_range("discover because", d.because)?;
+        finite("discover score", &[d.score])?;
+    }
+    if let Some(blend) = &input.blend {
+        finite("buy-again time weight", &blend.time_weights)?;
+        for (name, knots) in [("discover calibration", &blend.discover), ("embedding calibration", &blend.embedding)] {
+            let ok = knots.iter().all(|&(s, p)| s.is_finite() && (0.0..=1.0).contains(&p))
+                && knots.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+            if !ok {
+                return Err(invalid(format!(
+                    "{name}: knots must be finite, scores increasing, probabilities in [0, 1] and non-decreasing"
+                )));
+            }
+        }
     }
     for s in &input.segments {
         if s.centroid.len() != dim {
@@ -273,6 +307,16 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
             }
         })
     };
+    let also_bought = if input.also_bought.is_empty() {
+        Csr::default()
+    } else {
+        csr(0..np, |r, items, scores| {
+            for &(p, s) in &input.also_bought[order[r] as usize] {
+                items.push(new_row[p as usize]);
+                scores.push(s);
+            }
+        })
+    };
     let products = Products {
         ids: id_map((0..np).map(|r| product(r).id.as_str()).collect::<Vec<_>>().into_iter())?,
         names: strings((0..np).map(|r| product(r).name.as_str()))?,
@@ -294,17 +338,44 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         purchases,
         popular,
         co_purchase,
+        also_bought,
     };
 
-    let repeat = if input.repeat.is_empty() {
-        Csr::default()
-    } else {
-        csr(&input.repeat, |list, items, scores| {
-            for r in list {
-                items.push(new_row[r.product as usize]);
-                scores.push(r.count as f32);
+    // Repeat rows sorted by product row, so the engine can look a product up in a customer's
+    // history by binary search; the statistics follow their entries.
+    let mut repeat = Csr::default();
+    let (mut repeat_last_ts, mut repeat_logit, mut repeat_gap_days, mut repeat_gap_orders) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    if !input.repeat.is_empty() {
+        repeat.offsets.push(0);
+        let mut sorted: Vec<(u32, usize)> = Vec::new();
+        for list in &input.repeat {
+            sorted.clear();
+            sorted.extend(list.iter().enumerate().map(|(i, r)| (new_row[r.product as usize], i)));
+            sorted.sort_unstable();
+            for &(row, i) in &sorted {
+                let r = &list[i];
+                repeat.items.push(row);
+                repeat.scores.push(r.count as f32);
+                repeat_last_ts.push(r.last_ts);
+                repeat_logit.push(r.base_logit);
+                repeat_gap_days.push(r.gap_days);
+                repeat_gap_orders.push(r.gap_orders);
             }
-        })
+            repeat.offsets.push(repeat.items.len() as u32);
+        }
+    }
+    let (discover, discover_because) = if input.discover.is_empty() {
+        (Csr::default(), Vec::new())
+    } else {
+        let because = input.discover.iter().flatten().map(|d| new_row[d.because as usize]).collect();
+        let lists = csr(&input.discover, |list, items, scores| {
+            for d in list {
+                items.push(new_row[d.product as usize]);
+                scores.push(d.score);
+            }
+        });
+        (lists, because)
     };
     let customers = Customers {
         ids: id_map(input.customers.iter().map(|c| c.id.as_str()))?,
@@ -317,7 +388,23 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         }),
         segment: input.customer_segment.clone(),
         repeat,
-        repeat_last_ts: input.repeat.iter().flatten().map(|r| r.last_ts).collect(),
+        repeat_last_ts,
+        repeat_logit,
+        repeat_gap_days,
+        repeat_gap_orders,
+        discover,
+        discover_because,
+    };
+    let blend = match &input.blend {
+        None => Blend { data_end_ts: input.data_end_ts, ..Blend::default() },
+        Some(b) => Blend {
+            time_weights: b.time_weights.to_vec(),
+            discover_scores: b.discover.iter().map(|k| k.0).collect(),
+            discover_probs: b.discover.iter().map(|k| k.1).collect(),
+            embedding_scores: b.embedding.iter().map(|k| k.0).collect(),
+            embedding_probs: b.embedding.iter().map(|k| k.1).collect(),
+            data_end_ts: input.data_end_ts,
+        },
     };
     let learned: HashMap<&str, &Vec<f32>> = input.signal_vectors.iter().map(|(n, v)| (n.as_str(), v)).collect();
     let signals_part = Signals {
@@ -350,6 +437,7 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         customers,
         signals: signals_part,
         segments,
+        blend,
     };
     let body = rkyv::to_bytes::<rkyv::rancor::Error>(&data).map_err(|e| BuildError::Serialize(e.to_string()))?;
     let counts = Counts {
@@ -362,6 +450,8 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         segments: input.segments.len() as u64,
         co_purchase_pairs: data.products.co_purchase.items.len() as u64,
         repeat_entries: data.customers.repeat.items.len() as u64,
+        also_bought_pairs: data.products.also_bought.items.len() as u64,
+        discover_entries: data.customers.discover.items.len() as u64,
     };
     let manifest = Manifest {
         format_version: FORMAT_VERSION,

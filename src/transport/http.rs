@@ -159,7 +159,11 @@ async fn recommend(State(service): State<Arc<Service>>, body: Result<Bytes, Byte
         aisle: req.aisle.as_deref().unwrap_or(""),
         basket: &basket,
         k: req.k.unwrap_or(0),
-        new_only: false,
+        mode: crate::engine::Mode::Mixed,
+        min_discover: 0,
+        now_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
     };
     SCRATCH.with_borrow_mut(|s| match service.recommend(&engine, &q, s) {
         Ok(()) => {
