@@ -9,7 +9,8 @@
 //! - **Personal staples**: 10-20 products per customer, drawn mostly from their tastes (so
 //!   different customers have different staples), some from the store's everyday head, some
 //!   from what their taste's customers are adopting (trends). Each staple has its own loyalty
-//!   (some near 1) and repeat cycle in days; the chance of buying it grows as it becomes due.
+//!   and repeat cycle in days (about one in seven is bought on almost every visit, the others every few
+//!   visits); the chance of buying it grows as it becomes due.
 //! - **Drift**: a third of the staples are adopted partway through, after a trial purchase;
 //!   every staple can be dropped at any order, and some drops are replaced by a new staple, so
 //!   the chance of re-buying falls with the orders since the last purchase.
@@ -38,6 +39,8 @@ const STAPLE_HEAD: f64 = 0.15;
 const STAPLE_TREND: f64 = 0.15;
 /// Share of staples already adopted when the history starts (the rest are adopted after a trial).
 const ACTIVE_AT_START: f64 = 0.65;
+/// Share of staples bought on almost every visit.
+const EVERY_VISIT: f64 = 0.15;
 /// When a dropped staple is replaced by a new one.
 const REPLACE: f64 = 0.5;
 /// Median exploration picks per order and the spread of its log (per customer).
@@ -143,11 +146,17 @@ impl CustomerContext<'_> {
         if scratch.staples.iter().any(|s| s.product == product && !s.dropped) {
             return;
         }
-        let cycle_visits = lognormal(rng, 2.0, 0.6).clamp(0.5, 8.0);
+        // Every-visit staples (milk, bread) are bought almost always; the others come round
+        // every few visits.
+        let (cycle_visits, loyalty) = if rng.chance(EVERY_VISIT) {
+            (0.3 + 0.3 * rng.next_f64(), 0.85 + 0.15 * rng.next_f64())
+        } else {
+            (lognormal(rng, 2.5, 0.6).clamp(0.7, 8.0), 0.45 + 0.5 * rng.next_f64().sqrt())
+        };
         let cycle_s = cycle_visits * gap_s;
         scratch.staples.push(Staple {
             product,
-            loyalty: 0.55 + 0.45 * rng.next_f64().sqrt(),
+            loyalty,
             cycle_s,
             // An adopted staple starts part-way through its cycle.
             last_s: -rng.next_f64() * cycle_s,

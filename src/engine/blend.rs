@@ -211,7 +211,7 @@ impl Engine {
 
 /// Sorts `cands` (and `raw` alongside) by probability, then the source's raw score, then row,
 /// best first; `ranked` is the reused index buffer.
-fn rank_slice(cands: &mut [Hit], raw: &mut [f32], ranked: &mut Vec<u32>) {
+pub(super) fn rank_slice(cands: &mut [Hit], raw: &mut [f32], ranked: &mut Vec<u32>) {
     ranked.clear();
     ranked.extend(0..cands.len() as u32);
     ranked.sort_unstable_by(|&a, &b| {

@@ -367,4 +367,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod blend_tests;
+#[cfg(test)]
 mod tests;

@@ -152,3 +152,23 @@ fn k_defaults_and_clamps() {
     e.recommend(&Query { customer: "cust-001", k: u32::MAX, ..Query::default() }, &mut s).expect("ok");
     assert_eq!(s.hits().len(), 50);
 }
+
+#[test]
+fn a_model_without_purchase_history_answers_from_the_embedding_alone() {
+    let e = engine_with(&config());
+    let mut s = Scratch::default();
+    for customer in ["cust-001", "cust-004"] {
+        let q = Query { customer, k: 8, ..Query::default() };
+        e.recommend(&q, &mut s).expect("ok");
+        let mixed = s.hits().to_vec();
+        e.recommend_embedding(&q, &mut s).expect("ok");
+        assert_eq!(mixed, s.hits(), "mixed is the embedding");
+        e.recommend(&Query { mode: Mode::Discover, ..q }, &mut s).expect("ok");
+        assert_eq!(mixed, s.hits(), "nothing was bought, so discover is the embedding too");
+        e.recommend(&Query { mode: Mode::BuyAgain, ..q }, &mut s).expect("ok");
+        assert!(s.hits().is_empty(), "nothing to buy again");
+    }
+    assert_eq!(Mode::parse(""), Some(Mode::Mixed));
+    assert!(Mode::ALL.iter().all(|&m| Mode::parse(m.as_str()) == Some(m)));
+    assert_eq!(Mode::parse("new_only"), None);
+}

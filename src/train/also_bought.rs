@@ -4,7 +4,8 @@
 //! Per-order co-purchase (`copurchase.rs`) finds what goes in the same basket (basket
 //! completion). Counted per customer, pairs show what the same people buy across visits: a
 //! taste, a habit, what customers like this one adopted. `sim(a, b) = n_ab / sqrt(n_a n_b)` with
-//! `n` counted in distinct customers, kept when `n_ab >= also_min_support`.
+//! `n` counted in distinct customers (each customer's [`ALSO_BOUGHT_CAP`] most frequent products
+//! count), kept when `n_ab >= also_min_support`.
 //!
 //! A customer's discovery list is the products they have not bought, scored by the recency-
 //! weighted mean similarity to what they have bought (weights: each product's decayed share of
@@ -17,26 +18,57 @@ use super::orders::{CustomerOrders, ProductHistory};
 use super::{TrainOptions, bar};
 use crate::model::input::Discovery;
 
+/// Products per customer that count toward "also bought": their most frequent ones. A customer's
+/// pairs cost the square of their products, so the heaviest histories are capped; the cap is
+/// above what most customers have (about 40 distinct products on the demo store).
+pub const ALSO_BOUGHT_CAP: usize = 64;
+
 /// Per product: the products most often bought by the same customers, best first.
 pub fn also_bought(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
     let nc = orders.customers();
-    // Each customer's distinct products.
+    // Each customer's distinct products (their ALSO_BOUGHT_CAP most frequent), sorted.
     let sets: Vec<Vec<u32>> = (0..nc)
         .into_par_iter()
-        .map(|c| {
-            let mut v: Vec<u32> = orders.orders_of(c).flat_map(|o| orders.items_of(o).iter().copied()).collect();
-            v.sort_unstable();
-            v.dedup();
-            v
+        .map_init(Vec::new, |all: &mut Vec<u32>, c| {
+            all.clear();
+            all.extend(orders.orders_of(c).flat_map(|o| orders.items_of(o).iter().copied()));
+            all.sort_unstable();
+            let mut counted: Vec<(u32, u32)> = Vec::new();
+            for &p in all.iter() {
+                match counted.last_mut() {
+                    Some((q, n)) if *q == p => *n += 1,
+                    _ => counted.push((p, 1)),
+                }
+            }
+            if counted.len() > ALSO_BOUGHT_CAP {
+                counted.select_nth_unstable_by(ALSO_BOUGHT_CAP - 1, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                counted.truncate(ALSO_BOUGHT_CAP);
+            }
+            let mut set: Vec<u32> = counted.into_iter().map(|e| e.0).collect();
+            set.sort_unstable();
+            set
         })
         .collect();
-    let mut buyers: Vec<Vec<u32>> = vec![Vec::new(); products];
-    for (c, set) in sets.iter().enumerate() {
+    // Buyers of each product, as one flat list per product (a counting sort).
+    let mut start = vec![0u32; products + 1];
+    for set in &sets {
         for &p in set {
-            buyers[p as usize].push(c as u32);
+            start[p as usize + 1] += 1;
         }
     }
-    let n: Vec<f32> = buyers.iter().map(|b| b.len() as f32).collect();
+    for p in 0..products {
+        start[p + 1] += start[p];
+    }
+    let mut next = start.clone();
+    let mut buyers = vec![0u32; start[products] as usize];
+    for (c, set) in sets.iter().enumerate() {
+        for &p in set {
+            buyers[next[p as usize] as usize] = c as u32;
+            next[p as usize] += 1;
+        }
+    }
+    drop(next);
+    let buyers_of = |p: usize| &buyers[start[p] as usize..start[p + 1] as usize];
     let progress = bar(products as u64, "also-bought");
     let min_support = opts.also_min_support.max(1);
     let result = (0..products)
@@ -47,10 +79,10 @@ pub fn also_bought(orders: &CustomerOrders, products: usize, opts: &TrainOptions
                 if a % 1024 == 0 {
                     progress.inc(1024);
                 }
-                if (buyers[a].len() as u32) < min_support {
+                if (buyers_of(a).len() as u32) < min_support {
                     return Vec::new();
                 }
-                for &c in &buyers[a] {
+                for &c in buyers_of(a) {
                     for &b in &sets[c as usize] {
                         if b as usize != a {
                             if counts[b as usize] == 0 {
@@ -60,10 +92,11 @@ pub fn also_bought(orders: &CustomerOrders, products: usize, opts: &TrainOptions
                         }
                     }
                 }
+                let n_a = buyers_of(a).len() as f32;
                 let mut scored: Vec<(u32, f32)> = touched
                     .iter()
                     .filter(|&&b| counts[b as usize] >= min_support)
-                    .map(|&b| (b, counts[b as usize] as f32 / (n[a] * n[b as usize]).sqrt()))
+                    .map(|&b| (b, counts[b as usize] as f32 / (n_a * buyers_of(b as usize).len() as f32).sqrt()))
                     .collect();
                 for &b in touched.iter() {
                     counts[b as usize] = 0;
@@ -130,9 +163,16 @@ pub fn discover(
         w.best[i] = (0.0, u32::MAX);
     }
     w.touched.clear();
+    // The best `top` first: select them, then sort only those.
+    let order = |x: &Discovery, y: &Discovery| y.score.total_cmp(&x.score).then(x.product.cmp(&y.product));
     let mine = &mut out[start..];
-    mine.sort_unstable_by(|x, y| y.score.total_cmp(&x.score).then(x.product.cmp(&y.product)));
-    out.truncate(start + top.min(out.len() - start));
+    if top < mine.len() {
+        if top > 0 {
+            mine.select_nth_unstable_by(top - 1, order);
+        }
+        out.truncate(start + top);
+    }
+    out[start..].sort_unstable_by(order);
 }
 
 #[cfg(test)]

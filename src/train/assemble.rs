@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::buy_again::{HALF_LIVES, features};
+use super::buy_again::{HALF_LIVES, customer_repeat, features};
 use super::orders::CustomerOrders;
 use super::{
     DiscoverWork, Factors, Interactions, Learned, Steps, TrainData, TrainOptions, TrainReport, also_bought,
@@ -33,9 +33,9 @@ impl Parts {
 }
 
 /// What is counted from one data set for a model.
-pub struct Counted {
+pub struct Counted<'a> {
     /// Each customer's orders.
-    pub orders: CustomerOrders,
+    pub orders: &'a CustomerOrders,
     /// ALS confidences and product repeat propensities.
     pub inter: Interactions,
     /// Per-order co-purchase neighbours (empty when not wanted).
@@ -44,10 +44,11 @@ pub struct Counted {
     pub neighbours: Vec<Vec<(u32, f32)>>,
 }
 
-/// Counts `data` again, folds the customers in, and assembles the model with what `learned`
-/// holds.
+/// Counts `orders` (every customer's orders; `data` gives the catalogue, customers and social
+/// signals) again, folds the customers in, and assembles the model with what `learned` holds.
 pub fn refresh(
     data: &TrainData,
+    orders: &CustomerOrders,
     learned: &Learned,
     opts: &TrainOptions,
     mut steps: Steps,
@@ -55,12 +56,12 @@ pub fn refresh(
     source: &str,
 ) -> Result<(ModelInput, TrainReport), String> {
     let np = data.products.len();
-    let orders = steps.run("orders", || CustomerOrders::new(data));
-    let inter = steps.run("interactions", || interactions(&orders, np, opts));
+    let inter = steps.run("interactions", || interactions(orders, np, opts));
     let factors = steps.run("fold-in", || fold_in(data, &inter, &learned.factors, opts))?;
-    let co = if parts.co_purchase { steps.run("co-purchase", || co_purchase(data, opts)) } else { Vec::new() };
-    let neighbours = steps.run("also-bought", || also_bought(&orders, np, opts));
-    assemble(data, &Counted { orders, inter, co, neighbours }, factors, learned, opts, steps, parts, source)
+    let co = if parts.co_purchase { steps.run("co-purchase", || co_purchase(orders, np, opts)) } else { Vec::new() };
+    let neighbours = steps.run("also-bought", || also_bought(orders, np, opts));
+    let counted = Counted { orders, inter, co, neighbours };
+    assemble(data, &counted, factors, learned, opts, steps, parts, source)
 }
 
 /// The steps after the factors, whoever made them: repeat statistics and discovery lists,
@@ -69,7 +70,7 @@ pub fn refresh(
 #[allow(clippy::too_many_arguments)]
 pub fn assemble(
     data: &TrainData,
-    counted: &Counted,
+    counted: &Counted<'_>,
     factors: Factors,
     learned: &Learned,
     opts: &TrainOptions,
@@ -89,13 +90,14 @@ pub fn assemble(
     let pairs = by_customer.cols.len();
     let (repeat, discovery) = steps.run("lists", || customer_lists(counted, learned, opts));
     let (segments, customer_segment) = if parts.segments {
-        steps.run("segments", || segments(data, &factors.customers, dim, opts))
+        steps.run("segments", || segments(data, counted.orders, &factors.customers, dim, opts))
     } else {
         (Vec::new(), Vec::new())
     };
 
+    let orders = counted.orders;
     let mut product_purchases = vec![0u64; np];
-    for &p in &data.purchases.product {
+    for &p in &orders.items {
         product_purchases[p as usize] += 1;
     }
     let mut customer_signals: Vec<Vec<(String, f32)>> = vec![Vec::new(); nc];
@@ -116,12 +118,12 @@ pub fn assemble(
         .collect();
 
     let version = if opts.version.is_empty() { format!("train-{}", utc_stamp()) } else { opts.version.clone() };
-    let (from, to) = (data.purchases.ts.iter().min(), data.purchases.ts.iter().max());
+    let (from, to) = (orders.ts.iter().min(), orders.ts.iter().max());
     let ba = &learned.buy_again;
     let mut training = BTreeMap::new();
     training.insert("source".into(), serde_json::json!(source));
-    training.insert("purchase_lines".into(), serde_json::json!(data.purchases.len()));
-    training.insert("orders".into(), serde_json::json!(data.orders));
+    training.insert("order_lines".into(), serde_json::json!(orders.items.len()));
+    training.insert("orders".into(), serde_json::json!(orders.ts.len()));
     training.insert("customer_product_pairs".into(), serde_json::json!(pairs));
     training.insert("time_span".into(), serde_json::json!({ "from": from, "to": to }));
     training.insert(
@@ -200,11 +202,11 @@ pub fn assemble(
 
 /// Per customer: the repeat statistics with their buy-again logits, and the discovery list.
 fn customer_lists(
-    counted: &Counted,
+    counted: &Counted<'_>,
     learned: &Learned,
     opts: &TrainOptions,
 ) -> (Vec<Vec<RepeatPurchase>>, Vec<Vec<Discovery>>) {
-    let orders = &counted.orders;
+    let orders = counted.orders;
     let propensity = &counted.inter.propensity;
     (0..orders.customers())
         .into_par_iter()
@@ -214,6 +216,7 @@ fn customer_lists(
                 hist.clear();
                 orders.summarise(c, HALF_LIVES, work, hist);
                 let n = orders.orders_of(c).len();
+                let routine = customer_repeat(hist);
                 let repeat = hist
                     .iter()
                     .map(|h| RepeatPurchase {
@@ -223,6 +226,7 @@ fn customer_lists(
                         base_logit: learned.buy_again.static_logit(&features(
                             h,
                             n,
+                            routine,
                             propensity[h.product as usize],
                             0.0,
                         )),

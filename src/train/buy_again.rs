@@ -4,10 +4,12 @@
 //!
 //! Features of a (customer, product) history (`orders::ProductHistory`), at the time of a visit:
 //! how often (log count, share of orders), how recently in orders (two decayed shares with
-//! half-lives of 2 and 8 orders, log orders since the last purchase), how long the history is,
-//! whether there is a usual gap, the product's repeat propensity across all customers (a
-//! birthday cake is rarely bought twice, milk is), and two that depend on the visit's time: log
-//! days since the last purchase and how due it is (days since / usual gap in days).
+//! half-lives of 2 and 8 orders, log orders since the last purchase, and how due it is in
+//! orders: orders since / usual gap in orders), how long the history is, how much of the
+//! customer's shopping is repeats (a routine shopper against an explorer), whether there is a
+//! usual gap, the product's repeat propensity across all customers (a birthday cake is rarely
+//! bought twice, milk is), and two that depend on the visit's time: log days since the last
+//! purchase and how due it is (days since / usual gap in days).
 //!
 //! The model is stored split: everything but the two time features is folded into one logit per
 //! (customer, product) at training time; the engine adds the time part with the server's clock.
@@ -15,42 +17,49 @@
 use rayon::prelude::*;
 
 use super::orders::ProductHistory;
+pub use crate::engine::{MAX_DAYS, MAX_DUE, time_features};
 
 /// Half-lives (in the customer's orders) of the two decayed frequencies.
 pub const HALF_LIVES: [f64; 2] = [2.0, 8.0];
 /// Static features, then the two time features.
-pub const FEATURES: usize = 10;
-const STATIC: usize = 8;
-/// Days beyond which "since the last purchase" stops counting.
-pub const MAX_DAYS: f64 = 365.0;
-/// Dueness (days since / usual gap) beyond which it stops counting.
-pub const MAX_DUE: f64 = 10.0;
+pub const FEATURES: usize = 12;
+const STATIC: usize = 10;
 /// L2 penalty on the weights (not the bias), per fitting row.
 const L2: f64 = 1e-4;
 
-/// The time features the engine computes at request time: log days since the last purchase and
-/// log dueness (0 without a usual gap).
-pub fn time_features(days_since: f64, gap_days: f32) -> [f64; 2] {
-    let days = days_since.clamp(0.0, MAX_DAYS);
-    let due = if gap_days > 0.0 { (days / gap_days as f64).min(MAX_DUE) } else { 0.0 };
-    [days.ln_1p(), due.ln_1p()]
-}
-
-/// Every feature of one history at a visit `days_since` days after its last purchase.
-pub fn features(h: &ProductHistory, n_orders: usize, propensity: f32, days_since: f64) -> [f64; FEATURES] {
+/// Every feature of one history at a visit `days_since` days after its last purchase, for a
+/// customer with `n_orders` orders of whose purchases a share `customer_repeat` were repeats.
+pub fn features(
+    h: &ProductHistory,
+    n_orders: usize,
+    customer_repeat: f32,
+    propensity: f32,
+    days_since: f64,
+) -> [f64; FEATURES] {
     let t = time_features(days_since, h.gap_days);
+    let due_orders = if h.gap_orders > 0.0 { (h.orders_since as f64 / h.gap_orders as f64).min(MAX_DUE) } else { 0.0 };
     [
         (h.count as f64).ln_1p(),
         h.count as f64 / n_orders.max(1) as f64,
         h.decayed[0] as f64,
         h.decayed[1] as f64,
         (h.orders_since as f64).ln_1p(),
+        due_orders.ln_1p(),
         (n_orders as f64).ln_1p(),
+        customer_repeat as f64,
         f64::from(h.count > 1),
         propensity as f64,
         t[0],
         t[1],
     ]
+}
+
+/// The share of a customer's purchases that were repeats (an order holding a product they had
+/// bought in an earlier order), from their history.
+pub fn customer_repeat(history: &[ProductHistory]) -> f32 {
+    let all: u64 = history.iter().map(|h| h.count as u64).sum();
+    let repeats: u64 = history.iter().map(|h| (h.count - 1) as u64).sum();
+    (repeats as f64 / all.max(1) as f64) as f32
 }
 
 /// Per product: the share of its purchases that were repeats (a customer buying it again),

@@ -6,10 +6,10 @@
 
 use rayon::prelude::*;
 
-use super::buy_again::{FEATURES, HALF_LIVES, features};
+use super::buy_again::{FEATURES, HALF_LIVES, customer_repeat, features};
 use super::calibrate::{Calibration, fit as calibrate};
 use super::orders::CustomerOrders;
-use super::split::{Basket, Holdout};
+use super::split::Basket;
 use super::{
     BuyAgainModel, Counted, DiscoverWork, Factors, Steps, TrainData, TrainOptions, als_factors, also_bought, discover,
     eval, interactions,
@@ -56,16 +56,13 @@ fn sample<'a>(baskets: &[&'a Basket], n: usize, seed: u64) -> Vec<&'a Basket> {
     v
 }
 
-/// Learns from `data` minus each customer's last basket (see the module doc).
-pub fn fit(data: &TrainData, opts: &TrainOptions, steps: &mut Steps) -> Result<Learned, String> {
+/// Learns from `all` (every customer's orders; `data` gives the catalogue, customers and social
+/// signals) minus each customer's last basket (see the module doc).
+pub fn fit(data: &TrainData, all: &CustomerOrders, opts: &TrainOptions, steps: &mut Steps) -> Result<Learned, String> {
     let np = data.products.len();
-    let (hist, baskets) = steps.run("hold-out", || {
-        let split = Holdout::new(data, 1);
-        (split.data_at(data, 0), split.origins.into_iter().next().unwrap_or_default())
-    });
-    let orders = steps.run("orders", || CustomerOrders::new(&hist));
+    let (orders, baskets) = steps.run("hold-out", || (all.known_at(1, 0), all.baskets_at(1, 0)));
     let inter = steps.run("interactions", || interactions(&orders, np, opts));
-    let factors = steps.run("als", || als_factors(&hist, &inter, opts))?;
+    let factors = steps.run("als", || als_factors(data, &inter, opts))?;
     let neighbours = steps.run("also-bought", || also_bought(&orders, np, opts));
 
     // Two halves of the customers with a held-out basket: one fits, the other checks.
@@ -83,8 +80,8 @@ pub fn fit(data: &TrainData, opts: &TrainOptions, steps: &mut Steps) -> Result<L
         Learned { factors, buy_again, discover: discover_cal, embedding: embedding_cal, self_check: None };
     if opts.self_check && !checking.is_empty() {
         let check = sample(&checking, CHECK_CUSTOMERS, opts.seed);
-        let counted = Counted { orders, inter, co: Vec::new(), neighbours };
-        let report = steps.run("self-check", || eval::self_check(&hist, &counted, &check, &learned, opts))?;
+        let counted = Counted { orders: &orders, inter, co: Vec::new(), neighbours };
+        let report = steps.run("self-check", || eval::self_check(data, &counted, &check, &learned, opts))?;
         learned.self_check = Some(report);
     }
     Ok(learned)
@@ -101,10 +98,11 @@ fn buy_again_rows(orders: &CustomerOrders, propensity: &[f32], baskets: &[&Baske
                 hist.clear();
                 orders.summarise(b.customer as usize, HALF_LIVES, work, hist);
                 let n = orders.orders_of(b.customer as usize).len();
+                let routine = customer_repeat(hist);
                 hist.iter()
                     .map(|h| {
                         let days = (b.ts - h.last_ts) as f64 / 86_400.0;
-                        let x = features(h, n, propensity[h.product as usize], days);
+                        let x = features(h, n, routine, propensity[h.product as usize], days);
                         (x, b.products.binary_search(&h.product).is_ok())
                     })
                     .collect::<Vec<_>>()

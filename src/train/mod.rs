@@ -58,6 +58,7 @@ pub use copurchase::co_purchase;
 pub use factors::{Factors, als_factors, fold_in};
 pub use fit::{Learned, fit};
 pub use interactions::{Interactions, interactions};
+use orders::CustomerOrders;
 pub use segments::segments;
 
 /// Training settings (`endcap train` flags).
@@ -149,25 +150,48 @@ pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
 pub struct Steps(Vec<(&'static str, Duration)>);
 
 impl Steps {
-    /// Runs step `name`, timing it.
+    /// Runs step `name`, timing it (and logging the process's memory after it).
     pub fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let out = step();
-        let took = started.elapsed();
-        tracing::info!(step = name, took_ms = took.as_millis() as u64, "training step done");
-        self.0.push((name, took));
+        self.record(name, started.elapsed());
         out
+    }
+
+    /// Records a step timed elsewhere.
+    pub fn record(&mut self, name: &'static str, took: Duration) {
+        let (rss, peak) = run::rss_bytes();
+        tracing::info!(
+            step = name,
+            took_ms = took.as_millis() as u64,
+            rss_mb = rss / 1_000_000,
+            peak_rss_mb = peak / 1_000_000,
+            "training step done"
+        );
+        self.0.push((name, took));
     }
 }
 
 /// Trains a model from `data`: [`fit`] on the orders before each customer's last, then
 /// [`refresh`] on everything. Progress bars go to stderr (hidden when it is not a terminal).
 pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, TrainReport), String> {
-    opts.check()?;
     let mut steps = Steps::default();
-    let learned = fit(data, opts, &mut steps)?;
-    let (input, mut report) =
-        refresh(data, &learned, opts, steps, Parts::ALL, "endcap train: implicit ALS + signals, buy-again, discovery")?;
+    let orders = steps.run("orders", || CustomerOrders::new(data));
+    train_orders(data, &orders, opts, steps)
+}
+
+/// [`train`] from orders already grouped (`data`'s purchase lines are not read: a caller may
+/// free them once `orders` exists).
+pub fn train_orders(
+    data: &TrainData,
+    orders: &CustomerOrders,
+    opts: &TrainOptions,
+    mut steps: Steps,
+) -> Result<(ModelInput, TrainReport), String> {
+    opts.check()?;
+    let learned = fit(data, orders, opts, &mut steps)?;
+    let source = "endcap train: implicit ALS + signals, buy-again, discovery";
+    let (input, mut report) = refresh(data, orders, &learned, opts, steps, Parts::ALL, source)?;
     report.self_check = learned.self_check;
     Ok((input, report))
 }

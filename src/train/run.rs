@@ -6,19 +6,28 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::eval::EvalReport;
-use super::{TrainOptions, TrainReport, read_dir, train};
+use super::orders::CustomerOrders;
+use super::{TrainOptions, TrainReport, read_dir, train_orders};
 use crate::config::Config;
 use crate::engine::{Engine, Hit, Mode, Query, Scratch};
 use crate::model::{self, Model};
 
 /// Peak resident memory of this process so far, in bytes (Linux; 0 elsewhere).
 pub fn peak_rss_bytes() -> u64 {
+    rss_bytes().1
+}
+
+/// Resident memory of this process now and at its peak, in bytes (Linux; 0 elsewhere).
+pub fn rss_bytes() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// `endcap train`: reads `data`, trains, builds the index, publishes `out` atomically, and prints
@@ -28,12 +37,14 @@ pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool)
     let started = Instant::now();
     let t = Instant::now();
     let mut input_data = read_dir(data, strict)?;
-    let read_took = t.elapsed();
-    let (input, mut report) = train(&input_data, opts).map_err(|e| anyhow::anyhow!(e))?;
-    report.steps.insert(0, ("read", read_took));
-    // The purchase lines are no longer needed: free them before the artifact is built.
+    let mut steps = super::Steps::default();
+    steps.record("read", t.elapsed());
+    let orders = steps.run("orders", || CustomerOrders::new(&input_data));
+    // Training reads the grouped orders only: free the purchase lines.
     let lines = input_data.purchases.len();
     input_data.purchases = crate::data::Purchases::default();
+    let (input, mut report) = train_orders(&input_data, &orders, opts, steps).map_err(|e| anyhow::anyhow!(e))?;
+    drop(orders);
     let mut e = std::io::stderr().lock();
     if let Some(check) = &report.self_check {
         writeln!(e, "\nself-check on held-out baskets (customers the fitting did not see):")?;
@@ -288,7 +299,7 @@ mod tests {
         let store = demo::generate(&DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 });
         let data = store.train_data();
         let opts = TrainOptions { dim: 16, iterations: 4, segments: 4, ..TrainOptions::default() };
-        let (input, _) = train(&data, &opts).expect("trains");
+        let (input, _) = crate::train::train(&data, &opts).expect("trains");
         let model_path = dir.join("m.endcap");
         model::build(&input).expect("builds").write_atomic(&model_path).expect("writes");
         let config =

@@ -89,26 +89,3 @@ fn a_customer_known_only_from_social_data_gets_their_signals_vector() {
     assert!(cosine(newcomer, signal) > 0.999);
     assert!(newcomer.iter().any(|v| *v != 0.0));
 }
-
-#[test]
-#[ignore]
-fn timing_default_store() {
-    let t = std::time::Instant::now();
-    let store = demo::generate(&DemoSpec::default());
-    println!("generate {:?}", t.elapsed());
-    let data = store.train_data();
-    let t = std::time::Instant::now();
-    let (input, report) = train(&data, &TrainOptions::default()).expect("trains");
-    println!("train {:?}", t.elapsed());
-    for (s, d) in &report.steps {
-        println!("  {s} {d:?}");
-    }
-    let t = std::time::Instant::now();
-    let _ = crate::model::build(&input).expect("builds");
-    println!("build {:?}", t.elapsed());
-    if let Some(c) = &report.self_check {
-        let mut out = Vec::new();
-        crate::train::run::write_eval(&mut out, c).expect("w");
-        println!("{}", String::from_utf8_lossy(&out));
-    }
-}

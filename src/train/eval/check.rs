@@ -7,16 +7,15 @@ use super::super::assemble::{Counted, Parts, assemble};
 use super::super::{Factors, Interactions, Learned, Steps, TrainData, TrainOptions, fold_in, interactions};
 use super::{Accumulator, EvalReport, Origin};
 use crate::engine::EngineSettings;
-use crate::train::orders::CustomerOrders;
 use crate::train::split::Basket;
 
 /// List length the self-check scores.
 pub const CHECK_K: usize = 10;
 
-/// Evaluates `learned` on the `check` baskets; `hist` is the data before them, `counted` its
-/// counts (all customers).
+/// Evaluates `learned` on the `check` baskets; `counted` holds the orders before them and their
+/// counts (all customers), `data` the catalogue, customers and social signals.
 pub fn self_check(
-    hist: &TrainData,
+    data: &TrainData,
     counted: &Counted,
     check: &[&Basket],
     learned: &Learned,
@@ -25,7 +24,8 @@ pub fn self_check(
     let started = std::time::Instant::now();
     // The checked customers alone, renumbered 0.., with their history and learned vectors.
     let rows: Vec<u32> = check.iter().map(|b| b.customer).collect();
-    let sub = subset(hist, &rows);
+    let sub = subset(data, &rows);
+    let orders = counted.orders.subset(&rows);
     let dim = learned.factors.dim;
     let factors = Factors {
         dim,
@@ -37,14 +37,13 @@ pub fn self_check(
         products: learned.factors.products.clone(),
         signals: learned.factors.signals.clone(),
     };
-    let np = hist.products.len();
-    let orders = CustomerOrders::new(&sub);
+    let np = data.products.len();
     let inter = interactions(&orders, np, opts);
     let factors = fold_in(&sub, &inter, &factors, opts)?;
     // Product statistics stay those of every customer: a product's repeat propensity and its
     // neighbours do not come from the checked customers alone.
     let sub_counted = Counted {
-        orders,
+        orders: &orders,
         inter: Interactions { by_customer: inter.by_customer, propensity: counted.inter.propensity.clone() },
         co: Vec::new(),
         neighbours: counted.neighbours.clone(),
@@ -52,7 +51,7 @@ pub fn self_check(
     let check_opts = TrainOptions { version: "self-check".into(), ..opts.clone() };
     let (input, _) =
         assemble(&sub, &sub_counted, factors, learned, &check_opts, Steps::default(), Parts::RECOMMEND, "self-check")?;
-    let mut origin = Origin::new(&sub, &sub_counted.orders, input, &EngineSettings::default(), None)?;
+    let mut origin = Origin::new(&sub, &orders, input, &EngineSettings::default(), None)?;
     // Popularity from every customer's history, not the checked ones' (item-kNN already is).
     let mut counts = vec![0u64; np];
     for &p in &counted.orders.items {
@@ -69,13 +68,15 @@ pub fn self_check(
     Ok(acc.report(CHECK_K, 1, started.elapsed().as_secs_f64()))
 }
 
-/// `data` restricted to `customers` (rows of `data`), renumbered in that order.
+/// `data`'s customers and social signals restricted to `customers` (rows of `data`), renumbered
+/// in that order (no purchase lines).
 fn subset(data: &TrainData, customers: &[u32]) -> TrainData {
     let mut new_row = vec![u32::MAX; data.customers.len()];
     for (i, &c) in customers.iter().enumerate() {
         new_row[c as usize] = i as u32;
     }
-    let mut out = data.clone_without_purchases();
+    let mut out =
+        TrainData { products: data.products.clone(), signals: data.signals.clone(), orders: 0, ..TrainData::default() };
     out.customers = customers.iter().map(|&c| data.customers[c as usize].clone()).collect();
     out.social = data
         .social
@@ -83,15 +84,5 @@ fn subset(data: &TrainData, customers: &[u32]) -> TrainData {
         .filter(|s| new_row[s.0 as usize] != u32::MAX)
         .map(|&(c, s, w)| (new_row[c as usize], s, w))
         .collect();
-    let p = &data.purchases;
-    for i in 0..p.len() {
-        let c = new_row[p.customer[i] as usize];
-        if c != u32::MAX {
-            out.purchases.customer.push(c);
-            out.purchases.product.push(p.product[i]);
-            out.purchases.order.push(p.order[i]);
-            out.purchases.ts.push(p.ts[i]);
-        }
-    }
     out
 }

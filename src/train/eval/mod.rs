@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::orders::CustomerOrders;
-use super::split::{Basket, Holdout};
+use super::split::Basket;
 use super::{Parts, Steps, TrainData, TrainOptions, fit, refresh};
 use crate::config::Config;
 use crate::engine::{Engine, EngineSettings, Mode, Query, Scratch};
@@ -140,21 +140,20 @@ pub fn evaluate(
         return Err("k and holdout must be at least 1".into());
     }
     opts.check()?;
-    let split = Holdout::new(data, holdout);
+    let all = CustomerOrders::new(data);
     let started = std::time::Instant::now();
     let fit_opts = TrainOptions { self_check: false, ..opts.clone() };
-    let learned = fit(&split.data_at(data, 0), &fit_opts, &mut Steps::default())?;
+    let learned = fit(data, &all.known_at(holdout, 0), &fit_opts, &mut Steps::default())?;
     let train_seconds = started.elapsed().as_secs_f64();
     let mut settings = EngineSettings::from_config(config);
     settings.recommend.max_k = settings.recommend.max_k.max(k as u32);
     let banned = banned_tags(data, config);
     let mut acc = Accumulator::new(data.customers.len(), data.products.len(), true);
-    for (j, baskets) in split.origins.iter().enumerate() {
-        let known = split.data_at(data, j);
-        let (input, _) = refresh(&known, &learned, &fit_opts, Steps::default(), Parts::RECOMMEND, "endcap eval")?;
-        let orders = CustomerOrders::new(&known);
-        let origin = Origin::new(&known, &orders, input, &settings, Some(&banned))?;
-        acc.add(origin.score(baskets, k));
+    for j in 0..holdout {
+        let known = all.known_at(holdout, j);
+        let (input, _) = refresh(data, &known, &learned, &fit_opts, Steps::default(), Parts::RECOMMEND, "endcap eval")?;
+        let origin = Origin::new(data, &known, input, &settings, Some(&banned))?;
+        acc.add(origin.score(&all.baskets_at(holdout, j), k));
     }
     Ok(acc.report(k, holdout, train_seconds))
 }
