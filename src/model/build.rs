@@ -13,7 +13,7 @@ use super::format::{
     BODY_ALIGN, Blend, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData,
     Products, Segments, Signals, Strings, body_offset, checksum_hex,
 };
-use super::input::ModelInput;
+use super::input::{Discovery, ModelInput, RepeatPurchase};
 use crate::index::ivf::{self, IvfView};
 
 /// recall@10 the build tunes `nprobe` for; above the 0.95 bar so filtered queries keep margin.
@@ -95,7 +95,30 @@ fn invalid(msg: impl Into<String>) -> BuildError {
     BuildError::Invalid(msg.into())
 }
 
-fn check(input: &ModelInput) -> Result<(), BuildError> {
+/// A customer list part of the input: borrowed, or owned so it can be freed as it is converted.
+enum Lists<'a, T> {
+    Borrowed(&'a [Vec<T>]),
+    Owned(Vec<Vec<T>>),
+}
+
+impl<T> Lists<'_, T> {
+    fn as_slice(&self) -> &[Vec<T>] {
+        match self {
+            Lists::Borrowed(l) => l,
+            Lists::Owned(l) => l,
+        }
+    }
+
+    /// Calls `f` on every list in order, freeing owned ones as it goes.
+    fn drain(self, mut f: impl FnMut(&[T])) {
+        match self {
+            Lists::Borrowed(l) => l.iter().for_each(|x| f(x)),
+            Lists::Owned(l) => l.into_iter().for_each(|x| f(&x)),
+        }
+    }
+}
+
+fn check(input: &ModelInput, repeat: &[Vec<RepeatPurchase>], discover: &[Vec<Discovery>]) -> Result<(), BuildError> {
     let (dim, np, nc) = (input.dim, input.products.len(), input.customers.len());
     if dim == 0 {
         return Err(invalid("dim is 0"));
@@ -157,10 +180,10 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
         in_range("also_bought", p)?;
         finite("also_bought score", &[s])?;
     }
-    if !input.repeat.is_empty() && input.repeat.len() != nc {
+    if !repeat.is_empty() && repeat.len() != nc {
         return Err(invalid("repeat must be empty or have one list per customer"));
     }
-    for list in &input.repeat {
+    for list in repeat {
         let mut seen = HashSet::with_capacity(list.len());
         for r in list {
             in_range("repeat", r.product)?;
@@ -170,10 +193,10 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
             }
         }
     }
-    if !input.discover.is_empty() && input.discover.len() != nc {
+    if !discover.is_empty() && discover.len() != nc {
         return Err(invalid("discover must be empty or have one list per customer"));
     }
-    for d in input.discover.iter().flatten() {
+    for d in discover.iter().flatten() {
         in_range("discover", d.product)?;
         in_range("discover because", d.because)?;
         finite("discover score", &[d.score])?;
@@ -205,6 +228,36 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
         return Err(invalid("customer_segment must be empty or name a segment for every customer"));
     }
     Ok(())
+}
+
+/// About the size of the serialised body: the arrays' bytes, plus room for the rest.
+fn body_estimate(d: &ModelData) -> usize {
+    fn csr(c: &Csr) -> usize {
+        4 * (c.offsets.len() + c.items.len() + c.scores.len())
+    }
+    fn strings(s: &Strings) -> usize {
+        4 * s.offsets.len() + s.bytes.len()
+    }
+    let (p, c) = (&d.products, &d.customers);
+    let products = 4 * (p.vectors.len() + 5 * p.aisle.len() + p.ids.slots.len())
+        + strings(&p.ids.ids)
+        + strings(&p.names)
+        + 8 * p.tags.len()
+        + csr(&p.co_purchase)
+        + csr(&p.also_bought)
+        + csr(&p.by_aisle)
+        + csr(&p.by_department);
+    let customers = 4 * (c.vectors.len() + c.ids.slots.len() + c.segment.len())
+        + strings(&c.ids.ids)
+        + csr(&c.signals)
+        + csr(&c.repeat)
+        + 8 * c.repeat_last_ts.len()
+        + 4 * (c.repeat_logit.len() + c.repeat_gap_days.len() + c.repeat_gap_orders.len())
+        + csr(&c.discover)
+        + 4 * c.discover_because.len();
+    let rest = 4 * (d.signals.vectors.len() + d.segments.centroids.len() + d.ivf.centroids.len() + d.ivf.offsets.len())
+        + csr(&d.segments.popular);
+    (products + customers + rest) / 64 * 65 + (1 << 20)
 }
 
 fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Strings, BuildError> {
@@ -250,7 +303,23 @@ fn vocab<'a>(names: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, HashMap<&'a
 
 /// Builds the artifact. Deterministic for the same input (but for `created_unix`).
 pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
-    check(input)?;
+    build_lists(input, Lists::Borrowed(&input.repeat), Lists::Borrowed(&input.discover))
+}
+
+/// As [`build`], consuming the input so that its largest parts (the customers' repeat and
+/// discovery lists) are freed while they are converted: a store-1m model peaks gigabytes lower.
+pub fn build_owned(mut input: ModelInput) -> Result<Artifact, BuildError> {
+    let repeat = std::mem::take(&mut input.repeat);
+    let discover = std::mem::take(&mut input.discover);
+    build_lists(&input, Lists::Owned(repeat), Lists::Owned(discover))
+}
+
+fn build_lists(
+    input: &ModelInput,
+    repeat_lists: Lists<'_, RepeatPurchase>,
+    discover_lists: Lists<'_, Discovery>,
+) -> Result<Artifact, BuildError> {
+    check(input, repeat_lists.as_slice(), discover_lists.as_slice())?;
     let dim = input.dim;
     let np = input.products.len();
     let nc = input.customers.len();
@@ -346,10 +415,17 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
     let mut repeat = Csr::default();
     let (mut repeat_last_ts, mut repeat_logit, mut repeat_gap_days, mut repeat_gap_orders) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    if !input.repeat.is_empty() {
+    if !repeat_lists.as_slice().is_empty() {
         repeat.offsets.push(0);
         let mut sorted: Vec<(u32, usize)> = Vec::new();
-        for list in &input.repeat {
+        let entries = repeat_lists.as_slice().iter().map(Vec::len).sum();
+        repeat.items.reserve_exact(entries);
+        repeat.scores.reserve_exact(entries);
+        repeat_last_ts.reserve_exact(entries);
+        repeat_logit.reserve_exact(entries);
+        repeat_gap_days.reserve_exact(entries);
+        repeat_gap_orders.reserve_exact(entries);
+        repeat_lists.drain(|list| {
             sorted.clear();
             sorted.extend(list.iter().enumerate().map(|(i, r)| (new_row[r.product as usize], i)));
             sorted.sort_unstable();
@@ -363,17 +439,19 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
                 repeat_gap_orders.push(r.gap_orders);
             }
             repeat.offsets.push(repeat.items.len() as u32);
-        }
+        });
     }
-    let (discover, discover_because) = if input.discover.is_empty() {
+    let (discover, discover_because) = if discover_lists.as_slice().is_empty() {
         (Csr::default(), Vec::new())
     } else {
-        let because = input.discover.iter().flatten().map(|d| new_row[d.because as usize]).collect();
-        let lists = csr(&input.discover, |list, items, scores| {
+        let because = discover_lists.as_slice().iter().flatten().map(|d| new_row[d.because as usize]).collect();
+        let mut lists = Csr { offsets: vec![0], items: Vec::new(), scores: Vec::new() };
+        discover_lists.drain(|list| {
             for d in list {
-                items.push(new_row[d.product as usize]);
-                scores.push(d.score);
+                lists.items.push(new_row[d.product as usize]);
+                lists.scores.push(d.score);
             }
+            lists.offsets.push(lists.items.len() as u32);
         });
         (lists, because)
     };
@@ -439,7 +517,11 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         segments,
         blend,
     };
-    let body = rkyv::to_bytes::<rkyv::rancor::Error>(&data).map_err(|e| BuildError::Serialize(e.to_string()))?;
+    // Serialise into a buffer sized for the arrays up front: growing a gigabyte buffer by doubling
+    // would hold two copies at once.
+    let body =
+        rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(&data, AlignedVec::with_capacity(body_estimate(&data)))
+            .map_err(|e| BuildError::Serialize(e.to_string()))?;
     let counts = Counts {
         products: np as u64,
         customers: nc as u64,

@@ -211,8 +211,8 @@ fn customer_lists(
     (0..orders.customers())
         .into_par_iter()
         .map_init(
-            || (Vec::new(), Vec::new(), DiscoverWork::default()),
-            |(work, hist, discover_work), c| {
+            || (Vec::new(), Vec::new(), DiscoverWork::default(), Vec::new()),
+            |(work, hist, discover_work, found), c| {
                 hist.clear();
                 orders.summarise(c, HALF_LIVES, work, hist);
                 let n = orders.orders_of(c).len();
@@ -234,9 +234,10 @@ fn customer_lists(
                         gap_orders: h.gap_orders,
                     })
                     .collect();
-                let mut found = Vec::new();
-                discover(hist, &counted.neighbours, opts.discover_top, discover_work, &mut found);
-                (repeat, found)
+                found.clear();
+                discover(hist, &counted.neighbours, opts.discover_top, discover_work, found);
+                // Exactly sized: the work buffer held every candidate.
+                (repeat, found.to_vec())
             },
         )
         .unzip()

@@ -54,8 +54,7 @@ pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool)
         check_beats_frequency(report.self_check.as_ref())?;
     }
     let t = Instant::now();
-    let artifact = model::build(&input)?;
-    drop(input);
+    let artifact = model::build_owned(input)?;
     report.steps.push(("index + artifact", t.elapsed()));
     let t = Instant::now();
     artifact.write_atomic(out)?;
