@@ -32,6 +32,8 @@ mod export;
 mod history;
 mod market;
 mod products;
+#[cfg(test)]
+mod shape_tests;
 mod tables;
 #[cfg(test)]
 mod tests;

@@ -77,10 +77,17 @@ impl Engine {
         }
         s.cands.clear();
         s.raw.clear();
+        let quota = if q.mode == Mode::Mixed { q.min_discover as usize } else { 0 };
         if q.mode != Mode::Discover {
             self.buy_again(&r, c, q.now_unix_s, s);
         }
-        if q.mode != Mode::BuyAgain {
+        // In `mixed`, when k buy-again products are each likelier than anything the other
+        // sources can score (their calibrations top out), the answer is those: skip the search.
+        let settled = q.mode == Mode::Mixed
+            && quota == 0
+            && s.cands.len() == r.k
+            && s.cands.iter().all(|h| h.score > self.new_ceiling);
+        if q.mode != Mode::BuyAgain && !settled {
             self.discovery(&r, c, s);
             self.embedding(&r, true, s);
             let b = &self.model.data().blend;
@@ -104,7 +111,6 @@ impl Engine {
         } else {
             s.trace.plan = Plan::History;
         }
-        let quota = if q.mode == Mode::Mixed { q.min_discover as usize } else { 0 };
         self.rank(r.k, quota, s);
         Ok(())
     }
@@ -150,7 +156,7 @@ impl Engine {
         }
         // Only the best k can be in the answer.
         let k = r.k;
-        if s.cands.len() - first > k {
+        if s.cands.len() - first >= k {
             rank_slice(&mut s.cands[first..], &mut s.raw[first..], &mut s.ranked);
             s.cands.truncate(first + k);
             s.raw.truncate(first + k);

@@ -198,3 +198,22 @@ fn rank_slice_applies_the_permutation() {
     assert_eq!(cands.iter().map(|h| h.row).collect::<Vec<_>>(), vec![3, 1, 2, 0]);
     assert_eq!(raw, vec![2.0, 1.0, 3.0, 1.0]);
 }
+
+#[test]
+fn mixed_skips_the_search_only_when_nothing_new_could_enter() {
+    let e = engine();
+    let mut s = Scratch::default();
+    let (mut settled, mut searched) = (0, 0);
+    for c in 1..300 {
+        let id = format!("c{c}");
+        let hits = ask(&id, Mode::Mixed, 3, &mut s);
+        if s.trace.plan == Plan::History {
+            settled += 1;
+            // Every hit beats the best probability discovery or the embedding could give.
+            assert!(hits.iter().all(|h| h.reason == Reason::BuyAgain && h.score > e.new_ceiling), "{id}");
+        } else {
+            searched += 1;
+        }
+    }
+    assert!(settled > 0 && searched > 0, "{settled} settled, {searched} searched");
+}

@@ -1,11 +1,12 @@
 //! The recommendation engine: one loaded model with the store's settings resolved against it
 //! (zones -> aisle numbers, rules -> tag masks), the unit the server swaps on reload.
 //!
-//! One file per question the engine answers (`recommend.rs`, ...); this file holds what they
-//! share: the settings, the per-thread `Scratch`, hits, reasons, plans and errors. Plain
-//! synchronous code: no I/O, no locks, no allocation once `Scratch` has warmed up. The engine
-//! knows the model and the settings it is given, never the whole config, the protocol or a
-//! transport.
+//! One file per part of the answer (`recommend.rs`: resolving a request and the embedding
+//! source; `blend.rs`: the sources merged by probability); this file holds what they share: the
+//! settings, the request (`Query`, `Mode`), the per-thread `Scratch`, hits, reasons, plans and
+//! errors. Plain synchronous code: no I/O, no locks, no clock (the caller passes its time), no
+//! allocation once `Scratch` has warmed up. The engine knows the model and the settings it is
+//! given, never the whole config, the protocol or a transport.
 
 mod blend;
 mod recommend;
@@ -298,6 +299,8 @@ pub struct Engine {
     blended: bool,
     /// The clock when a request gives none: the model's newest purchase.
     data_end_ts: i64,
+    /// The highest probability discovery or the embedding can give (their calibrations' tops).
+    new_ceiling: f32,
     /// Config entries this model cannot honour (unknown aisles in zones, unknown rule tags).
     pub warnings: Vec<String>,
 }
@@ -329,6 +332,8 @@ impl Engine {
         let blend = &model.data().blend;
         let blended = !blend.time_weights.is_empty();
         let data_end_ts = blend.data_end_ts.to_native();
+        let top = |probs: &[f32]| probs.last().copied().unwrap_or(0.0);
+        let new_ceiling = top(f32s(&blend.discover_probs)).max(top(f32s(&blend.embedding_probs)));
         Engine {
             model,
             settings: config.recommend.clone(),
@@ -339,6 +344,7 @@ impl Engine {
             top_purchases,
             blended,
             data_end_ts,
+            new_ceiling,
             warnings,
         }
     }

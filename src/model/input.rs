@@ -53,7 +53,7 @@ pub struct RepeatPurchase {
 pub struct Discovery {
     /// Index into `ModelInput::products`.
     pub product: u32,
-    /// The source's score (recency-weighted mean "also bought" similarity).
+    /// The source's score (mean "also bought" similarity to the customer's products).
     pub score: f32,
     /// Index into `ModelInput::products` of the bought product that contributed most.
     pub because: u32,

@@ -7,10 +7,11 @@
 //! `n` counted in distinct customers (each customer's [`ALSO_BOUGHT_CAP`] most frequent products
 //! count), kept when `n_ab >= also_min_support`.
 //!
-//! A customer's discovery list is the products they have not bought, scored by the recency-
-//! weighted mean similarity to what they have bought (weights: each product's decayed share of
-//! the customer's orders), best `discover_top` first, each with the product that contributed
-//! most (the `because` of the answer).
+//! A customer's discovery list is the products they have not bought, scored like item-kNN: the
+//! mean similarity to every product they have bought, best `discover_top` first, each with the
+//! bought product that contributed most (the `because` of the answer). (Weighting the bought
+//! products by how recently and often they were bought scored the same on the demo store, so
+//! the standard, simpler form is kept.)
 
 use rayon::prelude::*;
 
@@ -134,12 +135,12 @@ pub fn discover(
         w.score = vec![0.0; products];
         w.best = vec![(0.0, u32::MAX); products];
     }
-    let total: f32 = history.iter().map(|h| h.decayed[1]).sum();
+    let total: f32 = history.len() as f32;
     if total <= 0.0 {
         return;
     }
     for h in history {
-        let weight = h.decayed[1] / total;
+        let weight = 1.0 / total;
         for &(p, sim) in &neighbours[h.product as usize] {
             let i = p as usize;
             if history.binary_search_by_key(&p, |e| e.product).is_ok() {
