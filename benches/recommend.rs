@@ -53,6 +53,10 @@ fn trained(c: &mut Criterion) {
         min_discover: 3,
         ..q(c, Mode::Mixed, 10)
     });
+    run_with(&mut g, "embedding_alone_zone_k5", &engine, &mut s, &ids, true, |c| Query {
+        zone: "fresh",
+        ..q(c, Mode::Mixed, 5)
+    });
     run(&mut g, "mixed_zone_k5", &engine, &mut s, &ids, |c| Query { zone: "fresh", ..q(c, Mode::Mixed, 5) });
     run(&mut g, "buy_again_k5", &engine, &mut s, &ids, |c| q(c, Mode::BuyAgain, 5));
     run(&mut g, "discover_k5", &engine, &mut s, &ids, |c| q(c, Mode::Discover, 5));

@@ -179,7 +179,14 @@ impl Engine {
             np
         };
         let exact_max = (self.settings.exact_scan_fraction * np as f64).max(self.settings.exact_scan_min as f64);
-        let plan = if restricted && candidates as f64 <= exact_max {
+        // Widen the probe by the share of products the filter removes, so about as many
+        // admitted candidates are scored as for an unfiltered query.
+        let kept = (candidates as f64 / np.max(1) as f64) * (1.0 - self.rules.excluded_fraction(&scratch.mask));
+        let nprobe = ((self.nprobe as f64 / kept.max(0.01)).ceil() as usize).max(self.nprobe);
+        let lists = u32s(&data.ivf.offsets).len().saturating_sub(1);
+        // A probe that covers every list is a scan of the whole catalogue: the filtered subset
+        // alone is less to scan, and exact (trained indexes tuned to a high nprobe get here).
+        let plan = if restricted && (candidates as f64 <= exact_max || nprobe >= lists) {
             topk.reset(k);
             let rows = (0..products.aisle_names.len())
                 .filter(|&a| in_aisles(a))
@@ -187,10 +194,6 @@ impl Engine {
             scan_rows(vectors, dim, rows, &scratch.query, accept, &mut topk);
             (Plan::ExactScan, 0)
         } else {
-            // Widen the probe by the share of products the filter removes, so about as many
-            // admitted candidates are scored as for an unfiltered query.
-            let kept = (candidates as f64 / np.max(1) as f64) * (1.0 - self.rules.excluded_fraction(&scratch.mask));
-            let nprobe = ((self.nprobe as f64 / kept.max(0.01)).ceil() as usize).max(self.nprobe);
             let view = IvfView {
                 vectors,
                 dim,
