@@ -76,8 +76,8 @@ const TRAINER_SOURCES: [&str; 21] = [
     include_str!("../../src/data/rows.rs"),
     include_str!("../../src/data/table.rs"),
     include_str!("../../src/model/input.rs"),
-    // The buy-again time features the trainer fits on are defined beside the engine's blend.
-    include_str!("../../src/engine/blend.rs"),
+    // The buy-again time features the trainer fits on are the engine's.
+    include_str!("../../src/engine/features.rs"),
 ];
 
 /// The path of the model trained from the demo store of `spec` with the trainer's defaults,

@@ -16,22 +16,9 @@
 //! without purchase history, are answered by the embedding or popularity as before. No
 //! allocation once `Scratch` has grown, no clock, no I/O.
 
+use super::features::time_features;
 use super::recommend::Resolved;
 use super::*;
-
-/// Days beyond which "since the last purchase" stops counting.
-pub const MAX_DAYS: f64 = 365.0;
-/// Dueness (days since the last purchase / usual gap in days) beyond which it stops counting.
-pub const MAX_DUE: f64 = 10.0;
-
-/// The buy-again model's two time features: log days since the last purchase, and log dueness
-/// (0 without a usual gap). The trainer fits on exactly these.
-#[inline]
-pub fn time_features(days_since: f64, gap_days: f32) -> [f64; 2] {
-    let days = days_since.clamp(0.0, MAX_DAYS);
-    let due = if gap_days > 0.0 { (days / gap_days as f64).min(MAX_DUE) } else { 0.0 };
-    [days.ln_1p(), due.ln_1p()]
-}
 
 /// A calibration table applied to `score`: linear between knots, clamped to the end knots; 0
 /// for an empty table.
@@ -131,11 +118,12 @@ impl Engine {
             (f32s(&cu.repeat_logit), f32s(&cu.repeat_gap_days), f32s(&cu.repeat_gap_orders));
         let w = f32s(&data.blend.time_weights);
         let (w_days, w_due) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(0.0));
-        let restricted = r.restricted();
         let first = s.cands.len();
+        let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
+        let filter = self.filter(r.restricted(), s);
         for i in start..end.min(items.len()) {
             let row = items[i];
-            if !self.admits(restricted, s, row) {
+            if !filter.admits(row) {
                 continue;
             }
             let days = ((now - last[i]).max(0) as f64 / 86_400.0) as f32;
@@ -143,7 +131,7 @@ impl Engine {
             let logit = logits[i] as f64 + w_days as f64 * t[0] + w_due as f64 * t[1];
             let p = (1.0 / (1.0 + (-logit).exp())) as f32;
             let gap = |g: f32| if g > 0.0 { g } else { -1.0 };
-            s.cands.push(Hit {
+            cands.push(Hit {
                 row,
                 score: p,
                 reason: Reason::BuyAgain,
@@ -152,8 +140,9 @@ impl Engine {
                 usual_gap_days: gap(gap_days[i]),
                 usual_gap_orders: gap(gap_orders[i]),
             });
-            s.raw.push(logits[i]);
+            raw.push(logits[i]);
         }
+        (s.cands, s.raw) = (cands, raw);
         // Only the best k can be in the answer.
         let k = r.k;
         if s.cands.len() - first >= k {
@@ -173,23 +162,25 @@ impl Engine {
             (u32s(&cu.discover.items), f32s(&cu.discover.scores), u32s(&cu.discover_because));
         let b = &data.blend;
         let (xs, ys) = (f32s(&b.discover_scores), f32s(&b.discover_probs));
-        let restricted = r.restricted();
         let mut taken = 0;
         let end = (end as usize).min(items.len());
+        let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
+        let filter = self.filter(r.restricted(), s);
         for (i, &row) in items.iter().enumerate().take(end).skip(start as usize) {
             if taken == r.k {
                 break;
             }
-            if !self.admits(restricted, s, row) {
+            if !filter.admits(row) {
                 continue;
             }
             let score = scores.get(i).copied().unwrap_or(0.0);
             let mut hit = Hit::new(row, calibrated(xs, ys, score), Reason::AlsoBought);
             hit.because = because.get(i).copied().unwrap_or(Hit::NONE);
-            s.cands.push(hit);
-            s.raw.push(score);
+            cands.push(hit);
+            raw.push(score);
             taken += 1;
         }
+        (s.cands, s.raw) = (cands, raw);
     }
 
     /// The best `k` candidates by probability into `s.hits`, at least `quota` of them not

@@ -9,9 +9,11 @@
 //! given, never the whole config, the protocol or a transport.
 
 mod blend;
+mod features;
 mod recommend;
 
-pub use blend::{MAX_DAYS, MAX_DUE, calibrated, time_features};
+pub use blend::calibrated;
+pub use features::{MAX_DAYS, MAX_DUE, time_features};
 
 use std::collections::HashMap;
 

@@ -26,6 +26,34 @@ impl Resolved {
     }
 }
 
+/// A request's filters: the aisle/zone restriction, the shopper's rules and the basket, over the
+/// model's arrays. Every source's candidates go through [`Filter::admits`].
+pub(super) struct Filter<'a> {
+    restricted: bool,
+    words: usize,
+    tags: &'a [u64],
+    aisle_of: &'a [u32],
+    allowed: &'a [u64],
+    mask: &'a [u64],
+    basket: &'a [u32],
+}
+
+impl Filter<'_> {
+    /// Whether `row` passes: in the allowed aisles (when restricted), no tag the shopper's rules
+    /// exclude (fail closed: a row without tags or aisle is refused), not in the basket.
+    #[inline]
+    pub(super) fn admits(&self, row: u32) -> bool {
+        let r = row as usize;
+        let Some(product_tags) = self.tags.get(r * self.words..(r + 1) * self.words) else { return false };
+        (!self.restricted || {
+            let Some(&a) = self.aisle_of.get(r) else { return false };
+            let a = a as usize;
+            self.allowed.get(a / 64).is_some_and(|w| w & (1 << (a % 64)) != 0)
+        }) && !Rules::excludes(self.mask, product_tags)
+            && !self.basket.contains(&row)
+    }
+}
+
 impl Engine {
     /// Ranks products for `q` by the embedding alone, as endcap did before blending: all
     /// products, or (mode `discover`) those the customer has not bought. Scores are inner
@@ -109,20 +137,19 @@ impl Engine {
         Ok(Resolved { customer, k, by_aisle: aisle.is_some(), by_zone: zone.is_some() })
     }
 
-    /// Whether `row` passes the request's filters: the aisle/zone restriction, the shopper's
-    /// rules (fail closed: every source goes through this) and the basket.
-    #[inline]
-    pub(super) fn admits(&self, restricted: bool, s: &Scratch, row: u32) -> bool {
+    /// The request's filters over the model's arrays, resolved once per request (see
+    /// [`Filter::admits`]).
+    pub(super) fn filter<'a>(&'a self, restricted: bool, s: &'a Scratch) -> Filter<'a> {
         let products = &self.model.data().products;
-        let r = row as usize;
-        let words = self.rules.words();
-        let tags = u64s(&products.tags);
-        let Some(product_tags) = tags.get(r * words..(r + 1) * words) else { return false };
-        (!restricted || {
-            let a = u32s(&products.aisle)[r] as usize;
-            s.aisles.get(a / 64).is_some_and(|w| w & (1 << (a % 64)) != 0)
-        }) && !Rules::excludes(&s.mask, product_tags)
-            && !s.basket.contains(&row)
+        Filter {
+            restricted,
+            words: self.rules.words(),
+            tags: u64s(&products.tags),
+            aisle_of: u32s(&products.aisle),
+            allowed: &s.aisles,
+            mask: &s.mask,
+            basket: &s.basket,
+        }
     }
 
     /// The embedding source: the best `r.k` admitted products for the customer's vector pulled
@@ -168,9 +195,8 @@ impl Engine {
         let mut probes = std::mem::take(&mut s.probes);
         let scratch: &Scratch = s;
         let allowed = &scratch.aisles[..];
-        let accept = |row: u32| {
-            self.admits(restricted, scratch, row) && (history.is_empty() || history.binary_search(&row).is_err())
-        };
+        let filter = self.filter(restricted, scratch);
+        let accept = |row: u32| filter.admits(row) && (history.is_empty() || history.binary_search(&row).is_err());
         let vectors = f32s(&products.vectors);
         let in_aisles = |a: usize| allowed[a / 64] & (1 << (a % 64)) != 0;
         let candidates: usize = if restricted {
@@ -225,8 +251,9 @@ impl Engine {
             let mut topk = std::mem::take(&mut s.topk);
             topk.reset(k);
             let allowed = &s.aisles[..];
+            let filter = self.filter(false, s);
             for a in (0..products.aisle_names.len()).filter(|&a| allowed[a / 64] & (1 << (a % 64)) != 0) {
-                for &row in products.by_aisle.row(a).iter().filter(|&&r| self.admits(false, s, r)).take(k) {
+                for &row in products.by_aisle.row(a).iter().filter(|&&r| filter.admits(r)).take(k) {
                     topk.push(score(row), row);
                 }
             }
@@ -234,7 +261,8 @@ impl Engine {
             s.topk = topk;
         } else {
             let mut hits = std::mem::take(&mut s.hits);
-            let best = u32s(&products.popular).iter().copied().filter(|&r| self.admits(false, s, r)).take(k);
+            let filter = self.filter(false, s);
+            let best = u32s(&products.popular).iter().copied().filter(|&r| filter.admits(r)).take(k);
             hits.extend(best.map(|row| Hit::new(row, score(row), reason)));
             s.hits = hits;
         }
