@@ -132,12 +132,14 @@ fn bench(c: &mut Criterion) {
     });
 
     let items: Vec<ItemRef<'_>> = (0..5u32)
-        .map(|r| ItemRef {
-            product_id: data.products.ids.id(r),
-            name: data.products.names.get(r as usize),
-            aisle: "Fresh Fruit",
-            score: 1.0 + r as f32,
-            reason: "personal",
+        .map(|r| {
+            ItemRef::plain(
+                data.products.ids.id(r),
+                data.products.names.get(r as usize),
+                "Fresh Fruit",
+                1.0 + r as f32,
+                "personal",
+            )
         })
         .collect();
     let mut out = Vec::with_capacity(1024);

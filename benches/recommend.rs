@@ -1,30 +1,71 @@
-//! The in-process recommend path (engine only, no transport): unfiltered, aisle-filtered,
-//! zone-filtered, basket, and unknown customer.
+//! The in-process recommend path (engine only, no transport). On a model built from planted
+//! vectors (no purchase history, so every answer is the embedding's): unfiltered,
+//! aisle-filtered, zone-filtered, basket, and unknown customer. On a model trained from the demo
+//! store's purchases: the embedding alone (what endcap served before blending) against the
+//! blended modes `mixed`, `buy_again` and `discover`, so the difference is what blending costs.
 //!
 //! `ENDCAP_BENCH_SCALE=store-1m` (the default) benches 50,000 products x 1,000,000 customers;
-//! `default` the 5,000 x 20,000 demo store. The store-1m model is built once and cached in
-//! `target/bench-data/` (generation and build take about a minute).
+//! `default` the 5,000 x 20,000 demo store. Both models are built once and cached in
+//! `target/bench-data/` (at store-1m the planted one takes about a minute, the trained one
+//! several). `ENDCAP_BENCH_TRAINED=0` skips the trained model.
 
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::config::Config;
-use endcap::engine::{Engine, EngineSettings, Query, Scratch};
+use endcap::engine::{Engine, EngineSettings, Mode, Query, Scratch};
 use endcap::ids::IdList;
 use endcap::model::Model;
 
 mod common;
 
-fn engine() -> (Engine, String) {
+fn engine(trained: bool) -> (Engine, String) {
     let (spec, scale) = common::scale("store-1m");
-    let model = Model::load(&common::cached_model(&spec, &scale)).expect("cached model loads");
+    let path = if trained { common::cached_trained_model(&spec, &scale) } else { common::cached_model(&spec, &scale) };
+    let model = Model::load(&path).expect("cached model loads");
     let config_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
     let config = Config::load(Some(&config_path)).expect("shipped config");
     (Engine::new(model, &EngineSettings::from_config(&config)).expect("rules resolve"), scale)
 }
 
 fn bench(c: &mut Criterion) {
-    let (engine, scale) = engine();
+    planted(c);
+    if std::env::var("ENDCAP_BENCH_TRAINED").as_deref() != Ok("0") {
+        trained(c);
+    }
+}
+
+/// The engine on a trained model: the embedding alone, then each blended mode.
+fn trained(c: &mut Criterion) {
+    let (engine, scale) = engine(true);
+    let customers = engine.model().data().customers.ids.len();
+    let ids: Vec<String> =
+        (0..256).map(|i| engine.model().data().customers.ids.id((i * customers / 256) as u32).to_string()).collect();
+    // The visit happens a day after the model's newest purchase.
+    let now = engine.model().data().blend.data_end_ts.to_native() + 86_400;
+    let mut s = Scratch::default();
+    let mut g = c.benchmark_group(format!("recommend-trained/{scale}"));
+    let q = |c, mode, k| Query { customer: c, k, mode, now_unix_s: now, ..Query::default() };
+    run_with(&mut g, "embedding_alone_k5", &engine, &mut s, &ids, true, |c| q(c, Mode::Mixed, 5));
+    run(&mut g, "mixed_k5", &engine, &mut s, &ids, |c| q(c, Mode::Mixed, 5));
+    run(&mut g, "mixed_k10", &engine, &mut s, &ids, |c| q(c, Mode::Mixed, 10));
+    run(&mut g, "mixed_k10_min_discover3", &engine, &mut s, &ids, |c| Query {
+        min_discover: 3,
+        ..q(c, Mode::Mixed, 10)
+    });
+    run_with(&mut g, "embedding_alone_zone_k5", &engine, &mut s, &ids, true, |c| Query {
+        zone: "fresh",
+        ..q(c, Mode::Mixed, 5)
+    });
+    run(&mut g, "mixed_zone_k5", &engine, &mut s, &ids, |c| Query { zone: "fresh", ..q(c, Mode::Mixed, 5) });
+    run(&mut g, "buy_again_k5", &engine, &mut s, &ids, |c| q(c, Mode::BuyAgain, 5));
+    run(&mut g, "discover_k5", &engine, &mut s, &ids, |c| q(c, Mode::Discover, 5));
+    g.finish();
+}
+
+/// The engine on a model built from planted vectors (no purchase history).
+fn planted(c: &mut Criterion) {
+    let (engine, scale) = engine(false);
     let customers = engine.model().data().customers.ids.len();
     let ids: Vec<String> =
         (0..256).map(|i| engine.model().data().customers.ids.id((i * customers / 256) as u32).to_string()).collect();
@@ -51,7 +92,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Benches `query` over a rotating set of customers.
+/// Benches `recommend(query)` over a rotating set of customers.
 fn run<'a>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
@@ -60,11 +101,26 @@ fn run<'a>(
     ids: &'a [String],
     query: impl Fn(&'a str) -> Query<'a>,
 ) {
+    run_with(g, name, engine, s, ids, false, query)
+}
+
+/// Benches `query` over a rotating set of customers, through `recommend_embedding` when
+/// `embedding_only`.
+fn run_with<'a>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    engine: &Engine,
+    s: &mut Scratch,
+    ids: &'a [String],
+    embedding_only: bool,
+    query: impl Fn(&'a str) -> Query<'a>,
+) {
     let mut i = 0usize;
     g.bench_function(name, |b| {
         b.iter(|| {
             i = (i + 1) % ids.len();
-            engine.recommend(&query(&ids[i]), s).expect("ok");
+            let q = query(&ids[i]);
+            if embedding_only { engine.recommend_embedding(&q, s) } else { engine.recommend(&q, s) }.expect("ok");
             s.hits().len()
         })
     });

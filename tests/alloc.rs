@@ -80,7 +80,16 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
             let basket = (0..rng.below(6))
                 .map(|_| if rng.chance(0.1) { "p-unknown".to_string() } else { format!("p{}", rng.below(products)) })
                 .collect();
-            let r = RecommendRequest { customer, zone, aisle, basket, k: 1 + rng.below(20) as u32 };
+            let mode = ["", "mixed", "buy_again", "discover"][rng.below(4)].to_string();
+            let r = RecommendRequest {
+                customer,
+                zone,
+                aisle,
+                basket,
+                k: 1 + rng.below(20) as u32,
+                mode,
+                min_discover: rng.below(3) as u32,
+            };
             let mut frame = Vec::new();
             protocol::encode_request_frame(&mut frame, &Request { id, op: Some(request::Op::Recommend(r)) });
             frame

@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn answers_are_read_like_the_server_writes_them() {
         let mut out = Vec::new();
-        let item = ItemRef { product_id: "p1", name: "Milk", aisle: "Dairy", score: 1.5, reason: "personal" };
+        let item = ItemRef::plain("p1", "Milk", "Dairy", 1.5, "personal");
         protocol::encode_recommendation(&mut out, 77, "v3", [item].into_iter(), 12);
         assert_eq!(parse_answer(payload(&out)), Some(Answer { id: 77, version: "v3", error: None }));
         out.clear();

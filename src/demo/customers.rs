@@ -1,5 +1,5 @@
-//! Customers: planted tastes, lifestyle signals, vectors, and their purchase history, generated in
-//! parallel ranges with one random stream per customer.
+//! Customers: planted tastes, lifestyle signals and vectors, generated in parallel ranges with one
+//! random stream per customer; each customer's purchase history is `history.rs`.
 
 use super::*;
 
@@ -13,6 +13,7 @@ pub(super) struct CustomerContext<'a> {
     pub(super) bundles: &'a [Vec<u32>],
     pub(super) bundle_of: &'a [u32],
     pub(super) diet_masks: &'a [u8],
+    pub(super) market: &'a Market,
     pub(super) vegetarian_class: usize,
     pub(super) vegan_class: usize,
 }
@@ -63,12 +64,9 @@ pub(super) fn customer_range(
 ) -> (Vec<DemoCustomer>, Vec<Purchase>, u32) {
     let dim = ctx.dim;
     let mut customers = Vec::with_capacity(range.len());
-    let mut purchases: Vec<Purchase> = Vec::with_capacity(range.len() * 32);
+    let mut purchases: Vec<Purchase> = Vec::with_capacity(range.len() * 80);
     let mut orders: u32 = 0;
-    let span = (HISTORY_DAYS * 86_400) as u64;
-    let start_ts = (EPOCH_TS - HISTORY_DAYS * 86_400) as u64;
-    let mut order_lines: Vec<u32> = Vec::with_capacity(32);
-    let mut times: Vec<u64> = Vec::with_capacity(16);
+    let mut scratch = HistoryScratch::default();
 
     for (k, c) in range.clone().enumerate() {
         let mut rng = stream(ctx.seed, SALT_CUSTOMER, c as u64);
@@ -160,54 +158,8 @@ pub(super) fn customer_range(
             }
         }
 
-        // Orders: times sorted and strictly increasing inside the history window.
-        let table = &ctx.classes[diet_class];
-        let taste_weights = cumulative(tastes.iter().map(|&(_, w)| w as f64));
-        let n_orders = 1 + poisson(&mut rng, 3.0);
-        times.clear();
-        times.extend((0..n_orders).map(|_| rng.below(span as usize - 64) as u64));
-        times.sort_unstable();
-        for i in 1..times.len() {
-            if times[i] <= times[i - 1] {
-                times[i] = times[i - 1] + 1;
-            }
-        }
-        let customer_start = purchases.len();
-        for &t in &times {
-            let order_start = purchases.len();
-            order_lines.clear();
-            let n_items = 2 + rng.below(11);
-            for _ in 0..n_items {
-                // Staples: a share of items are re-buys from earlier orders ("buy it again").
-                let product = if order_start > customer_start && rng.chance(REBUY) {
-                    Some(purchases[customer_start + rng.below(order_start - customer_start)].product)
-                } else {
-                    table.product_for(tastes[pick(&taste_weights, &mut rng)].0 as usize, &mut rng)
-                };
-                let Some(product) = product else { continue };
-                add_line(&mut order_lines, product);
-                let b = ctx.bundle_of[product as usize];
-                if b != u32::MAX {
-                    for &other in &ctx.bundles[b as usize] {
-                        let allowed = diet_class == 0 || ctx.diet_masks[other as usize] & (1 << (diet_class - 1)) == 0;
-                        if other != product && allowed && rng.chance(BUNDLE_JOIN) {
-                            add_line(&mut order_lines, other);
-                        }
-                    }
-                }
-            }
-            if order_lines.is_empty() {
-                continue;
-            }
-            let ts = (start_ts + t) as u32;
-            purchases.extend(order_lines.iter().map(|&product| Purchase {
-                customer: c as u32,
-                order: orders,
-                product,
-                ts,
-            }));
-            orders += 1;
-        }
+        let who = Shopper { customer: c as u32, tastes: &tastes, diet_class };
+        ctx.history(&who, &mut rng, &mut scratch, &mut purchases, &mut orders);
         customers.push(DemoCustomer { tastes, signals });
     }
     (customers, purchases, orders)

@@ -56,7 +56,8 @@ impl DemoStore {
     }
 
     /// The store as model-builder input: planted vectors, signal vectors, one segment per primary
-    /// taste. Co-purchase and repeat statistics are left for the trainer.
+    /// taste. Co-purchase, repeat statistics, discovery and blending are left for the trainer, so
+    /// such a model answers from the embedding alone.
     pub fn model_input(&self) -> ModelInput {
         let dim = self.spec.dim;
         let n_tastes = TASTES.len();
@@ -151,7 +152,11 @@ impl DemoStore {
             customer_vectors: self.customer_vectors.clone(),
             signal_vectors,
             co_purchase: Vec::new(),
+            also_bought: Vec::new(),
             repeat: Vec::new(),
+            discover: Vec::new(),
+            blend: None,
+            data_end_ts: self.purchases.iter().map(|l| l.ts as i64).max().unwrap_or(0),
             segments,
             customer_segment,
             training,

@@ -29,13 +29,19 @@ use crate::rng::SplitMix64;
 mod customers;
 mod draw;
 mod export;
+mod history;
+mod market;
 mod products;
+#[cfg(test)]
+mod shape_tests;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 use customers::*;
 use draw::*;
+use history::*;
+use market::*;
 use products::*;
 use tables::*;
 
@@ -114,9 +120,7 @@ const LINK_WEIGHTS: [f32; 3] = [1.0, 0.6, 0.4];
 /// Zipf exponent of product popularity inside an aisle.
 const ZIPF_EXPONENT: f64 = 0.8;
 /// Probability that the other members of a planted bundle join an order with a drawn member.
-const BUNDLE_JOIN: f64 = 0.6;
-/// Probability that an item is a re-buy of something the customer bought in an earlier order.
-const REBUY: f64 = 0.25;
+const BUNDLE_JOIN: f64 = 0.5;
 /// The store's own brand: about 12% of products, sold cheaper.
 const STORE_BRAND: &str = "Endcap Value";
 
@@ -128,6 +132,9 @@ const SALT_ITEM: u64 = 0x17E5;
 const SALT_PRODUCT: u64 = 0x9200;
 const SALT_BUNDLE: u64 = 0xB0D1E;
 const SALT_CUSTOMER: u64 = 0xC057;
+const SALT_MARKET: u64 = 0x3A2E7;
+const SALT_TREND: u64 = 0x72E4D;
+const SALT_PROMO: u64 = 0x920;
 
 /// What demo store to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,10 +368,12 @@ pub fn generate_with_threads(spec: &DemoSpec, threads: usize) -> DemoStore {
     let (products, product_aisle, product_popularity, product_vectors) = generate_products(spec, &cat, &aisle_vectors);
 
     let diet_masks = diet_masks(&products);
+    let market = Market::build(spec, &product_aisle, &product_popularity, &aisle_traffic);
+    // Taste draws never reach the specialty tail: those products sell only through rare picks.
     let classes: Vec<ClassTables> = (0..=diet_rules().len())
         .map(|class| {
             ClassTables::build(&cat, &aisle_traffic, &product_aisle, &product_popularity, |p| {
-                class == 0 || diet_masks[p] & (1 << (class - 1)) == 0
+                !market.is_tail[p] && (class == 0 || diet_masks[p] & (1 << (class - 1)) == 0)
             })
         })
         .collect();
@@ -386,6 +395,7 @@ pub fn generate_with_threads(spec: &DemoSpec, threads: usize) -> DemoStore {
         bundles: &bundles,
         bundle_of: &bundle_of,
         diet_masks: &diet_masks,
+        market: &market,
         vegetarian_class: diet_class(VEGETARIAN),
         vegan_class: diet_class(VEGAN),
     };

@@ -1,13 +1,19 @@
 //! The recommendation engine: one loaded model with the store's settings resolved against it
 //! (zones -> aisle numbers, rules -> tag masks), the unit the server swaps on reload.
 //!
-//! One file per question the engine answers (`recommend.rs`, ...); this file holds what they
-//! share: the settings, the per-thread `Scratch`, hits, reasons, plans and errors. Plain
-//! synchronous code: no I/O, no locks, no allocation once `Scratch` has warmed up. The engine
-//! knows the model and the settings it is given, never the whole config, the protocol or a
-//! transport.
+//! One file per part of the answer (`recommend.rs`: resolving a request and the embedding
+//! source; `blend.rs`: the sources merged by probability); this file holds what they share: the
+//! settings, the request (`Query`, `Mode`), the per-thread `Scratch`, hits, reasons, plans and
+//! errors. Plain synchronous code: no I/O, no locks, no clock (the caller passes its time), no
+//! allocation once `Scratch` has warmed up. The engine knows the model and the settings it is
+//! given, never the whole config, the protocol or a transport.
 
+mod blend;
+mod features;
 mod recommend;
+
+pub use blend::calibrated;
+pub use features::{MAX_DAYS, MAX_DUE, time_features};
 
 use std::collections::HashMap;
 
@@ -17,7 +23,7 @@ use crate::index::TopK;
 use crate::index::exact::scan_rows;
 use crate::index::ivf::IvfView;
 use crate::model::Model;
-use crate::model::view::{f32s, u32s, u64s};
+use crate::model::view::{self, f32s, u32s, u64s};
 pub use crate::rules::RuleError;
 use crate::rules::Rules;
 
@@ -26,6 +32,11 @@ pub use crate::ids::MAX_ID_BYTES;
 /// Why a suggestion was made; shown to the shopper's device as a short code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    /// Bought before and likely due again (`Hit` carries the days since the last purchase and
+    /// the usual gap).
+    BuyAgain,
+    /// Customers who bought one of the shopper's products also bought this (`Hit::because`).
+    AlsoBought,
     /// Close to the shopper's own taste.
     Personal,
     /// Close to what is in the basket (shopper unknown).
@@ -42,6 +53,8 @@ impl Reason {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::BuyAgain => "buy_again",
+            Reason::AlsoBought => "also_bought",
             Reason::Personal => "personal",
             Reason::Basket => "basket",
             Reason::Popular => "popular",
@@ -56,11 +69,80 @@ impl Reason {
 pub struct Hit {
     /// Product row in the model.
     pub row: u32,
-    /// Inner product for personal and basket suggestions; share of the top seller's purchases
-    /// for popular ones.
+    /// In a blended answer (a known customer and a model trained from purchases): the
+    /// estimated probability that the product is in this visit's basket. From the embedding
+    /// alone (`recommend_embedding`, or a model without purchase history): the inner product.
+    /// For popular items: the share of the top seller's purchases.
     pub score: f32,
     /// Why.
     pub reason: Reason,
+    /// For `also_bought`: the product row the suggestion comes from; else [`Hit::NONE`].
+    pub because: u32,
+    /// For `buy_again`: days since the customer last bought it (by the request's clock); else -1.
+    pub days_since_last: f32,
+    /// For `buy_again`: the customer's usual gap between purchases of it in days; -1 when
+    /// bought once or not a buy-again hit.
+    pub usual_gap_days: f32,
+    /// For `buy_again`: the usual gap in the customer's visits (2 = every other visit); -1
+    /// when bought once or not a buy-again hit.
+    pub usual_gap_orders: f32,
+}
+
+impl Hit {
+    /// `because` when there is no product behind the suggestion.
+    pub const NONE: u32 = u32::MAX;
+
+    /// A hit without explanation fields.
+    pub fn new(row: u32, score: f32, reason: Reason) -> Hit {
+        Hit {
+            row,
+            score,
+            reason,
+            because: Hit::NONE,
+            days_since_last: -1.0,
+            usual_gap_days: -1.0,
+            usual_gap_orders: -1.0,
+        }
+    }
+}
+
+/// Which sources a recommendation draws from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Buy-again, discovery and the embedding, merged by their calibrated probability of being
+    /// in this visit's basket.
+    #[default]
+    Mixed,
+    /// Only products the customer bought before, most likely first (checkout reminders: pass
+    /// the basket, which is excluded).
+    BuyAgain,
+    /// Only products the customer has not bought: discovery and the embedding (campaigns,
+    /// "something new").
+    Discover,
+}
+
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 3] = [Mode::Mixed, Mode::BuyAgain, Mode::Discover];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Mixed => "mixed",
+            Mode::BuyAgain => "buy_again",
+            Mode::Discover => "discover",
+        }
+    }
+
+    /// The mode of a wire name; `""` is the default (`mixed`).
+    pub fn parse(name: &str) -> Option<Mode> {
+        match name {
+            "" | "mixed" => Some(Mode::Mixed),
+            "buy_again" => Some(Mode::BuyAgain),
+            "discover" => Some(Mode::Discover),
+            _ => None,
+        }
+    }
 }
 
 /// What the engine needs from the configuration: the recommendation settings, the store layout
@@ -95,13 +177,28 @@ pub struct Query<'a> {
     pub basket: &'a IdList,
     /// Items wanted; 0 means the default, above the maximum is clamped.
     pub k: u32,
-    /// Leave out products the customer has bought before (batch inference, e-mail campaigns).
-    pub new_only: bool,
+    /// Which sources to draw from.
+    pub mode: Mode,
+    /// In `mixed`: at least this many items the customer has not bought before (when there are
+    /// that many), even if buy-again items are likelier. 0 = no quota; clamped to `k`.
+    pub min_discover: u32,
+    /// The caller's clock (unix seconds): how long ago a past purchase was. The engine never
+    /// reads a clock; 0 or less means the model's newest purchase (what it was trained up to).
+    pub now_unix_s: i64,
 }
 
 impl Default for Query<'_> {
     fn default() -> Self {
-        Query { customer: "", zone: "", aisle: "", basket: &ids::EMPTY, k: 0, new_only: false }
+        Query {
+            customer: "",
+            zone: "",
+            aisle: "",
+            basket: &ids::EMPTY,
+            k: 0,
+            mode: Mode::Mixed,
+            min_discover: 0,
+            now_unix_s: 0,
+        }
     }
 }
 
@@ -131,11 +228,13 @@ pub enum Plan {
     Ivf,
     /// Popularity lists: a shopper with no vector and no basket.
     Popular,
+    /// The customer's own history only (`buy_again`): no search.
+    History,
 }
 
 impl Plan {
     /// Every plan, in metric order.
-    pub const ALL: [Plan; 4] = [Plan::None, Plan::ExactScan, Plan::Ivf, Plan::Popular];
+    pub const ALL: [Plan; 5] = [Plan::None, Plan::ExactScan, Plan::Ivf, Plan::Popular, Plan::History];
 
     /// Metric label.
     pub fn label(self) -> &'static str {
@@ -144,6 +243,7 @@ impl Plan {
             Plan::ExactScan => "exact_scan",
             Plan::Ivf => "ivf",
             Plan::Popular => "popular",
+            Plan::History => "history",
         }
     }
 }
@@ -169,11 +269,13 @@ pub struct Scratch {
     query: Vec<f32>,
     mask: Vec<u64>,
     basket: Vec<u32>,
-    /// Rows never to return besides the basket (sorted): the customer's past purchases for
-    /// `new_only`.
-    exclude: Vec<u32>,
     aisles: Vec<u64>,
     hits: Vec<Hit>,
+    /// Candidates of a blended answer, with their source's raw score (tie-break) and the order
+    /// they are ranked in.
+    cands: Vec<Hit>,
+    raw: Vec<f32>,
+    ranked: Vec<u32>,
     /// How the last request was answered.
     pub trace: Trace,
 }
@@ -195,6 +297,12 @@ pub struct Engine {
     rules: Rules,
     nprobe: usize,
     top_purchases: f32,
+    /// The model carries a buy-again model and calibrations (trained from purchases).
+    blended: bool,
+    /// The clock when a request gives none: the model's newest purchase.
+    data_end_ts: i64,
+    /// The highest probability discovery or the embedding can give (their calibrations' tops).
+    new_ceiling: f32,
     /// Config entries this model cannot honour (unknown aisles in zones, unknown rule tags).
     pub warnings: Vec<String>,
 }
@@ -223,7 +331,24 @@ impl Engine {
             n => n as usize,
         };
         let top_purchases = u32s(&model.data().products.purchases).iter().copied().max().unwrap_or(0).max(1) as f32;
-        Ok(Engine { model, settings: config.recommend.clone(), aisles, zones, rules, nprobe, top_purchases, warnings })
+        let blend = &model.data().blend;
+        let blended = !blend.time_weights.is_empty();
+        let data_end_ts = blend.data_end_ts.to_native();
+        let top = |probs: &[f32]| probs.last().copied().unwrap_or(0.0);
+        let new_ceiling = top(f32s(&blend.discover_probs)).max(top(f32s(&blend.embedding_probs)));
+        Ok(Engine {
+            model,
+            settings: config.recommend.clone(),
+            aisles,
+            zones,
+            rules,
+            nprobe,
+            top_purchases,
+            blended,
+            data_end_ts,
+            new_ceiling,
+            warnings,
+        })
     }
 
     /// The model served.
@@ -249,5 +374,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod blend_tests;
 #[cfg(test)]
 mod tests;

@@ -95,12 +95,32 @@ fn large_filtered_sets_use_the_index_with_a_wider_probe() {
     let mut c = config();
     c.recommend.exact_scan_fraction = 0.0;
     c.recommend.exact_scan_min = 0;
+    // One list by default, so the widened probe stays below every list (see the next test).
+    c.recommend.nprobe = 1;
     let e = engine_with(&c);
     let mut s = Scratch::default();
     e.recommend(&Query { customer: "cust-010", zone: "front", k: 10, ..Query::default() }, &mut s).expect("ok");
     assert_eq!(s.trace.plan, Plan::Ivf);
     assert!(s.trace.nprobe as usize > e.nprobe, "a third of the catalogue must widen the probe");
     assert!(s.hits().iter().all(|h| matches!(e.describe(h.row).2, "Aisle 0" | "Aisle 1")));
+}
+
+#[test]
+fn a_probe_that_would_cover_every_list_scans_the_subset_instead() {
+    let mut c = config();
+    c.recommend.exact_scan_fraction = 0.0;
+    c.recommend.exact_scan_min = 0;
+    let lists = engine_with(&c).model().data().ivf.offsets.len() - 1;
+    c.recommend.nprobe = lists as u32;
+    let e = engine_with(&c);
+    let mut s = Scratch::default();
+    e.recommend(&Query { customer: "cust-010", zone: "front", k: 10, ..Query::default() }, &mut s).expect("ok");
+    assert_eq!(s.trace.plan, Plan::ExactScan);
+    assert_eq!(s.hits().len(), 10);
+    assert!(s.hits().iter().all(|h| matches!(e.describe(h.row).2, "Aisle 0" | "Aisle 1")));
+    // Unfiltered, the index stays the plan whatever its probe.
+    e.recommend(&Query { customer: "cust-010", k: 10, ..Query::default() }, &mut s).expect("ok");
+    assert_eq!(s.trace.plan, Plan::Ivf);
 }
 
 #[test]
@@ -155,4 +175,24 @@ fn k_defaults_and_clamps() {
     assert_eq!(s.hits().len(), 5);
     e.recommend(&Query { customer: "cust-001", k: u32::MAX, ..Query::default() }, &mut s).expect("ok");
     assert_eq!(s.hits().len(), 50);
+}
+
+#[test]
+fn a_model_without_purchase_history_answers_from_the_embedding_alone() {
+    let e = engine_with(&config());
+    let mut s = Scratch::default();
+    for customer in ["cust-001", "cust-004"] {
+        let q = Query { customer, k: 8, ..Query::default() };
+        e.recommend(&q, &mut s).expect("ok");
+        let mixed = s.hits().to_vec();
+        e.recommend_embedding(&q, &mut s).expect("ok");
+        assert_eq!(mixed, s.hits(), "mixed is the embedding");
+        e.recommend(&Query { mode: Mode::Discover, ..q }, &mut s).expect("ok");
+        assert_eq!(mixed, s.hits(), "nothing was bought, so discover is the embedding too");
+        e.recommend(&Query { mode: Mode::BuyAgain, ..q }, &mut s).expect("ok");
+        assert!(s.hits().is_empty(), "nothing to buy again");
+    }
+    assert_eq!(Mode::parse(""), Some(Mode::Mixed));
+    assert!(Mode::ALL.iter().all(|&m| Mode::parse(m.as_str()) == Some(m)));
+    assert_eq!(Mode::parse("new_only"), None);
 }

@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rkyv::util::AlignedVec;
 
 use super::format::{
-    BODY_ALIGN, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData, Products,
-    Segments, Signals, Strings, body_offset, checksum_hex,
+    BODY_ALIGN, Blend, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData,
+    Products, Segments, Signals, Strings, body_offset, checksum_hex,
 };
-use super::input::ModelInput;
+use super::input::{Discovery, ModelInput, RepeatPurchase};
 use crate::index::ivf::{self, IvfView};
 
 /// recall@10 the build tunes `nprobe` for; above the 0.95 bar so filtered queries keep margin.
@@ -95,7 +95,30 @@ fn invalid(msg: impl Into<String>) -> BuildError {
     BuildError::Invalid(msg.into())
 }
 
-fn check(input: &ModelInput) -> Result<(), BuildError> {
+/// A customer list part of the input: borrowed, or owned so it can be freed as it is converted.
+enum Lists<'a, T> {
+    Borrowed(&'a [Vec<T>]),
+    Owned(Vec<Vec<T>>),
+}
+
+impl<T> Lists<'_, T> {
+    fn as_slice(&self) -> &[Vec<T>] {
+        match self {
+            Lists::Borrowed(l) => l,
+            Lists::Owned(l) => l,
+        }
+    }
+
+    /// Calls `f` on every list in order, freeing owned ones as it goes.
+    fn drain(self, mut f: impl FnMut(&[T])) {
+        match self {
+            Lists::Borrowed(l) => l.iter().for_each(|x| f(x)),
+            Lists::Owned(l) => l.into_iter().for_each(|x| f(&x)),
+        }
+    }
+}
+
+fn check(input: &ModelInput, repeat: &[Vec<RepeatPurchase>], discover: &[Vec<Discovery>]) -> Result<(), BuildError> {
     let (dim, np, nc) = (input.dim, input.products.len(), input.customers.len());
     if dim == 0 {
         return Err(invalid("dim is 0"));
@@ -150,11 +173,45 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
     for &(p, _) in input.co_purchase.iter().flatten() {
         in_range("co_purchase", p)?;
     }
-    if !input.repeat.is_empty() && input.repeat.len() != nc {
+    if !input.also_bought.is_empty() && input.also_bought.len() != np {
+        return Err(invalid("also_bought must be empty or have one list per product"));
+    }
+    for &(p, s) in input.also_bought.iter().flatten() {
+        in_range("also_bought", p)?;
+        finite("also_bought score", &[s])?;
+    }
+    if !repeat.is_empty() && repeat.len() != nc {
         return Err(invalid("repeat must be empty or have one list per customer"));
     }
-    for r in input.repeat.iter().flatten() {
-        in_range("repeat", r.product)?;
+    for list in repeat {
+        let mut seen = HashSet::with_capacity(list.len());
+        for r in list {
+            in_range("repeat", r.product)?;
+            finite("repeat statistic", &[r.base_logit, r.gap_days, r.gap_orders])?;
+            if !seen.insert(r.product) {
+                return Err(invalid(format!("repeat lists product {} twice for one customer", r.product)));
+            }
+        }
+    }
+    if !discover.is_empty() && discover.len() != nc {
+        return Err(invalid("discover must be empty or have one list per customer"));
+    }
+    for d in discover.iter().flatten() {
+        in_range("discover", d.product)?;
+        in_range("discover because", d.because)?;
+        finite("discover score", &[d.score])?;
+    }
+    if let Some(blend) = &input.blend {
+        finite("buy-again time weight", &blend.time_weights)?;
+        for (name, knots) in [("discover calibration", &blend.discover), ("embedding calibration", &blend.embedding)] {
+            let ok = knots.iter().all(|&(s, p)| s.is_finite() && (0.0..=1.0).contains(&p))
+                && knots.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+            if !ok {
+                return Err(invalid(format!(
+                    "{name}: knots must be finite, scores increasing, probabilities in [0, 1] and non-decreasing"
+                )));
+            }
+        }
     }
     for s in &input.segments {
         if s.centroid.len() != dim {
@@ -171,6 +228,36 @@ fn check(input: &ModelInput) -> Result<(), BuildError> {
         return Err(invalid("customer_segment must be empty or name a segment for every customer"));
     }
     Ok(())
+}
+
+/// About the size of the serialised body: the arrays' bytes, plus room for the rest.
+fn body_estimate(d: &ModelData) -> usize {
+    fn csr(c: &Csr) -> usize {
+        4 * (c.offsets.len() + c.items.len() + c.scores.len())
+    }
+    fn strings(s: &Strings) -> usize {
+        4 * s.offsets.len() + s.bytes.len()
+    }
+    let (p, c) = (&d.products, &d.customers);
+    let products = 4 * (p.vectors.len() + 5 * p.aisle.len() + p.ids.slots.len())
+        + strings(&p.ids.ids)
+        + strings(&p.names)
+        + 8 * p.tags.len()
+        + csr(&p.co_purchase)
+        + csr(&p.also_bought)
+        + csr(&p.by_aisle)
+        + csr(&p.by_department);
+    let customers = 4 * (c.vectors.len() + c.ids.slots.len() + c.segment.len())
+        + strings(&c.ids.ids)
+        + csr(&c.signals)
+        + csr(&c.repeat)
+        + 8 * c.repeat_last_ts.len()
+        + 4 * (c.repeat_logit.len() + c.repeat_gap_days.len() + c.repeat_gap_orders.len())
+        + csr(&c.discover)
+        + 4 * c.discover_because.len();
+    let rest = 4 * (d.signals.vectors.len() + d.segments.centroids.len() + d.ivf.centroids.len() + d.ivf.offsets.len())
+        + csr(&d.segments.popular);
+    (products + customers + rest) / 64 * 65 + (1 << 20)
 }
 
 fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Strings, BuildError> {
@@ -216,7 +303,23 @@ fn vocab<'a>(names: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, HashMap<&'a
 
 /// Builds the artifact. Deterministic for the same input (but for `created_unix`).
 pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
-    check(input)?;
+    build_lists(input, Lists::Borrowed(&input.repeat), Lists::Borrowed(&input.discover))
+}
+
+/// As [`build`], consuming the input so that its largest parts (the customers' repeat and
+/// discovery lists) are freed while they are converted: a store-1m model peaks gigabytes lower.
+pub fn build_owned(mut input: ModelInput) -> Result<Artifact, BuildError> {
+    let repeat = std::mem::take(&mut input.repeat);
+    let discover = std::mem::take(&mut input.discover);
+    build_lists(&input, Lists::Owned(repeat), Lists::Owned(discover))
+}
+
+fn build_lists(
+    input: &ModelInput,
+    repeat_lists: Lists<'_, RepeatPurchase>,
+    discover_lists: Lists<'_, Discovery>,
+) -> Result<Artifact, BuildError> {
+    check(input, repeat_lists.as_slice(), discover_lists.as_slice())?;
     let dim = input.dim;
     let np = input.products.len();
     let nc = input.customers.len();
@@ -273,6 +376,16 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
             }
         })
     };
+    let also_bought = if input.also_bought.is_empty() {
+        Csr::default()
+    } else {
+        csr(0..np, |r, items, scores| {
+            for &(p, s) in &input.also_bought[order[r] as usize] {
+                items.push(new_row[p as usize]);
+                scores.push(s);
+            }
+        })
+    };
     let products = Products {
         ids: id_map((0..np).map(|r| product(r).id.as_str()).collect::<Vec<_>>().into_iter())?,
         names: strings((0..np).map(|r| product(r).name.as_str()))?,
@@ -294,17 +407,53 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         purchases,
         popular,
         co_purchase,
+        also_bought,
     };
 
-    let repeat = if input.repeat.is_empty() {
-        Csr::default()
-    } else {
-        csr(&input.repeat, |list, items, scores| {
-            for r in list {
-                items.push(new_row[r.product as usize]);
-                scores.push(r.count as f32);
+    // Repeat rows sorted by product row, so the engine can look a product up in a customer's
+    // history by binary search; the statistics follow their entries.
+    let mut repeat = Csr::default();
+    let (mut repeat_last_ts, mut repeat_logit, mut repeat_gap_days, mut repeat_gap_orders) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    if !repeat_lists.as_slice().is_empty() {
+        repeat.offsets.push(0);
+        let mut sorted: Vec<(u32, usize)> = Vec::new();
+        let entries = repeat_lists.as_slice().iter().map(Vec::len).sum();
+        repeat.items.reserve_exact(entries);
+        repeat.scores.reserve_exact(entries);
+        repeat_last_ts.reserve_exact(entries);
+        repeat_logit.reserve_exact(entries);
+        repeat_gap_days.reserve_exact(entries);
+        repeat_gap_orders.reserve_exact(entries);
+        repeat_lists.drain(|list| {
+            sorted.clear();
+            sorted.extend(list.iter().enumerate().map(|(i, r)| (new_row[r.product as usize], i)));
+            sorted.sort_unstable();
+            for &(row, i) in &sorted {
+                let r = &list[i];
+                repeat.items.push(row);
+                repeat.scores.push(r.count as f32);
+                repeat_last_ts.push(r.last_ts);
+                repeat_logit.push(r.base_logit);
+                repeat_gap_days.push(r.gap_days);
+                repeat_gap_orders.push(r.gap_orders);
             }
-        })
+            repeat.offsets.push(repeat.items.len() as u32);
+        });
+    }
+    let (discover, discover_because) = if discover_lists.as_slice().is_empty() {
+        (Csr::default(), Vec::new())
+    } else {
+        let because = discover_lists.as_slice().iter().flatten().map(|d| new_row[d.because as usize]).collect();
+        let mut lists = Csr { offsets: vec![0], items: Vec::new(), scores: Vec::new() };
+        discover_lists.drain(|list| {
+            for d in list {
+                lists.items.push(new_row[d.product as usize]);
+                lists.scores.push(d.score);
+            }
+            lists.offsets.push(lists.items.len() as u32);
+        });
+        (lists, because)
     };
     let customers = Customers {
         ids: id_map(input.customers.iter().map(|c| c.id.as_str()))?,
@@ -317,7 +466,23 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         }),
         segment: input.customer_segment.clone(),
         repeat,
-        repeat_last_ts: input.repeat.iter().flatten().map(|r| r.last_ts).collect(),
+        repeat_last_ts,
+        repeat_logit,
+        repeat_gap_days,
+        repeat_gap_orders,
+        discover,
+        discover_because,
+    };
+    let blend = match &input.blend {
+        None => Blend { data_end_ts: input.data_end_ts, ..Blend::default() },
+        Some(b) => Blend {
+            time_weights: b.time_weights.to_vec(),
+            discover_scores: b.discover.iter().map(|k| k.0).collect(),
+            discover_probs: b.discover.iter().map(|k| k.1).collect(),
+            embedding_scores: b.embedding.iter().map(|k| k.0).collect(),
+            embedding_probs: b.embedding.iter().map(|k| k.1).collect(),
+            data_end_ts: input.data_end_ts,
+        },
     };
     let learned: HashMap<&str, &Vec<f32>> = input.signal_vectors.iter().map(|(n, v)| (n.as_str(), v)).collect();
     let signals_part = Signals {
@@ -350,8 +515,13 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         customers,
         signals: signals_part,
         segments,
+        blend,
     };
-    let body = rkyv::to_bytes::<rkyv::rancor::Error>(&data).map_err(|e| BuildError::Serialize(e.to_string()))?;
+    // Serialise into a buffer sized for the arrays up front: growing a gigabyte buffer by doubling
+    // would hold two copies at once.
+    let body =
+        rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(&data, AlignedVec::with_capacity(body_estimate(&data)))
+            .map_err(|e| BuildError::Serialize(e.to_string()))?;
     let counts = Counts {
         products: np as u64,
         customers: nc as u64,
@@ -362,6 +532,8 @@ pub fn build(input: &ModelInput) -> Result<Artifact, BuildError> {
         segments: input.segments.len() as u64,
         co_purchase_pairs: data.products.co_purchase.items.len() as u64,
         repeat_entries: data.customers.repeat.items.len() as u64,
+        also_bought_pairs: data.products.also_bought.items.len() as u64,
+        discover_entries: data.customers.discover.items.len() as u64,
     };
     let manifest = Manifest {
         format_version: FORMAT_VERSION,

@@ -22,7 +22,7 @@ use serde::{Deserialize as SerdeDeserialize, Serialize as SerdeSerialize};
 /// First eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"ENDCAPMD";
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The body starts at a multiple of this, so archived arrays are aligned in an mmap.
 pub const BODY_ALIGN: usize = 64;
 /// Fixed header before the manifest.
@@ -79,6 +79,10 @@ pub struct Counts {
     pub co_purchase_pairs: u64,
     /// Customer-product repeat-purchase entries.
     pub repeat_entries: u64,
+    /// "Also bought" pairs stored (directed, counted per customer).
+    pub also_bought_pairs: u64,
+    /// Entries of the customers' discovery lists.
+    pub discover_entries: u64,
 }
 
 /// What the product index is and how well it did when built.
@@ -162,6 +166,9 @@ pub struct Products {
     pub popular: Vec<u32>,
     /// Frequently bought together: per product, neighbour rows with scores, best first.
     pub co_purchase: Csr,
+    /// Bought by the same customers (counted per customer, not per order): per product,
+    /// neighbour rows with similarities, best first.
+    pub also_bought: Csr,
 }
 
 /// Customers known to the model.
@@ -175,10 +182,41 @@ pub struct Customers {
     pub signals: Csr,
     /// Segment per customer, or empty without segments.
     pub segment: Vec<u32>,
-    /// Per customer: product rows bought before, with counts in `scores` (as f32).
+    /// Per customer: product rows bought before (each row sorted by product row, so it can be
+    /// searched), with the number of orders that held each in `scores` (as f32).
     pub repeat: Csr,
     /// Last purchase time (unix s), parallel to `repeat.items`.
     pub repeat_last_ts: Vec<i64>,
+    /// Buy-again logit without its time part, parallel to `repeat.items` (see `Blend`).
+    pub repeat_logit: Vec<f32>,
+    /// Usual gap between purchases in days (0 when bought once), parallel to `repeat.items`.
+    pub repeat_gap_days: Vec<f32>,
+    /// Usual gap between purchases in the customer's orders (0 when bought once), parallel.
+    pub repeat_gap_orders: Vec<f32>,
+    /// Per customer: products not bought before that customers like them bought, with the
+    /// source's score, best first.
+    pub discover: Csr,
+    /// The bought product row each discovery entry comes from, parallel to `discover.items`.
+    pub discover_because: Vec<u32>,
+}
+
+/// How the engine merges its sources, fitted by the trainer on held-out baskets. Empty arrays
+/// when the model has no purchase history (then it answers from the embedding alone).
+#[derive(Debug, Default, Archive, Serialize)]
+pub struct Blend {
+    /// Weights of the buy-again time features (log days since the last purchase, log
+    /// dueness), added to `repeat_logit`; empty without purchase history.
+    pub time_weights: Vec<f32>,
+    /// Discovery calibration: knot scores (increasing) and probabilities (non-decreasing).
+    pub discover_scores: Vec<f32>,
+    /// Probabilities at `discover_scores`.
+    pub discover_probs: Vec<f32>,
+    /// Embedding calibration: knot inner products (increasing).
+    pub embedding_scores: Vec<f32>,
+    /// Probabilities at `embedding_scores`.
+    pub embedding_probs: Vec<f32>,
+    /// Newest purchase the model knows of (unix s): the clock when a request gives none.
+    pub data_end_ts: i64,
 }
 
 /// Social signals (`namespace:value`) and their learned vectors.
@@ -226,6 +264,8 @@ pub struct ModelData {
     pub segments: Segments,
     /// The product index.
     pub ivf: Ivf,
+    /// Source merging: buy-again time weights, calibrations.
+    pub blend: Blend,
 }
 
 // The archived arrays are read as plain slices (see `model::view`), which relies on the

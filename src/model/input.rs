@@ -34,10 +34,41 @@ pub struct CustomerInput {
 pub struct RepeatPurchase {
     /// Index into `ModelInput::products`.
     pub product: u32,
-    /// How many times the customer bought it.
+    /// How many of the customer's orders held it.
     pub count: u32,
     /// When last bought, unix seconds.
     pub last_ts: i64,
+    /// The buy-again logit without its time part (the engine adds `BlendInput::time_weights`
+    /// times the time features of the request's clock).
+    pub base_logit: f32,
+    /// The usual gap between purchases in days (0 when bought once).
+    pub gap_days: f32,
+    /// The usual gap between purchases in the customer's orders (0 when bought once).
+    pub gap_orders: f32,
+}
+
+/// One entry of a customer's discovery list: a product they have not bought, suggested because
+/// customers who bought `because` also bought it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Discovery {
+    /// Index into `ModelInput::products`.
+    pub product: u32,
+    /// The source's score (mean "also bought" similarity to the customer's products).
+    pub score: f32,
+    /// Index into `ModelInput::products` of the bought product that contributed most.
+    pub because: u32,
+}
+
+/// What the engine needs to merge its sources: the time part of the buy-again model and the
+/// calibration of the other sources' scores to probabilities (all fitted on held-out baskets).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlendInput {
+    /// Weights on the two time features (log days since the last purchase, log dueness).
+    pub time_weights: [f32; 2],
+    /// Calibration of discovery scores: (score, probability) knots, scores increasing.
+    pub discover: Vec<(f32, f32)>,
+    /// Calibration of embedding inner products: (score, probability) knots, scores increasing.
+    pub embedding: Vec<(f32, f32)>,
 }
 
 /// A customer segment (k-means cluster of customer vectors) for anonymous or opted-out shoppers.
@@ -73,8 +104,19 @@ pub struct ModelInput {
     /// Per product: frequently-bought-together neighbours (product index, score), best first.
     /// Empty when not computed.
     pub co_purchase: Vec<Vec<(u32, f32)>>,
+    /// Per product: products bought by the same customers (product index, similarity), best
+    /// first. Empty when not computed.
+    pub also_bought: Vec<Vec<(u32, f32)>>,
     /// Per customer: repeat-purchase statistics. Empty when not computed.
     pub repeat: Vec<Vec<RepeatPurchase>>,
+    /// Per customer: the discovery list, best first. Empty when not computed.
+    pub discover: Vec<Vec<Discovery>>,
+    /// Buy-again time weights and calibrations; `None` for a model without purchase history
+    /// (it then answers from the embedding alone).
+    pub blend: Option<BlendInput>,
+    /// When the newest purchase the model knows of happened (unix seconds); the engine's clock
+    /// when a request does not give one. 0 when unknown.
+    pub data_end_ts: i64,
     /// Customer segments. Empty when not computed.
     pub segments: Vec<SegmentInput>,
     /// Segment of each customer (index into `segments`); empty when there are no segments.

@@ -68,8 +68,17 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Manifest, usize), String> {
         return Err("not an endcap model (bad magic bytes)".into());
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version < FORMAT_VERSION {
+        return Err(format!(
+            "format version {version} was written by an older endcap (before buy-again and source \
+             blending); this build reads version {FORMAT_VERSION}: retrain the model with `endcap train` \
+             (or rebuild a planted one with `endcap demo --model`)"
+        ));
+    }
     if version != FORMAT_VERSION {
-        return Err(format!("format version {version}, this build reads version {FORMAT_VERSION}"));
+        return Err(format!(
+            "format version {version} was written by a newer endcap; this build reads version {FORMAT_VERSION}"
+        ));
     }
     let manifest_len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
     if manifest_len > MAX_MANIFEST_LEN || HEADER_LEN + manifest_len > bytes.len() {
@@ -219,6 +228,10 @@ pub fn check_data(d: &ArchivedModelData, m: &Manifest) -> Result<(), String> {
     if p.co_purchase.items.len() as u64 != c.co_purchase_pairs {
         return Err("co-purchase: pair count differs from the manifest".into());
     }
+    check_csr("also bought", &p.also_bought, np, np, true)?;
+    if p.also_bought.items.len() as u64 != c.also_bought_pairs {
+        return Err("also bought: pair count differs from the manifest".into());
+    }
 
     let cu = &d.customers;
     let nc = c.customers as usize;
@@ -229,14 +242,36 @@ pub fn check_data(d: &ArchivedModelData, m: &Manifest) -> Result<(), String> {
         check_index("customer segments", u32s(&cu.segment), nc, c.segments as usize)?;
     }
     check_csr("repeat purchases", &cu.repeat, nc, np, true)?;
-    if cu.repeat.items.len() as u64 != c.repeat_entries || cu.repeat_last_ts.len() != cu.repeat.items.len() {
+    let entries = cu.repeat.items.len();
+    if entries as u64 != c.repeat_entries || cu.repeat_last_ts.len() != entries {
         return Err("repeat purchases: entry count differs from the manifest".into());
     }
+    // The engine finds a product in a customer's history by binary search.
+    if (0..cu.repeat.rows()).any(|r| cu.repeat.row(r).windows(2).any(|w| w[0] >= w[1])) {
+        return Err("repeat purchases: a customer's products are not sorted and distinct".into());
+    }
+    check_finite("repeat buy-again logits", f32s(&cu.repeat_logit), entries)?;
+    for (name, v) in [("repeat gap days", &cu.repeat_gap_days), ("repeat gap orders", &cu.repeat_gap_orders)] {
+        check_finite(name, f32s(v), entries)?;
+        if f32s(v).iter().any(|&x| x < 0.0) {
+            return Err(format!("{name}: negative gap"));
+        }
+    }
+    check_csr("discovery lists", &cu.discover, nc, np, true)?;
+    if cu.discover.items.len() as u64 != c.discover_entries {
+        return Err("discovery lists: entry count differs from the manifest".into());
+    }
+    if !cu.discover.items.is_empty() && cu.discover.scores.len() != cu.discover.items.len() {
+        return Err("discovery lists: one score per entry expected".into());
+    }
+    check_index("discovery reasons", u32s(&cu.discover_because), cu.discover.items.len(), np)?;
 
     check_strings("signal names", &d.signals.names, c.signals)?;
     check_finite("signal vectors", f32s(&d.signals.vectors), c.signals as usize * dim)?;
     check_finite("segment centroids", f32s(&d.segments.centroids), c.segments as usize * dim)?;
     check_csr("segment popular lists", &d.segments.popular, c.segments as usize, np, false)?;
+
+    check_blend(d, entries)?;
 
     let ivf = &d.ivf;
     let offsets = u32s(&ivf.offsets);
@@ -251,6 +286,31 @@ pub fn check_data(d: &ArchivedModelData, m: &Manifest) -> Result<(), String> {
     let nprobe = ivf.nprobe.to_native() as usize;
     if nprobe == 0 || nprobe > lists {
         return Err(format!("index: nprobe {nprobe} outside 1..={lists}"));
+    }
+    Ok(())
+}
+
+/// The blend: time weights present with buy-again statistics, calibrations monotone and finite.
+fn check_blend(d: &ArchivedModelData, repeat_entries: usize) -> Result<(), String> {
+    let b = &d.blend;
+    let weights = f32s(&b.time_weights);
+    // Buy-again statistics need their time weights; a model without them has none or both.
+    let expected = if repeat_entries > 0 || !weights.is_empty() { 2 } else { 0 };
+    check_finite("buy-again time weights", weights, expected)?;
+    let tables = [
+        ("discovery calibration", &b.discover_scores, &b.discover_probs),
+        ("embedding calibration", &b.embedding_scores, &b.embedding_probs),
+    ];
+    for (name, scores, probs) in tables {
+        let (scores, probs) = (f32s(scores), f32s(probs));
+        check_finite(&format!("{name} scores"), scores, scores.len())?;
+        check_finite(&format!("{name} probabilities"), probs, scores.len())?;
+        if scores.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!("{name}: scores are not increasing"));
+        }
+        if probs.iter().any(|p| !(0.0..=1.0).contains(p)) || probs.windows(2).any(|w| w[0] > w[1]) {
+            return Err(format!("{name}: probabilities are not non-decreasing in [0, 1]"));
+        }
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 use rkyv::util::AlignedVec;
 
-pub use build::{Artifact, BuildError, build};
+pub use build::{Artifact, BuildError, build, build_owned};
 pub use format::{ArchivedModelData, BODY_ALIGN, Manifest};
 pub use load::{LoadError, read_manifest};
 use view::f32s;

@@ -175,3 +175,107 @@ fn build_refuses_bad_input() {
     input.product_vectors.pop();
     assert!(build(&input).is_err());
 }
+
+/// `tiny_input` with purchase history: repeat statistics, discovery lists, "also bought" and a
+/// blend, with marker values the corruption tests look for.
+pub(crate) fn tiny_trained_input() -> ModelInput {
+    use super::input::{BlendInput, Discovery, RepeatPurchase};
+    let mut input = tiny_input();
+    input.repeat = (0..200u32)
+        .map(|c| {
+            // Products in decreasing order, so the builder has to sort each row.
+            (0..5u32)
+                .rev()
+                .map(|i| RepeatPurchase {
+                    product: (c * 7 + i * 13) % 300,
+                    count: i + 1,
+                    last_ts: 1_700_000_000 + i as i64,
+                    base_logit: if c == 3 && i == 0 { 4321.25 } else { -1.0 + i as f32 * 0.1 },
+                    gap_days: if c == 5 && i == 0 { 777.5 } else { i as f32 },
+                    gap_orders: i as f32 * 0.5,
+                })
+                .collect()
+        })
+        .collect();
+    input.discover = (0..200u32)
+        .map(|c| {
+            (0..3u32)
+                .map(|i| Discovery {
+                    product: (c + 100 + i) % 300,
+                    score: 0.3 - i as f32 * 0.1,
+                    because: (c * 7) % 300,
+                })
+                .collect()
+        })
+        .collect();
+    input.also_bought = (0..300u32).map(|p| vec![((p + 1) % 300, 0.5), ((p + 2) % 300, 0.25)]).collect();
+    input.blend = Some(BlendInput {
+        time_weights: [-0.5, 0.25],
+        discover: vec![(0.0, 0.01), (0.5, 0.123)],
+        embedding: vec![(-1.0, 0.001), (1.0, 0.05)],
+    });
+    input.data_end_ts = 1_700_000_100;
+    input
+}
+
+#[test]
+fn purchase_history_round_trips_with_rows_sorted_and_statistics_alongside() {
+    let input = tiny_trained_input();
+    let model = Model::from_artifact(build(&input).expect("builds"), "test").expect("valid");
+    let d = model.data();
+    let cu = &d.customers;
+    let ids = &d.products.ids;
+    for c in 0..200usize {
+        let row = cu.repeat.row(c);
+        assert!(row.windows(2).all(|w| w[0] < w[1]), "customer {c}: sorted by product row");
+        let start = view::u32s(&cu.repeat.offsets)[c] as usize;
+        for (j, &r) in row.iter().enumerate() {
+            let want =
+                input.repeat[c].iter().find(|e| input.products[e.product as usize].id == ids.id(r)).expect("entry");
+            assert_eq!(view::i64s(&cu.repeat_last_ts)[start + j], want.last_ts);
+            assert_eq!(view::f32s(&cu.repeat_logit)[start + j], want.base_logit);
+            assert_eq!(view::f32s(&cu.repeat_gap_orders)[start + j], want.gap_orders);
+        }
+        let because = view::u32s(&cu.discover_because);
+        let dstart = view::u32s(&cu.discover.offsets)[c] as usize;
+        for (j, &r) in cu.discover.row(c).iter().enumerate() {
+            assert_eq!(ids.id(r), input.products[input.discover[c][j].product as usize].id, "best first, as given");
+            assert_eq!(ids.id(because[dstart + j]), input.products[input.discover[c][j].because as usize].id);
+        }
+    }
+    assert_eq!(model.manifest().counts.discover_entries, 600);
+    assert_eq!(model.manifest().counts.also_bought_pairs, 600);
+    assert_eq!(view::f32s(&d.blend.time_weights), &[-0.5, 0.25]);
+    assert_eq!(d.blend.data_end_ts.to_native(), 1_700_000_100);
+}
+
+#[test]
+fn refuses_bad_purchase_history_and_blend_and_older_formats() {
+    let good = {
+        let a = build(&tiny_trained_input()).expect("builds");
+        let mut bytes = a.header();
+        bytes.extend_from_slice(&a.body);
+        bytes
+    };
+    Model::from_bytes(&good, "test").expect("valid");
+    let nan = reseal(&good, |_, body| replace(body, &4321.25f32.to_le_bytes(), &f32::NAN.to_le_bytes()));
+    assert!(refused(&nan).contains("repeat buy-again logits"), "{}", refused(&nan));
+    let negative = reseal(&good, |_, body| replace(body, &777.5f32.to_le_bytes(), &(-3.0f32).to_le_bytes()));
+    assert!(refused(&negative).contains("negative gap"), "{}", refused(&negative));
+    let prob = reseal(&good, |_, body| replace(body, &0.123f32.to_le_bytes(), &1.5f32.to_le_bytes()));
+    assert!(refused(&prob).contains("discovery calibration"), "{}", refused(&prob));
+    let counts = reseal(&good, |m, _| m.counts.discover_entries += 1);
+    assert!(refused(&counts).contains("discovery lists"), "{}", refused(&counts));
+    let mut old = good.clone();
+    old[8] = 1;
+    let e = refused(&old);
+    assert!(e.contains("format version 1") && e.contains("older endcap") && e.contains("endcap train"), "{e}");
+    // The builder refuses what the loader would.
+    let mut input = tiny_trained_input();
+    input.discover[0][0].because = 300;
+    assert!(build(&input).unwrap_err().to_string().contains("discover because"));
+    let mut input = tiny_trained_input();
+    let again = input.repeat[1][0];
+    input.repeat[1].push(again);
+    assert!(build(&input).unwrap_err().to_string().contains("twice"));
+}

@@ -19,10 +19,28 @@ pub struct ItemJson<'a> {
     pub name: Cow<'a, str>,
     /// Aisle name.
     pub aisle: Cow<'a, str>,
-    /// Score (inner product, or share of the top seller for popular items).
+    /// Score: a probability of being in this visit's basket in a blended answer, an inner
+    /// product from the embedding alone, a share of the top seller for popular items.
     pub score: f32,
     /// Why it was suggested.
     pub reason: Cow<'a, str>,
+    /// The product it comes from (`also_bought`).
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub because: Cow<'a, str>,
+    /// `buy_again`: days since the customer last bought it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_since_last: Option<f32>,
+    /// `buy_again`: the usual gap between purchases, days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usual_gap_days: Option<f32>,
+    /// `buy_again`: the usual gap in visits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usual_gap_orders: Option<f32>,
+}
+
+/// A value that is given when not negative.
+pub fn given(v: f32) -> Option<f32> {
+    (v >= 0.0).then_some(v)
 }
 
 /// `POST /v1/recommend` answer.

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::json::{self, ItemJson, RecommendationJson};
 use super::{Cx, Form, OpError, Operation, Role, Served};
-use crate::engine::{Engine, Query, Scratch};
+use crate::engine::{Engine, Hit, Mode, Query, Scratch};
 use crate::ids::IdList;
-use crate::protocol::{self, ItemRef, WireError};
+use crate::protocol::{self, ErrorCode, ItemRef, WireError};
 use crate::shoppers::Choice;
 
 /// `recommend`.
@@ -28,6 +28,10 @@ pub struct RecommendArgs {
     pub basket: IdList,
     /// Items wanted; 0 = the server default.
     pub k: u32,
+    /// The mode's wire name ("" = mixed).
+    pub mode: String,
+    /// In `mixed`: at least this many new products.
+    pub min_discover: u32,
 }
 
 /// `POST /v1/recommend` body. Unknown fields are ignored, as protobuf skips unknown fields, so a
@@ -43,6 +47,10 @@ struct RecommendBody {
     basket: Vec<String>,
     #[serde(default)]
     k: Option<u32>,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    min_discover: u32,
 }
 
 /// Overwrites `s` with `v` (a repeated scalar field: the last one wins, as in protobuf).
@@ -61,6 +69,8 @@ impl Operation for Recommend {
         a.aisle.clear();
         a.basket.clear();
         a.k = 0;
+        a.mode.clear();
+        a.min_discover = 0;
         protocol::for_each_field(body, |tag, v| {
             match tag {
                 1 => set(&mut a.customer, v.str(tag)?),
@@ -68,6 +78,8 @@ impl Operation for Recommend {
                 3 => set(&mut a.aisle, v.str(tag)?),
                 4 => a.basket.push(v.str(tag)?),
                 5 => a.k = v.varint(tag)? as u32,
+                6 => set(&mut a.mode, v.str(tag)?),
+                7 => a.min_discover = v.varint(tag)? as u32,
                 _ => {}
             }
             Ok(())
@@ -82,6 +94,8 @@ impl Operation for Recommend {
         a.aisle = b.aisle.unwrap_or_default();
         a.basket = b.basket.iter().collect();
         a.k = b.k.unwrap_or(0);
+        a.mode = b.mode;
+        a.min_discover = b.min_discover;
         Ok(())
     }
 
@@ -105,7 +119,20 @@ impl Operation for Recommend {
             Choice::None => a.customer.as_str(),
             Choice::OptedOut | Choice::Erased => "",
         };
-        let q = Query { customer, zone: &a.zone, aisle: &a.aisle, basket: &a.basket, k: a.k, ..Query::default() };
+        let mode = Mode::parse(&a.mode).ok_or_else(|| {
+            let m: String = a.mode.chars().take(32).collect();
+            OpError::new(ErrorCode::InvalidArgument, format!("unknown mode {m:?} (mixed, buy_again, discover)"))
+        })?;
+        let q = Query {
+            customer,
+            zone: &a.zone,
+            aisle: &a.aisle,
+            basket: &a.basket,
+            k: a.k,
+            mode,
+            min_discover: a.min_discover,
+            now_unix_s: cx.now.unix_s(),
+        };
         engine.recommend(&q, s)?;
         write_items(cx, engine, s, form, out);
         Ok(Served::Done)
@@ -116,7 +143,18 @@ impl Operation for Recommend {
 pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &mut Vec<u8>) {
     let items = s.hits().iter().map(|h| {
         let (product_id, name, aisle) = engine.describe(h.row);
-        ItemRef { product_id, name, aisle, score: h.score, reason: h.reason.as_str() }
+        let because = if h.because == Hit::NONE { "" } else { engine.describe(h.because).0 };
+        ItemRef {
+            product_id,
+            name,
+            aisle,
+            score: h.score,
+            reason: h.reason.as_str(),
+            because,
+            days_since_last: h.days_since_last,
+            usual_gap_days: h.usual_gap_days,
+            usual_gap_orders: h.usual_gap_orders,
+        }
     });
     match form {
         Form::Protobuf { id } => protocol::encode_recommendation(out, id, engine.version(), items, cx.took_us()),
@@ -128,6 +166,10 @@ pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &
                     aisle: Cow::Borrowed(i.aisle),
                     score: i.score,
                     reason: Cow::Borrowed(i.reason),
+                    because: Cow::Borrowed(i.because),
+                    days_since_last: json::given(i.days_since_last),
+                    usual_gap_days: json::given(i.usual_gap_days),
+                    usual_gap_orders: json::given(i.usual_gap_orders),
                 })
                 .collect();
             let answer =

@@ -64,6 +64,8 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
             aisle: random_string(&mut rng),
             basket: (0..rng.below(4)).map(|_| random_string(&mut rng)).collect(),
             k: [0, 1, 9, u32::MAX][rng.below(4)],
+            mode: ["", "buy_again", "discover"][rng.below(3)].into(),
+            min_discover: [0, 3][rng.below(2)],
         };
         let mut bytes = want.encode_to_vec();
         if rng.chance(0.3) {
@@ -75,6 +77,7 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
         assert_eq!(args.aisle, want.aisle);
         assert_eq!(args.basket.iter().collect::<Vec<_>>(), want.basket);
         assert_eq!(args.k, want.k);
+        assert_eq!((args.mode.as_str(), args.min_discover), (want.mode.as_str(), want.min_discover));
     }
     // A repeated scalar: the last one wins, as in prost.
     let twice = [0x0a, 0x01, b'a', 0x0a, 0x02, b'b', b'c'];

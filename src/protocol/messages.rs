@@ -67,6 +67,12 @@ pub struct RecommendRequest {
     /// Items wanted; 0 = server default.
     #[prost(uint32, tag = "5")]
     pub k: u32,
+    /// `mixed` (default, ""), `buy_again` or `discover`.
+    #[prost(string, tag = "6")]
+    pub mode: String,
+    /// In `mixed`: at least this many products the customer has not bought.
+    #[prost(uint32, tag = "7")]
+    pub min_discover: u32,
 }
 
 /// Server -> client.
@@ -190,9 +196,22 @@ pub struct Item {
     /// Score.
     #[prost(float, tag = "4")]
     pub score: f32,
-    /// Why (`personal`, `basket`, `popular`, `popular_in_zone`, `popular_in_aisle`).
+    /// Why (`buy_again`, `also_bought`, `personal`, `basket`, `popular`, `popular_in_zone`,
+    /// `popular_in_aisle`).
     #[prost(string, tag = "5")]
     pub reason: String,
+    /// The product the suggestion comes from (`also_bought`).
+    #[prost(string, tag = "6")]
+    pub because: String,
+    /// `buy_again`: days since the customer last bought it.
+    #[prost(float, optional, tag = "7")]
+    pub days_since_last: Option<f32>,
+    /// `buy_again`: the customer's usual gap between purchases of it, in days.
+    #[prost(float, optional, tag = "8")]
+    pub usual_gap_days: Option<f32>,
+    /// `buy_again`: the usual gap in the customer's visits (2 = every other visit).
+    #[prost(float, optional, tag = "9")]
+    pub usual_gap_orders: Option<f32>,
 }
 
 /// A refusal.

@@ -24,6 +24,45 @@ pub struct ItemRef<'a> {
     pub score: f32,
     /// Reason code.
     pub reason: &'a str,
+    /// The product the suggestion comes from ("" when none).
+    pub because: &'a str,
+    /// Days since the last purchase (buy again); negative when not given.
+    pub days_since_last: f32,
+    /// Usual gap in days (buy again); negative when not given.
+    pub usual_gap_days: f32,
+    /// Usual gap in visits (buy again); negative when not given.
+    pub usual_gap_orders: f32,
+}
+
+impl<'a> ItemRef<'a> {
+    /// An item with no explanation beyond its reason.
+    pub fn plain(product_id: &'a str, name: &'a str, aisle: &'a str, score: f32, reason: &'a str) -> ItemRef<'a> {
+        ItemRef {
+            product_id,
+            name,
+            aisle,
+            score,
+            reason,
+            because: "",
+            days_since_last: -1.0,
+            usual_gap_days: -1.0,
+            usual_gap_orders: -1.0,
+        }
+    }
+}
+
+/// An optional float: written (even when 0) when not negative.
+#[inline]
+fn opt_f32_len(tag: u32, v: f32) -> usize {
+    if v >= 0.0 { key_len(tag) + 4 } else { 0 }
+}
+
+#[inline]
+fn put_opt_f32(tag: u32, v: f32, out: &mut Vec<u8>) {
+    if v >= 0.0 {
+        encode_key(tag, WireType::ThirtyTwoBit, out);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
 }
 
 /// Encoded length of string field `tag` (0 when empty: proto3 omits defaults).
@@ -71,6 +110,10 @@ fn item_len(i: &ItemRef<'_>) -> usize {
         + str_len(3, i.aisle)
         + if i.score != 0.0 { key_len(4) + 4 } else { 0 }
         + str_len(5, i.reason)
+        + str_len(6, i.because)
+        + opt_f32_len(7, i.days_since_last)
+        + opt_f32_len(8, i.usual_gap_days)
+        + opt_f32_len(9, i.usual_gap_orders)
 }
 
 /// Writes the `Response` envelope's id and model version.
@@ -107,6 +150,10 @@ where
                 out.extend_from_slice(&i.score.to_le_bytes());
             }
             put_str(5, i.reason, out);
+            put_str(6, i.because, out);
+            put_opt_f32(7, i.days_since_last, out);
+            put_opt_f32(8, i.usual_gap_days, out);
+            put_opt_f32(9, i.usual_gap_orders, out);
         }
         put_u64(2, took_us, out);
     });

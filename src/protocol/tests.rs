@@ -28,6 +28,10 @@ fn hand_encoded_recommendations_equal_prost_bytes() {
                 aisle: random_string(&mut rng),
                 score: [0.0, -1.5, 3.25, f32::MIN_POSITIVE, 1e9][rng.below(5)],
                 reason: random_string(&mut rng),
+                because: random_string(&mut rng),
+                days_since_last: [None, Some(0.0), Some(12.5)][rng.below(3)],
+                usual_gap_days: [None, Some(7.0)][rng.below(2)],
+                usual_gap_orders: [None, Some(0.0), Some(2.0)][rng.below(3)],
             })
             .collect();
         let id = [0, 1, 300, u64::MAX][round % 4];
@@ -40,6 +44,10 @@ fn hand_encoded_recommendations_equal_prost_bytes() {
             aisle: &i.aisle,
             score: i.score,
             reason: &i.reason,
+            because: &i.because,
+            days_since_last: i.days_since_last.unwrap_or(-1.0),
+            usual_gap_days: i.usual_gap_days.unwrap_or(-1.0),
+            usual_gap_orders: i.usual_gap_orders.unwrap_or(-1.0),
         });
         encode_recommendation(&mut out, id, &version, refs, took);
         assert_eq!(out[0], 0xAA);

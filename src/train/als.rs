@@ -18,6 +18,8 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+use crate::index::Kernel;
+
 /// Row-major sparse rows: the observed columns of each row and their confidence `c_ui`.
 #[derive(Debug, Clone, Default)]
 pub struct Sparse {
@@ -89,6 +91,61 @@ struct Work {
     ap: Vec<f32>,
 }
 
+/// The vector kernels the solver runs, picked once per half-step: AVX2 + FMA when the CPU has
+/// both, portable otherwise (the same choice as `index::Kernel`).
+#[derive(Clone, Copy)]
+struct Ops {
+    dot: Kernel,
+    /// `y += a * x` over the shorter length.
+    axpy: unsafe fn(f32, &[f32], &mut [f32]),
+}
+
+impl Ops {
+    fn detect() -> Ops {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Ops { dot: Kernel::detect(), axpy: axpy_avx2 };
+        }
+        Ops { dot: Kernel::detect(), axpy: axpy_portable }
+    }
+
+    #[inline(always)]
+    fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+        // SAFETY: `detect` picks `axpy_avx2` only on CPUs with AVX2 and FMA.
+        unsafe { (self.axpy)(a, x, y) }
+    }
+}
+
+fn axpy_portable(a: f32, x: &[f32], y: &mut [f32]) {
+    for (o, v) in y.iter_mut().zip(x) {
+        *o += a * v;
+    }
+}
+
+/// `y += a * x` with 8-lane fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy_avx2(a: f32, x: &[f32], y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let n = x.len().min(y.len());
+    let (x8, x_rest) = x[..n].as_chunks::<8>();
+    let (y8, y_rest) = y[..n].as_chunks_mut::<8>();
+    let av = _mm256_set1_ps(a);
+    for (xc, yc) in x8.iter().zip(y8.iter_mut()) {
+        // SAFETY: each chunk holds 8 floats.
+        unsafe {
+            let r = _mm256_fmadd_ps(av, _mm256_loadu_ps(xc.as_ptr()), _mm256_loadu_ps(yc.as_ptr()));
+            _mm256_storeu_ps(yc.as_mut_ptr(), r);
+        }
+    }
+    for (o, v) in y_rest.iter_mut().zip(x_rest) {
+        *o += a * v;
+    }
+}
+
 /// Solves every row of `x` (`rows * dim`, updated in place from its current value) against the
 /// fixed factors `y` (`cols * dim`).
 pub fn solve_rows(
@@ -101,6 +158,7 @@ pub fn solve_rows(
     prior: Option<&Prior<'_>>,
 ) {
     let g = gram(y, dim);
+    let ops = Ops::detect();
     x.par_chunks_mut(dim).enumerate().for_each_init(
         || Work { r: vec![0.0; dim], p: vec![0.0; dim], ap: vec![0.0; dim] },
         |w, (u, xu)| {
@@ -109,74 +167,66 @@ pub fn solve_rows(
                 Some(p) if p.mu[u] > 0.0 => (p.mu[u], Some(&p.vectors[u * dim..(u + 1) * dim])),
                 _ => (0.0, None),
             };
-            solve_row(xu, y, dim, &g, cols, conf, lambda + mu, pu.map(|p| (mu, p)), cg_steps, w);
+            let row = Row { y, dim, g: &g, cols, conf, reg: lambda + mu };
+            solve_row(ops, &row, xu, pu.map(|p| (mu, p)), cg_steps, w);
         },
     );
 }
 
-/// `A v` for one row: `G v + sum_i c_i (y_i . v) y_i + reg v`.
-#[allow(clippy::too_many_arguments)]
-fn apply(out: &mut [f32], v: &[f32], g: &[f32], y: &[f32], dim: usize, cols: &[u32], conf: &[f32], reg: f32) {
-    for (a, grow) in out.iter_mut().zip(g.chunks_exact(dim)) {
-        *a = crate::index::dot(grow, v);
-    }
-    for (o, vi) in out.iter_mut().zip(v) {
-        *o += reg * vi;
-    }
-    for (&c, &w) in cols.iter().zip(conf) {
-        let yi = &y[c as usize * dim..(c as usize + 1) * dim];
-        let s = w * crate::index::dot(yi, v);
-        for (o, yv) in out.iter_mut().zip(yi) {
-            *o += s * yv;
+/// One row's system: `A = G + sum_i c_i y_i y_i^T + reg I`.
+struct Row<'a> {
+    y: &'a [f32],
+    dim: usize,
+    g: &'a [f32],
+    cols: &'a [u32],
+    conf: &'a [f32],
+    reg: f32,
+}
+
+impl Row<'_> {
+    /// `out = A v`. `G v` as a sum of G's columns (G is symmetric), so every step is an axpy.
+    #[inline]
+    fn apply(&self, ops: Ops, out: &mut [f32], v: &[f32]) {
+        let dim = self.dim;
+        out.iter_mut().zip(v).for_each(|(o, x)| *o = self.reg * x);
+        for (j, &vj) in v.iter().enumerate() {
+            ops.axpy(vj, &self.g[j * dim..(j + 1) * dim], out);
+        }
+        for (&c, &w) in self.cols.iter().zip(self.conf) {
+            let yi = &self.y[c as usize * dim..(c as usize + 1) * dim];
+            ops.axpy(w * ops.dot.dot(yi, v), yi, out);
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn solve_row(
-    x: &mut [f32],
-    y: &[f32],
-    dim: usize,
-    g: &[f32],
-    cols: &[u32],
-    conf: &[f32],
-    reg: f32,
-    prior: Option<(f32, &[f32])>,
-    cg_steps: usize,
-    w: &mut Work,
-) {
+fn solve_row(ops: Ops, row: &Row<'_>, x: &mut [f32], prior: Option<(f32, &[f32])>, cg_steps: usize, w: &mut Work) {
+    let dim = row.dim;
     // r = b - A x, with b = sum_i (1 + c_i) y_i + mu p.
-    apply(&mut w.ap, x, g, y, dim, cols, conf, reg);
+    row.apply(ops, &mut w.ap, x);
     w.r.iter_mut().zip(&w.ap).for_each(|(r, ax)| *r = -ax);
-    for (&c, &cv) in cols.iter().zip(conf) {
-        let yi = &y[c as usize * dim..(c as usize + 1) * dim];
-        for (r, yv) in w.r.iter_mut().zip(yi) {
-            *r += (1.0 + cv) * yv;
-        }
+    for (&c, &cv) in row.cols.iter().zip(row.conf) {
+        ops.axpy(1.0 + cv, &row.y[c as usize * dim..(c as usize + 1) * dim], &mut w.r);
     }
     if let Some((mu, p)) = prior {
-        for (r, pv) in w.r.iter_mut().zip(p) {
-            *r += mu * pv;
-        }
+        ops.axpy(mu, p, &mut w.r);
     }
     w.p.copy_from_slice(&w.r);
-    let mut rs = crate::index::dot(&w.r, &w.r);
+    let mut rs = ops.dot.dot(&w.r, &w.r);
     for _ in 0..cg_steps {
         if rs < 1e-12 {
             break;
         }
-        apply(&mut w.ap, &w.p, g, y, dim, cols, conf, reg);
-        let pap = crate::index::dot(&w.p, &w.ap);
+        row.apply(ops, &mut w.ap, &w.p);
+        let pap = ops.dot.dot(&w.p, &w.ap);
         if pap <= 0.0 || !pap.is_finite() {
             break;
         }
         let alpha = rs / pap;
-        for ((xv, pv), (rv, apv)) in x.iter_mut().zip(&w.p).zip(w.r.iter_mut().zip(&w.ap)) {
-            *xv += alpha * pv;
-            *rv -= alpha * apv;
-        }
-        let rs_new = crate::index::dot(&w.r, &w.r);
+        ops.axpy(alpha, &w.p, x);
+        ops.axpy(-alpha, &w.ap, &mut w.r);
+        let rs_new = ops.dot.dot(&w.r, &w.r);
         let beta = rs_new / rs;
+        // p = r + beta p
         for (pv, rv) in w.p.iter_mut().zip(&w.r) {
             *pv = rv + beta * *pv;
         }

@@ -3,43 +3,37 @@
 
 use rayon::prelude::*;
 
-use super::{TrainData, TrainOptions, bar};
-use crate::index::ivf;
+use super::orders::CustomerOrders;
+use super::{TrainOptions, bar};
 
-/// Frequently-bought-together neighbours of every product.
-pub fn co_purchase(data: &TrainData, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
-    let p = &data.purchases;
-    let (np, no) = (data.products.len(), data.orders);
-    // Orders as sorted, de-duplicated product lists (lines grouped by order, a counting sort).
-    let (lines, offsets) = ivf::order_by_list(&p.order, no);
-    let items: Vec<u32> = lines.iter().map(|&l| p.product[l as usize]).collect();
-    drop(lines);
-    let orders: Vec<Vec<u32>> = (0..no)
-        .into_par_iter()
-        .map(|o| {
-            let mut v = items[offsets[o] as usize..offsets[o + 1] as usize].to_vec();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
-    drop(items);
-    // Orders containing each product.
-    let mut in_orders: Vec<Vec<u32>> = vec![Vec::new(); np];
-    for (o, list) in orders.iter().enumerate() {
-        for &item in list {
-            in_orders[item as usize].push(o as u32);
+/// Frequently-bought-together neighbours of every product (`products` of them).
+pub fn co_purchase(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
+    // Orders containing each product, as one flat list per product (a counting sort).
+    let mut start = vec![0u32; products + 1];
+    for &p in &orders.items {
+        start[p as usize + 1] += 1;
+    }
+    for p in 0..products {
+        start[p + 1] += start[p];
+    }
+    let mut next = start.clone();
+    let mut in_orders = vec![0u32; orders.items.len()];
+    for o in 0..orders.ts.len() {
+        for &p in orders.items_of(o) {
+            in_orders[next[p as usize] as usize] = o as u32;
+            next[p as usize] += 1;
         }
     }
-    let order_count: Vec<f32> = in_orders.iter().map(|o| o.len() as f32).collect();
-    let progress = bar(np as u64, "co-purchase");
-    let result = (0..np)
+    drop(next);
+    let holding = |p: usize| &in_orders[start[p] as usize..start[p + 1] as usize];
+    let progress = bar(products as u64, "co-purchase");
+    let result = (0..products)
         .into_par_iter()
         .map_init(
-            || (vec![0u32; np], Vec::<u32>::new()),
+            || (vec![0u32; products], Vec::<u32>::new()),
             |(counts, touched), a| {
-                for &o in &in_orders[a] {
-                    for &b in &orders[o as usize] {
+                for &o in holding(a) {
+                    for &b in orders.items_of(o as usize) {
                         if b as usize != a {
                             if counts[b as usize] == 0 {
                                 touched.push(b);
@@ -48,10 +42,11 @@ pub fn co_purchase(data: &TrainData, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>
                         }
                     }
                 }
+                let n_a = holding(a).len() as f32;
                 let mut scored: Vec<(u32, f32)> = touched
                     .iter()
                     .filter(|&&b| counts[b as usize] >= opts.co_min_support)
-                    .map(|&b| (b, counts[b as usize] as f32 / (order_count[a] * order_count[b as usize]).sqrt()))
+                    .map(|&b| (b, counts[b as usize] as f32 / (n_a * holding(b as usize).len() as f32).sqrt()))
                     .collect();
                 for &b in touched.iter() {
                     counts[b as usize] = 0;

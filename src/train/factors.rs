@@ -82,6 +82,40 @@ pub fn als_factors(data: &TrainData, inter: &Interactions, opts: &TrainOptions) 
     Ok(factors)
 }
 
+/// The customer side solved again on `data` against `learned`'s product vectors (kept, with the
+/// signal vectors): each customer's row is warm-started from its learned vector and given two
+/// rounds of conjugate-gradient steps with the fresh confidences and its signals' prior, the
+/// standard fold-in of new data into a trained model. Customers of `data` must be `learned`'s.
+pub fn fold_in(
+    data: &TrainData,
+    inter: &Interactions,
+    learned: &Factors,
+    opts: &TrainOptions,
+) -> Result<Factors, String> {
+    learned.check(data)?;
+    let dim = learned.dim;
+    let nc = data.customers.len();
+    let by_customer = &inter.by_customer;
+    let has_purchases: Vec<bool> = (0..nc).map(|c| by_customer.offsets[c + 1] > by_customer.offsets[c]).collect();
+    let mut has_signals = vec![false; nc];
+    for &(c, _, w) in &data.social {
+        has_signals[c as usize] |= w > 0.0;
+    }
+    let mu: Vec<f32> = has_signals.iter().map(|&s| if s { opts.signal_weight } else { 0.0 }).collect();
+    let prior_vectors = priors(data, &learned.signals, dim);
+    let prior = als::Prior { vectors: &prior_vectors, mu: &mu };
+    let mut x = learned.customers.clone();
+    for _ in 0..2 {
+        als::solve_rows(&mut x, &learned.products, dim, by_customer, opts.lambda, opts.cg_steps, Some(&prior));
+    }
+    for c in (0..nc).filter(|&c| !has_purchases[c]) {
+        x[c * dim..(c + 1) * dim].copy_from_slice(&prior_vectors[c * dim..(c + 1) * dim]);
+    }
+    let factors = Factors { dim, customers: x, products: learned.products.clone(), signals: learned.signals.clone() };
+    factors.check(data)?;
+    Ok(factors)
+}
+
 /// Signal vectors: the weighted mean of the vectors of the customers who carry each signal and
 /// have purchases (customers known only from social data would only echo the signals back).
 fn signal_vectors(data: &TrainData, x: &[f32], dim: usize, has_purchases: &[bool]) -> Vec<f32> {

@@ -1,66 +1,78 @@
-//! Step "interactions": purchase lines grouped per customer and product, into a confidence from the
-//! recency-decayed purchase count (half-life `decay_days`) for ALS, and the repeat-purchase
-//! statistics (count, last time) that "buy it again" uses.
+//! Step "interactions": each customer's orders summarised per product, into the confidences ALS
+//! learns from and the store-wide repeat propensity of every product.
+//!
+//! Confidence is log weighting of a recency-decayed count, both counted in the customer's own
+//! orders: `c = alpha * ln(1 + r)` with `r = sum over the orders holding the product of
+//! 0.5^(orders since / decay_orders)`. The log keeps a heavy shopper's staples from swamping the
+//! factors (per-customer normalisation), and counting recency in the customer's orders rather
+//! than in calendar days from the data's newest line treats a weekly and a monthly shopper alike.
 
 use rayon::prelude::*;
 
-use super::{TrainData, TrainOptions, als};
-use crate::index::ivf;
-use crate::model::input::RepeatPurchase;
+use super::buy_again::{HALF_LIVES, propensity};
+use super::orders::{CustomerOrders, ProductHistory};
+use super::{TrainOptions, als};
 
-/// Per customer: sorted (product, decayed weight, count, last ts) for each product bought.
+/// What ALS and the buy-again model read.
 pub struct Interactions {
-    /// Customer rows: the products bought, with confidence `alpha` x decayed count.
+    /// Customer rows: the products bought, with their confidence.
     pub by_customer: als::Sparse,
-    /// Per customer: repeat-purchase statistics.
-    pub repeat: Vec<Vec<RepeatPurchase>>,
+    /// Per product: the share of its purchases that were repeats, smoothed.
+    pub propensity: Vec<f32>,
 }
 
-pub fn interactions(data: &TrainData, opts: &TrainOptions) -> Interactions {
-    let p = &data.purchases;
-    let nc = data.customers.len();
-    // Line numbers grouped by customer (a counting sort).
-    let (lines, offsets) = ivf::order_by_list(&p.customer, nc);
-    let newest = p.ts.iter().copied().max().unwrap_or(0);
-    let half_life_s = opts.decay_days * 86_400.0;
-    let decay = |ts: i64| -> f32 {
-        if half_life_s <= 0.0 { 1.0 } else { 0.5f64.powf((newest - ts).max(0) as f64 / half_life_s) as f32 }
-    };
-    let per_customer: Vec<Vec<(u32, f32, RepeatPurchase)>> = (0..nc)
+/// Summarises every customer of `orders` (products `0..products`).
+pub fn interactions(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Interactions {
+    let nc = orders.customers();
+    let factor = if opts.decay_orders > 0.0 { 0.5f64.powf(1.0 / opts.decay_orders) } else { 1.0 };
+    let decay = |age: u32| factor.powi(age as i32);
+    // Per customer: (products, confidences, (product, orders holding it)).
+    type Row = (Vec<u32>, Vec<f32>, Vec<(u32, u32)>);
+    let per_customer: Vec<Row> = (0..nc)
         .into_par_iter()
-        .map(|c| {
-            let mut mine: Vec<(u32, i64)> = lines[offsets[c] as usize..offsets[c + 1] as usize]
-                .iter()
-                .map(|&l| (p.product[l as usize], p.ts[l as usize]))
-                .collect();
-            mine.sort_unstable();
-            let mut out: Vec<(u32, f32, RepeatPurchase)> = Vec::new();
-            for (product, ts) in mine {
-                match out.last_mut() {
-                    Some((last, w, r)) if *last == product => {
-                        *w += decay(ts);
-                        r.count += 1;
-                        r.last_ts = r.last_ts.max(ts);
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(work, hist): &mut (Vec<(u32, u32)>, Vec<ProductHistory>), c| {
+                hist.clear();
+                orders.summarise(c, HALF_LIVES, work, hist);
+                // Recency-decayed count in the customer's orders, from the (product, order) pairs
+                // `summarise` left sorted in `work`.
+                let n = orders.orders_of(c).len() as u32;
+                let mut cols = Vec::with_capacity(hist.len());
+                let mut conf = Vec::with_capacity(hist.len());
+                let mut i = 0;
+                while i < work.len() {
+                    let product = work[i].0;
+                    let mut r = 0.0;
+                    while i < work.len() && work[i].0 == product {
+                        r += decay(n - 1 - work[i].1);
+                        i += 1;
                     }
-                    _ => out.push((product, decay(ts), RepeatPurchase { product, count: 1, last_ts: ts })),
+                    cols.push(product);
+                    conf.push(opts.alpha * (r.ln_1p() as f32));
                 }
-            }
-            out
-        })
+                let counts = hist.iter().map(|h| (h.product, h.count)).collect();
+                (cols, conf, counts)
+            },
+        )
         .collect();
-    let pairs: usize = per_customer.iter().map(Vec::len).sum();
+    let pairs: usize = per_customer.iter().map(|c| c.0.len()).sum();
     let mut by_customer = als::Sparse {
         offsets: Vec::with_capacity(nc + 1),
         cols: Vec::with_capacity(pairs),
         conf: Vec::with_capacity(pairs),
     };
     by_customer.offsets.push(0);
-    let mut repeat = Vec::with_capacity(nc);
-    for list in per_customer {
-        by_customer.cols.extend(list.iter().map(|e| e.0));
-        by_customer.conf.extend(list.iter().map(|e| opts.alpha * e.1));
+    let (mut repeats, mut all) = (vec![0u64; products], vec![0u64; products]);
+    for (cols, conf, counts) in per_customer {
+        by_customer.cols.extend_from_slice(&cols);
+        by_customer.conf.extend_from_slice(&conf);
         by_customer.offsets.push(by_customer.cols.len());
-        repeat.push(list.into_iter().map(|e| e.2).collect());
+        for (product, count) in counts {
+            repeats[product as usize] += u64::from(count - 1);
+            all[product as usize] += u64::from(count);
+        }
     }
-    Interactions { by_customer, repeat }
+    let propensity = propensity(&repeats, &all);
+    Interactions { by_customer, propensity }
 }

@@ -1,41 +1,64 @@
 //! The offline trainer: purchase and social data in, a [`ModelInput`] out (which `model::build`
 //! turns into the artifact `serve` loads).
 //!
+//! Training has two halves. **Fit** (`fit.rs`) holds out each customer's last basket and learns
+//! from the orders before it: ALS factors, the buy-again model and the calibration of every
+//! source, all checked against the held-out baskets (and, unless switched off, the trainer's own
+//! evaluation against the baselines, on customers the fitting did not see). **Refresh**
+//! (`assemble.rs`) applies what was learned to the data a model is made from: the customers'
+//! vectors folded in again on all their orders, repeat statistics with their buy-again logits,
+//! co-purchase, "also bought" and discovery lists, segments.
+//!
 //! Steps, each timed for the summary:
-//! 1. **read** (`data.rs`): CSV or Parquet in the data contract; malformed rows skipped, counted,
-//!    reported.
-//! 2. **interactions**: purchase lines grouped per customer and product: a confidence from the
-//!    recency-decayed purchase count (half-life `decay_days`), and the repeat-purchase statistics
-//!    (count, last time) that "buy it again" will use.
-//! 3. **co-purchase**: per product, the products most often in the same order, scored by
-//!    co-occurrence normalised by both products' order counts (cosine), above a minimum support.
-//! 4. **als** (`als.rs`): customer and product vectors by implicit-feedback ALS; each customer is
-//!    pulled toward the mean vector of their social signals (`signal_weight`), and signal vectors
-//!    are re-learned from the customers who carry them at every iteration. Customers known only
-//!    from social data get the mean of their signals' vectors.
-//! 5. **segments**: k-means over customer vectors, with each segment's most purchased products.
+//! 1. **read** (`crate::data`): CSV or Parquet in the data contract; malformed rows skipped,
+//!    counted, reported.
+//! 2. **hold-out** (`split.rs`): the last basket of every customer with an earlier one.
+//! 3. **orders**, **interactions** (`orders.rs`, `interactions.rs`): each customer's orders in time
+//!    order, summarised per product; ALS confidence by log weighting of a count decayed in the
+//!    customer's own orders; each product's repeat propensity.
+//! 4. **als** (`als.rs`, `factors.rs`): customer and product vectors by implicit-feedback ALS;
+//!    each customer is pulled toward the mean vector of their social signals (`signal_weight`),
+//!    and signal vectors are re-learned from the customers who carry them at every iteration.
+//! 5. **also-bought** (`also_bought.rs`): co-purchase counted per customer.
+//! 6. **buy-again model**, **calibration**, **self-check** (`buy_again.rs`, `calibrate.rs`,
+//!    `eval/`): fitted and checked on the held-out baskets.
+//! 7. Refresh on all the data: **fold-in**, **co-purchase** (`copurchase.rs`: per product, the
+//!    products most often in the same order), **also-bought**, **lists** (repeat statistics and
+//!    discovery lists), **segments** (`segments.rs`: k-means over customer vectors).
 //!
 //! The ANN index is built from the result by `model::build`, like every artifact.
 
 pub mod als;
+mod also_bought;
+mod assemble;
+pub mod buy_again;
+pub mod calibrate;
 mod copurchase;
 pub mod eval;
 mod factors;
+mod fit;
 mod interactions;
+pub mod orders;
 pub mod run;
 mod segments;
+pub mod split;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 
 use crate::data;
 pub use crate::data::{DataError, TrainData, read_dir};
-use crate::model::input::{CustomerInput, ModelInput};
+use crate::model::input::ModelInput;
+pub use also_bought::{DiscoverWork, also_bought, discover};
+pub use assemble::{Counted, Parts, assemble, refresh};
+pub use buy_again::BuyAgainModel;
+pub use calibrate::Calibration;
 pub use copurchase::co_purchase;
-pub use factors::{Factors, als_factors};
+pub use factors::{Factors, als_factors, fold_in};
+pub use fit::{Learned, fit};
 pub use interactions::{Interactions, interactions};
+use orders::CustomerOrders;
 pub use run::demo_model;
 pub use segments::segments;
 
@@ -52,14 +75,24 @@ pub struct TrainOptions {
     pub lambda: f32,
     /// Conjugate-gradient steps per row and half-iteration.
     pub cg_steps: usize,
-    /// Recency half-life in days: a purchase this old counts half. 0 = no decay.
-    pub decay_days: f64,
+    /// Recency half-life of ALS confidence, in the customer's own orders: a purchase this many
+    /// orders ago counts half. 0 = no decay.
+    pub decay_orders: f64,
     /// How strongly a customer's vector is pulled toward their signals' mean (0 = ignore signals).
     pub signal_weight: f32,
     /// Co-purchase: orders two products must share to be neighbours.
     pub co_min_support: u32,
     /// Co-purchase: neighbours kept per product.
     pub co_top: usize,
+    /// Also bought: customers two products must share to be neighbours.
+    pub also_min_support: u32,
+    /// Also bought: neighbours kept per product.
+    pub also_top: usize,
+    /// Discovery: products kept per customer.
+    pub discover_top: usize,
+    /// Evaluate the model on held-out baskets against the baselines while training (off by
+    /// default here, on by default in `endcap train`).
+    pub self_check: bool,
     /// Customer segments (k-means clusters).
     pub segments: usize,
     /// Most popular products kept per segment.
@@ -78,10 +111,14 @@ impl Default for TrainOptions {
             alpha: 10.0,
             lambda: 0.5,
             cg_steps: 3,
-            decay_days: 180.0,
+            decay_orders: 8.0,
             signal_weight: 2.0,
             co_min_support: 3,
             co_top: 20,
+            also_min_support: 3,
+            also_top: 30,
+            discover_top: 20,
+            self_check: false,
             segments: 24,
             segment_popular: 100,
             seed: 42,
@@ -101,6 +138,8 @@ pub struct TrainReport {
     pub customers_social_only: usize,
     /// Distinct (customer, product) pairs.
     pub pairs: usize,
+    /// The trainer's own held-out evaluation (when `self_check`).
+    pub self_check: Option<eval::EvalReport>,
 }
 
 pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
@@ -112,124 +151,64 @@ pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
 pub struct Steps(Vec<(&'static str, Duration)>);
 
 impl Steps {
-    /// Runs step `name`, timing it.
+    /// Runs step `name`, timing it (and logging the process's memory after it).
     pub fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let out = step();
-        let took = started.elapsed();
-        tracing::info!(step = name, took_ms = took.as_millis() as u64, "training step done");
-        self.0.push((name, took));
+        self.record(name, started.elapsed());
         out
     }
-}
 
-/// Trains a model from `data`: interactions -> co-purchase -> ALS factors -> [`assemble`].
-/// Progress bars go to stderr (hidden when it is not a terminal).
-pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, TrainReport), String> {
-    if opts.dim == 0 || opts.dim > 1024 {
-        return Err(format!("dim must be 1 to 1024, not {}", opts.dim));
+    /// Records a step timed elsewhere.
+    pub fn record(&mut self, name: &'static str, took: Duration) {
+        let (rss, peak) = run::rss_bytes();
+        tracing::info!(
+            step = name,
+            took_ms = took.as_millis() as u64,
+            rss_mb = rss / 1_000_000,
+            peak_rss_mb = peak / 1_000_000,
+            "training step done"
+        );
+        self.0.push((name, took));
     }
-    let mut steps = Steps::default();
-    let inter = steps.run("interactions", || interactions(data, opts));
-    let co = steps.run("co-purchase", || co_purchase(data, opts));
-    let factors = steps.run("als", || als_factors(data, &inter, opts))?;
-    assemble(data, inter, co, factors, opts, steps, "endcap train: implicit ALS + signals")
 }
 
-/// The steps after the factors, whoever made them: segments, popularity, and the model input with
-/// its training summary (`source` says where the factors came from). This is the seam for factors
-/// trained elsewhere.
-pub fn assemble(
+/// Trains a model from `data`: [`fit`] on the orders before each customer's last, then
+/// [`refresh`] on everything. Progress bars go to stderr (hidden when it is not a terminal).
+pub fn train(data: &TrainData, opts: &TrainOptions) -> Result<(ModelInput, TrainReport), String> {
+    let mut steps = Steps::default();
+    let orders = steps.run("orders", || CustomerOrders::new(data));
+    train_orders(data, &orders, opts, steps)
+}
+
+/// [`train`] from orders already grouped (`data`'s purchase lines are not read: a caller may
+/// free them once `orders` exists).
+pub fn train_orders(
     data: &TrainData,
-    inter: Interactions,
-    co: Vec<Vec<(u32, f32)>>,
-    factors: Factors,
+    orders: &CustomerOrders,
     opts: &TrainOptions,
     mut steps: Steps,
-    source: &str,
 ) -> Result<(ModelInput, TrainReport), String> {
-    factors.check(data)?;
-    let dim = factors.dim;
-    let (np, nc) = (data.products.len(), data.customers.len());
-    let by_customer = &inter.by_customer;
-    let has_purchases: Vec<bool> = (0..nc).map(|c| by_customer.offsets[c + 1] > by_customer.offsets[c]).collect();
-    let mut has_signals = vec![false; nc];
-    for &(c, _, w) in &data.social {
-        has_signals[c as usize] |= w > 0.0;
-    }
-    let pairs = by_customer.cols.len();
-    let (segments, customer_segment) = steps.run("segments", || segments(data, &factors.customers, dim, opts));
-
-    let mut product_purchases = vec![0u64; np];
-    for &p in &data.purchases.product {
-        product_purchases[p as usize] += 1;
-    }
-    let mut customer_signals: Vec<Vec<(String, f32)>> = vec![Vec::new(); nc];
-    for &(c, s, w) in &data.social {
-        customer_signals[c as usize].push((data.signals[s as usize].clone(), w));
-    }
-    let customers = data
-        .customers
-        .iter()
-        .zip(customer_signals)
-        .map(|(id, signals)| CustomerInput { id: id.clone(), signals })
-        .collect();
-    let signal_vectors = data
-        .signals
-        .iter()
-        .enumerate()
-        .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
-        .collect();
-
-    let version = if opts.version.is_empty() { format!("train-{}", utc_stamp()) } else { opts.version.clone() };
-    let mut training = BTreeMap::new();
-    let (from, to) = (data.purchases.ts.iter().min(), data.purchases.ts.iter().max());
-    training.insert("source".into(), serde_json::json!(source));
-    training.insert("purchase_lines".into(), serde_json::json!(data.purchases.len()));
-    training.insert("orders".into(), serde_json::json!(data.orders));
-    training.insert("customer_product_pairs".into(), serde_json::json!(pairs));
-    training.insert("time_span".into(), serde_json::json!({ "from": from, "to": to }));
-    training.insert(
-        "options".into(),
-        serde_json::json!({
-            "dim": opts.dim, "iterations": opts.iterations, "alpha": opts.alpha, "lambda": opts.lambda,
-            "cg_steps": opts.cg_steps, "decay_days": opts.decay_days, "signal_weight": opts.signal_weight,
-            "co_min_support": opts.co_min_support, "co_top": opts.co_top, "segments": opts.segments,
-            "seed": opts.seed,
-        }),
-    );
-    let skipped: BTreeMap<String, u64> = data
-        .files
-        .iter()
-        .flat_map(|f| {
-            let name = data::file_name(&f.path);
-            f.skipped.iter().map(move |(reason, n)| (format!("{name}: {reason}"), *n))
-        })
-        .collect();
-    training.insert("rows_skipped".into(), serde_json::json!(skipped));
-
-    let mut report = TrainReport { steps: steps.0, ..TrainReport::default() };
-    report.customers_with_purchases = has_purchases.iter().filter(|&&b| b).count();
-    report.customers_social_only = (0..nc).filter(|&c| !has_purchases[c] && has_signals[c]).count();
-    report.pairs = pairs;
-    let input = ModelInput {
-        model_version: version,
-        builder: "endcap train".into(),
-        dim,
-        products: data.products.clone(),
-        product_vectors: factors.products,
-        product_purchases,
-        customers,
-        customer_vectors: factors.customers,
-        signal_vectors,
-        co_purchase: co,
-        repeat: inter.repeat,
-        segments,
-        customer_segment,
-        training,
-        seed: opts.seed,
-    };
+    opts.check()?;
+    let learned = fit(data, orders, opts, &mut steps)?;
+    let source = "endcap train: implicit ALS + signals, buy-again, discovery";
+    let (input, mut report) = refresh(data, orders, &learned, opts, steps, Parts::ALL, source)?;
+    report.self_check = learned.self_check;
     Ok((input, report))
+}
+
+impl TrainOptions {
+    /// Refuses settings training cannot use.
+    pub fn check(&self) -> Result<(), String> {
+        if self.dim == 0 || self.dim > 1024 {
+            return Err(format!("dim must be 1 to 1024, not {}", self.dim));
+        }
+        let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        if !non_negative(self.decay_orders) || !self.alpha.is_finite() || !non_negative(self.lambda as f64) {
+            return Err("decay_orders and lambda must be 0 or more, alpha finite".into());
+        }
+        Ok(())
+    }
 }
 
 /// `YYYYMMDDTHHMMSSZ` for now.

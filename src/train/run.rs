@@ -6,20 +6,29 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::eval::EvalReport;
-use super::{TrainOptions, TrainReport, read_dir, train};
+use super::orders::CustomerOrders;
+use super::{TrainOptions, TrainReport, read_dir, train, train_orders};
 use crate::config::Config;
 use crate::demo::{self, DemoSpec};
-use crate::engine::{Engine, Query, Scratch};
+use crate::engine::{Engine, Hit, Mode, Query, Scratch};
 use crate::model::{self, Model};
 
 /// Peak resident memory of this process so far, in bytes (Linux; 0 elsewhere).
 pub fn peak_rss_bytes() -> u64 {
+    rss_bytes().1
+}
+
+/// Resident memory of this process now and at its peak, in bytes (Linux; 0 elsewhere).
+pub fn rss_bytes() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Generates the demo store of `spec` and trains its model in memory with the trainer's defaults
@@ -47,24 +56,37 @@ pub fn demo_model(spec: &DemoSpec) -> Result<Model, String> {
 }
 
 /// `endcap train`: reads `data`, trains, builds the index, publishes `out` atomically, and prints
-/// the summary to stderr.
+/// the summary and the self-check to stderr. `strict` also refuses malformed rows, and refuses
+/// to publish a model whose `mixed` answer does not beat personal frequency in the self-check.
 pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let t = Instant::now();
-    let input_data = read_dir(data, strict)?;
-    let read_took = t.elapsed();
-    let (input, mut report) = train(&input_data, opts).map_err(|e| anyhow::anyhow!(e))?;
-    report.steps.insert(0, ("read", read_took));
+    let mut input_data = read_dir(data, strict)?;
+    let mut steps = super::Steps::default();
+    steps.record("read", t.elapsed());
+    let orders = steps.run("orders", || CustomerOrders::new(&input_data));
+    // Training reads the grouped orders only: free the purchase lines.
+    let lines = input_data.purchases.len();
+    input_data.purchases = crate::data::Purchases::default();
+    let (input, mut report) = train_orders(&input_data, &orders, opts, steps).map_err(|e| anyhow::anyhow!(e))?;
+    drop(orders);
+    let mut e = std::io::stderr().lock();
+    if let Some(check) = &report.self_check {
+        writeln!(e, "\nself-check on held-out baskets (customers the fitting did not see):")?;
+        write_eval(&mut e, check)?;
+    }
+    if strict {
+        check_beats_frequency(report.self_check.as_ref())?;
+    }
     let t = Instant::now();
-    let artifact = model::build(&input)?;
+    let artifact = model::build_owned(input)?;
     report.steps.push(("index + artifact", t.elapsed()));
     let t = Instant::now();
     artifact.write_atomic(out)?;
     report.steps.push(("publish", t.elapsed()));
     let m = &artifact.manifest;
-    let mut e = std::io::stderr().lock();
     writeln!(e, "\ntrained {} -> {} ({:.0} MB)", m.model_version, out.display(), m.body_len as f64 / 1e6)?;
-    summary(&mut e, &input_data, &report)?;
+    summary(&mut e, &input_data, lines, &report)?;
     writeln!(
         e,
         "  index: {} lists, nprobe {}, recall@10 {:.3} against exact search",
@@ -79,7 +101,22 @@ pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool)
     Ok(())
 }
 
-fn summary(e: &mut impl Write, data: &super::TrainData, report: &TrainReport) -> std::io::Result<()> {
+/// `--strict`: the self-check must have run and `mixed` must beat personal frequency on recall.
+pub fn check_beats_frequency(check: Option<&EvalReport>) -> anyhow::Result<()> {
+    let Some(check) = check else {
+        anyhow::bail!("--strict needs the self-check, and there were no held-out baskets to run it on");
+    };
+    let recall = |name: &str| check.method(name).map_or(0.0, |m| m.all.recall);
+    let (mixed, frequency) = (recall(super::eval::MIXED), recall(super::eval::FREQUENCY));
+    anyhow::ensure!(
+        mixed > frequency,
+        "--strict: not published: the model's recall@{} ({mixed:.4}) does not beat personal frequency ({frequency:.4}) on held-out baskets",
+        check.k
+    );
+    Ok(())
+}
+
+fn summary(e: &mut impl Write, data: &super::TrainData, lines: usize, report: &TrainReport) -> std::io::Result<()> {
     for f in &data.files {
         writeln!(e, "  {}: {} rows read, {} used, {} skipped", f.path.display(), f.rows, f.used, f.skipped_total())?;
         for (reason, n) in &f.skipped {
@@ -91,12 +128,13 @@ fn summary(e: &mut impl Write, data: &super::TrainData, report: &TrainReport) ->
     }
     writeln!(
         e,
-        "  {} products, {} customers ({} with purchases, {} from social data only), {} orders, {} customer-product pairs",
+        "  {} products, {} customers ({} with purchases, {} from social data only), {} orders, {} purchase lines, {} customer-product pairs",
         data.products.len(),
         data.customers.len(),
         report.customers_with_purchases,
         report.customers_social_only,
         data.orders,
+        lines,
         report.pairs
     )?;
     let steps: Vec<String> = report.steps.iter().map(|(s, t)| format!("{s} {:.1} s", t.as_secs_f64())).collect();
@@ -104,25 +142,41 @@ fn summary(e: &mut impl Write, data: &super::TrainData, report: &TrainReport) ->
 }
 
 /// `endcap eval`: prints the report as a table, or as JSON.
-pub fn eval_command(data: &Path, config: &Config, opts: &TrainOptions, k: usize, json: bool) -> anyhow::Result<()> {
+pub fn eval_command(
+    data: &Path,
+    config: &Config,
+    opts: &TrainOptions,
+    k: usize,
+    holdout: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     let input_data = read_dir(data, false)?;
-    let report = super::eval::evaluate(&input_data, config, opts, k).map_err(|e| anyhow::anyhow!(e))?;
+    let report = super::eval::evaluate(&input_data, config, opts, k, holdout).map_err(|e| anyhow::anyhow!(e))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_eval(&report);
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "rolling origin over the last {} orders of {} customers ({} baskets, {} products, {:.1}% bought before); model fitted in {:.1} s\n",
+            report.holdout,
+            report.test_customers,
+            report.test_baskets,
+            report.test_items,
+            100.0 * report.repeat_share,
+            report.train_seconds
+        )?;
+        write_eval(&mut out, &report)?;
     }
     Ok(())
 }
 
-fn print_eval(r: &EvalReport) {
+/// The evaluation table: one row per method, all items then new items.
+pub fn write_eval(out: &mut impl Write, r: &EvalReport) -> std::io::Result<()> {
     let k = r.k;
-    println!(
-        "held out the last order of {} customers ({} products); trained on the rest in {:.1} s\n",
-        r.test_customers, r.test_items, r.train_seconds
-    );
-    println!(
-        "{:<44} {:>9} {:>8} {:>8}   {:>9} {:>8} {:>8}   {:>8} {:>10}",
+    writeln!(
+        out,
+        "{:<24} {:>9} {:>8} {:>8}   {:>9} {:>8} {:>8}   {:>8} {:>10}",
         "",
         format!("recall@{k}"),
         format!("ndcg@{k}"),
@@ -132,51 +186,67 @@ fn print_eval(r: &EvalReport) {
         "hit",
         "coverage",
         "violations"
-    );
+    )?;
     for m in &r.methods {
-        println!(
-            "{:<44} {:>9.4} {:>8.4} {:>8.4}   {:>9.4} {:>8.4} {:>8.4}   {:>7.1}% {:>10}",
+        let new = match m.new_items {
+            Some(n) => format!("{:>9.4} {:>8.4} {:>8.4}", n.recall, n.ndcg, n.hit_rate),
+            None => format!("{:>9} {:>8} {:>8}", "-", "-", "-"),
+        };
+        let violations = m.rule_violations.map_or("-".to_string(), |v| v.to_string());
+        writeln!(
+            out,
+            "{:<24} {:>9.4} {:>8.4} {:>8.4}   {new}   {:>7.1}% {:>10}",
             m.name,
             m.all.recall,
             m.all.ndcg,
             m.all.hit_rate,
-            m.new_items.recall,
-            m.new_items.ndcg,
-            m.new_items.hit_rate,
             100.0 * m.coverage,
-            m.rule_violations
-        );
+            violations
+        )?;
     }
-    println!("\n\"new\": products the customer had not bought before the held-out order, with bought ones left out.");
+    writeln!(
+        out,
+        "\nmean over customers of each one's mean over their held-out baskets. \"new\": products the customer had not bought before the basket."
+    )
 }
 
 /// `endcap recommend-batch`: CSV `customer_id,rank,product_id` on `out` for every id in
-/// `customers` (one per line; blank lines and `#` comments skipped). Returns (customers, unknown).
+/// `customers` (one per line; blank lines and `#` comments skipped), in `mode` at `now_unix_s`;
+/// with `explain`, also `score,reason,because,days_since_last,usual_gap_days,usual_gap_orders`.
+/// Returns (customers, unknown).
 pub fn recommend_batch(
     model_path: &Path,
     customers: &Path,
     config: &Config,
-    k: u32,
-    new_only: bool,
+    batch: &BatchOptions,
     out: &mut impl Write,
 ) -> anyhow::Result<(u64, u64)> {
     let model = Model::load(model_path)?;
     // A model built from planted vectors (`endcap demo --model`) carries no purchase history, so
-    // --new-only could not leave anything out: say so rather than print past purchases.
+    // it could neither leave out past purchases nor remind of them: say so rather than answer
+    // something else.
     anyhow::ensure!(
-        !new_only || model.manifest().counts.repeat_entries > 0,
-        "{} has no purchase history (it was not built by `endcap train`): --new-only cannot leave out past purchases",
-        model_path.display()
+        batch.mode == Mode::Mixed || model.manifest().counts.repeat_entries > 0,
+        "{} has no purchase history (it was not built by `endcap train`): --mode {} needs it",
+        model_path.display(),
+        batch.mode.as_str()
     );
     let mut config = config.clone();
-    config.recommend.max_k = config.recommend.max_k.max(k);
+    config.recommend.max_k = config.recommend.max_k.max(batch.k);
     let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config))?;
     let file = std::fs::File::open(customers)
         .map_err(|e| anyhow::anyhow!("cannot read customer ids from {}: {e}", customers.display()))?;
     let ids = &engine.model().data().customers.ids;
     let mut s = Scratch::default();
     let (mut n, mut unknown) = (0u64, 0u64);
-    writeln!(out, "customer_id,rank,product_id")?;
+    if batch.explain {
+        writeln!(
+            out,
+            "customer_id,rank,product_id,score,reason,because,days_since_last,usual_gap_days,usual_gap_orders"
+        )?;
+    } else {
+        writeln!(out, "customer_id,rank,product_id")?;
+    }
     for (line_no, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| anyhow::anyhow!("{}:{}: {e}", customers.display(), line_no + 1))?;
         let id = line.trim();
@@ -185,17 +255,54 @@ pub fn recommend_batch(
         }
         n += 1;
         unknown += u64::from(ids.row(id).is_none());
-        let q = Query { customer: id, k, new_only, ..Query::default() };
+        let q = Query {
+            customer: id,
+            k: batch.k,
+            mode: batch.mode,
+            min_discover: batch.min_discover,
+            now_unix_s: batch.now_unix_s,
+            ..Query::default()
+        };
         if let Err(e) = engine.recommend(&q, &mut s) {
             anyhow::bail!("{}:{}: {e}", customers.display(), line_no + 1);
         }
         for (rank, hit) in s.hits().iter().enumerate() {
             let (product, _, _) = engine.describe(hit.row);
-            writeln!(out, "{},{},{}", csv_field(id), rank + 1, csv_field(product))?;
+            write!(out, "{},{},{}", csv_field(id), rank + 1, csv_field(product))?;
+            if batch.explain {
+                let because = if hit.because == Hit::NONE { "" } else { engine.describe(hit.because).0 };
+                let num = |x: f32| if x < 0.0 { String::new() } else { format!("{x:.1}") };
+                write!(
+                    out,
+                    ",{:.4},{},{},{},{},{}",
+                    hit.score,
+                    hit.reason.as_str(),
+                    csv_field(because),
+                    num(hit.days_since_last),
+                    num(hit.usual_gap_days),
+                    num(hit.usual_gap_orders)
+                )?;
+            }
+            writeln!(out)?;
         }
     }
     out.flush()?;
     Ok((n, unknown))
+}
+
+/// How `recommend-batch` asks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchOptions {
+    /// Items per customer.
+    pub k: u32,
+    /// Which sources.
+    pub mode: Mode,
+    /// In `mixed`: at least this many products the customer has not bought.
+    pub min_discover: u32,
+    /// The clock (unix seconds); 0 = the model's newest purchase.
+    pub now_unix_s: i64,
+    /// Add score, reason and the explanation columns.
+    pub explain: bool,
 }
 
 /// Quotes a CSV field when it needs it.
@@ -209,13 +316,13 @@ mod tests {
     use crate::train::TrainOptions;
 
     #[test]
-    fn batch_applies_the_rules_and_new_only_leaves_out_past_purchases() {
+    fn batch_applies_the_rules_and_modes_split_past_and_new_purchases() {
         let dir = std::env::temp_dir().join(format!("endcap-batch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let store = demo::generate(&DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 });
         let data = store.train_data();
         let opts = TrainOptions { dim: 16, iterations: 4, segments: 4, ..TrainOptions::default() };
-        let (input, _) = train(&data, &opts).expect("trains");
+        let (input, _) = crate::train::train(&data, &opts).expect("trains");
         let model_path = dir.join("m.endcap");
         model::build(&input).expect("builds").write_atomic(&model_path).expect("writes");
         let config =
@@ -230,9 +337,17 @@ mod tests {
         let list = dir.join("ids.txt");
         std::fs::write(&list, format!("# campaign\n{}\n\n", ids.join("\n"))).expect("ids");
 
-        for new_only in [false, true] {
+        // Mixed with a quota of 3 new products, so it must show both kinds.
+        let batch = |mode| BatchOptions {
+            k: 12,
+            mode,
+            min_discover: if mode == Mode::Mixed { 3 } else { 0 },
+            now_unix_s: 0,
+            explain: false,
+        };
+        for mode in Mode::ALL {
             let mut out = Vec::new();
-            let (n, unknown) = recommend_batch(&model_path, &list, &config, 12, new_only, &mut out).expect("batch");
+            let (n, unknown) = recommend_batch(&model_path, &list, &config, &batch(mode), &mut out).expect("batch");
             assert_eq!((n, unknown), (ids.len() as u64, 1));
             let text = String::from_utf8(out).expect("utf8");
             let mut lines = text.lines();
@@ -243,8 +358,14 @@ mod tests {
                     (f[0].to_string(), f[1].parse().expect("rank"), f[2].to_string())
                 })
                 .collect();
-            assert_eq!(rows.len(), ids.len() * 12, "12 per customer, the unknown one included");
-            let mut repeats = 0;
+            // Buy-again answers only with what a customer bought, so lists may be shorter (and
+            // empty for the unknown customer); the other modes fill 12.
+            if mode == Mode::BuyAgain {
+                assert!(rows.len() > ids.len() && rows.iter().all(|r| r.0 != "nobody"), "{} rows", rows.len());
+            } else {
+                assert_eq!(rows.len(), ids.len() * 12, "12 per customer, the unknown one included");
+            }
+            let (mut repeats, mut fresh) = (0, 0);
             for (customer, _, product) in &rows {
                 let p: usize = product[1..].parse().expect("p<n>");
                 if customer != "nobody" {
@@ -254,18 +375,39 @@ mod tests {
                 if customer != "nobody" {
                     let c: u32 = customer[1..].parse().expect("c<n>");
                     let bought = store.purchases.iter().any(|l| l.customer == c && l.product as usize == p);
-                    assert!(!(new_only && bought), "{customer} already bought {product}");
+                    assert!(!(mode == Mode::Discover && bought), "{customer} already bought {product}");
+                    assert!(mode != Mode::BuyAgain || bought, "{customer} never bought {product}");
                     repeats += usize::from(bought);
+                    fresh += usize::from(!bought);
                 }
             }
-            // Without --new-only the model does suggest past purchases, so the check above bites.
-            assert_eq!(repeats > 0, !new_only);
+            // Mixed suggests both (the quota: at least 3 new per known customer), so the checks
+            // above bite.
+            assert_eq!((repeats > 0, fresh > 0), (mode != Mode::Discover, mode != Mode::BuyAgain), "{mode:?}");
+            if mode == Mode::Mixed {
+                assert!(fresh >= 3 * vegetarians.len(), "{fresh} new products for {} customers", vegetarians.len());
+            }
         }
-        // A model without purchase history cannot honour --new-only: refused, not ignored.
+        // Explained: reasons, buy-again hits carry how long ago, discovery names its product.
+        let explained = |mode| {
+            let mut out = Vec::new();
+            let explain = BatchOptions { explain: true, ..batch(mode) };
+            recommend_batch(&model_path, &list, &config, &explain, &mut out).expect("batch");
+            String::from_utf8(out).expect("utf8")
+        };
+        let text = explained(Mode::Mixed);
+        assert!(text.starts_with("customer_id,rank,product_id,score,reason,because,days_since_last,"));
+        let again: Vec<&str> = text.lines().filter(|l| l.contains(",buy_again,")).collect();
+        assert!(!again.is_empty() && again.iter().all(|l| l.split(',').nth(6).is_some_and(|d| !d.is_empty())));
+        let text = explained(Mode::Discover);
+        assert!(text.lines().any(|l| l.contains(",also_bought,p")), "discovery names its product");
+        // A model without purchase history cannot honour discover or buy_again: refused, not ignored.
         let planted = dir.join("planted.endcap");
         model::build(&store.model_input()).expect("builds").write_atomic(&planted).expect("writes");
-        let e = recommend_batch(&planted, &list, &config, 12, true, &mut Vec::new()).expect_err("refused");
-        assert!(e.to_string().contains("no purchase history"), "{e}");
+        for mode in [Mode::Discover, Mode::BuyAgain] {
+            let e = recommend_batch(&planted, &list, &config, &batch(mode), &mut Vec::new()).expect_err("refused");
+            assert!(e.to_string().contains("no purchase history"), "{e}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

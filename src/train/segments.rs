@@ -1,12 +1,19 @@
 //! Step "segments": k-means over customer vectors, with each segment's most purchased products, for
 //! anonymous and opted-out shoppers.
 
+use super::orders::CustomerOrders;
 use super::{TrainData, TrainOptions};
 use crate::index::ivf;
 use crate::model::input::SegmentInput;
 
 /// The segments and each customer's segment (both empty when `opts.segments` is 0).
-pub fn segments(data: &TrainData, x: &[f32], dim: usize, opts: &TrainOptions) -> (Vec<SegmentInput>, Vec<u32>) {
+pub fn segments(
+    data: &TrainData,
+    orders: &CustomerOrders,
+    x: &[f32],
+    dim: usize,
+    opts: &TrainOptions,
+) -> (Vec<SegmentInput>, Vec<u32>) {
     let (np, nc) = (data.products.len(), data.customers.len());
     let k = opts.segments.min(nc);
     if k == 0 {
@@ -22,8 +29,12 @@ pub fn segments(data: &TrainData, x: &[f32], dim: usize, opts: &TrainOptions) ->
             }
         }
         let mut bought = vec![0u32; k * np];
-        for (&c, &p) in data.purchases.customer.iter().zip(&data.purchases.product) {
-            bought[clustering.assignment[c as usize] as usize * np + p as usize] += 1;
+        for (c, &segment) in clustering.assignment.iter().enumerate().take(orders.customers()) {
+            for o in orders.orders_of(c) {
+                for &p in orders.items_of(o) {
+                    bought[segment as usize * np + p as usize] += 1;
+                }
+            }
         }
         let segments = (0..k)
             .map(|s| {

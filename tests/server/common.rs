@@ -85,7 +85,7 @@ pub async fn client() -> Client {
 
 /// A recommend request.
 pub fn rec(customer: &str, zone: &str, aisle: &str, k: u32) -> RecommendRequest {
-    RecommendRequest { customer: customer.into(), zone: zone.into(), aisle: aisle.into(), basket: vec![], k }
+    RecommendRequest { customer: customer.into(), zone: zone.into(), aisle: aisle.into(), k, ..Default::default() }
 }
 
 /// The recommendation in an answer, or a panic naming what came instead.

@@ -1,0 +1,348 @@
+//! The command line's shape: every subcommand, flag and default (clap). `main.rs` runs them.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use endcap::engine::Mode;
+use endcap::train::TrainOptions;
+
+#[derive(Parser)]
+#[command(name = "endcap", version, about = "In-memory recommendation server for physical stores")]
+pub struct Cli {
+    /// Log lines as text (for people) or JSON, one object per line (for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "ENDCAP_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (tracing's JSON layer).
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve recommendations over QUIC and HTTP.
+    Serve {
+        /// Config file (default: config/endcap.toml if present).
+        #[arg(long, env = "ENDCAP_CONFIG")]
+        config: Option<PathBuf>,
+        /// Model artifact to serve (overrides model.path).
+        #[arg(long, env = "ENDCAP_MODEL")]
+        model: Option<PathBuf>,
+        /// QUIC listen address (overrides server.quic_addr).
+        #[arg(long, env = "ENDCAP_QUIC_ADDR")]
+        quic_addr: Option<std::net::SocketAddr>,
+        /// HTTP listen address (overrides server.http_addr).
+        #[arg(long, env = "ENDCAP_HTTP_ADDR")]
+        http_addr: Option<std::net::SocketAddr>,
+    },
+    /// Write the synthetic demo store as CSV (the trainer's input) and/or as a model artifact.
+    Demo {
+        /// Directory for products.csv, purchases.csv and social.csv.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also build a model artifact from the planted vectors, at this path.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Preset size; --products and --customers override it.
+        #[arg(long, value_enum, default_value_t = Scale::Default)]
+        scale: Scale,
+        /// Number of products.
+        #[arg(long)]
+        products: Option<usize>,
+        /// Number of customers.
+        #[arg(long)]
+        customers: Option<usize>,
+        /// Random seed; the same seed gives the same store.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Train a model from purchase and social data (CSV or Parquet) and publish it atomically.
+    Train {
+        /// Directory with products, purchases and (optional) social, each as NAME.csv or NAME.parquet.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to publish the artifact (written to a temporary name, fsynced, renamed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Refuse to train if any row is malformed (default: skip, count and report them), and
+        /// refuse to publish a model that does not beat personal frequency in the self-check.
+        #[arg(long)]
+        strict: bool,
+        /// Model version (default: train-<UTC time>).
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Recommendations for a list of customers, as CSV on stdout (batch inference).
+    RecommendBatch {
+        /// The model artifact.
+        #[arg(long)]
+        model: PathBuf,
+        /// File of customer ids, one per line.
+        #[arg(long)]
+        customers: PathBuf,
+        /// Items per customer.
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+        /// Sources: mixed (buy again, discovery and taste, by probability), buy_again (only
+        /// products bought before), discover (only products not bought before).
+        #[arg(long, value_enum, default_value_t = ModeArg::Mixed)]
+        mode: ModeArg,
+        /// In mixed mode, at least this many products the customer has not bought.
+        #[arg(long, default_value_t = 0)]
+        min_discover: u32,
+        /// The time of the visit, for buy-again due-ness: unix seconds or RFC 3339 (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Add score, reason and explanation columns.
+        #[arg(long)]
+        explain: bool,
+        /// Config with the rules to apply (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Offline evaluation: hold out each customer's last orders, fit on the rest, and compare the
+    /// model's modes with baselines at each held-out basket (rolling origin).
+    Eval {
+        /// Directory with the training data, as for `train`.
+        #[arg(long)]
+        data: PathBuf,
+        /// List length scored.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Held-out baskets per customer (the last ones), each predicted from the ones before.
+        #[arg(long, default_value_t = 4)]
+        holdout: usize,
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Config with the rules to apply (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Model artifact tools.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// The store's certificate authority: device identities for mutual TLS.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Event journal tools.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `endcap man > endcap.1`.
+    Man,
+    /// Ask a running server for recommendations over QUIC.
+    Query {
+        /// Server address, host:port.
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        server: String,
+        /// Pin the server certificate by SHA-256 (hex; logged by the server at start).
+        #[arg(long, conflicts_with = "insecure", required_unless_present = "insecure")]
+        cert_sha256: Option<String>,
+        /// Accept any server certificate (local testing only).
+        #[arg(long)]
+        insecure: bool,
+        /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The device certificate's private key.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// Customer id ("" for an anonymous shopper).
+        #[arg(long, default_value = "")]
+        customer: String,
+        /// Zone name.
+        #[arg(long, default_value = "")]
+        zone: String,
+        /// Aisle name.
+        #[arg(long, default_value = "")]
+        aisle: String,
+        /// Product id in the basket (repeat for several).
+        #[arg(long)]
+        basket: Vec<String>,
+        /// Number of items (0 = server default).
+        #[arg(long, default_value_t = 0)]
+        k: u32,
+        /// mixed (buy again, discovery and the embedding by probability), buy_again or discover.
+        #[arg(long, default_value = "mixed")]
+        mode: String,
+        /// In mixed mode: at least this many products the customer has not bought.
+        #[arg(long, default_value_t = 0)]
+        min_discover: u32,
+        /// Print the same JSON as the HTTP API instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Training settings shared by `train` and `eval`.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Embedding width.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// ALS iterations.
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Confidence per (recency-weighted) purchase.
+    #[arg(long, default_value_t = 10.0)]
+    alpha: f32,
+    /// L2 regularisation.
+    #[arg(long, default_value_t = 0.5)]
+    lambda: f32,
+    /// Recency half-life of ALS confidence, in each customer's own orders (0 = no decay).
+    #[arg(long, default_value_t = 8.0)]
+    decay_orders: f64,
+    /// Pull of a customer's social signals on their vector (0 = ignore signals).
+    #[arg(long, default_value_t = 2.0)]
+    signal_weight: f32,
+    /// Customer segments.
+    #[arg(long, default_value_t = 24)]
+    segments: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Skip the held-out self-check against the baselines (`train`; `--strict` needs it).
+    #[arg(long)]
+    no_self_check: bool,
+}
+
+impl TrainArgs {
+    pub fn options(&self, version: Option<String>) -> anyhow::Result<TrainOptions> {
+        if let Some(n) = self.threads {
+            rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("--threads")?;
+        }
+        Ok(TrainOptions {
+            dim: self.dim,
+            iterations: self.iterations,
+            alpha: self.alpha,
+            lambda: self.lambda,
+            decay_orders: self.decay_orders,
+            self_check: !self.no_self_check,
+            signal_weight: self.signal_weight,
+            segments: self.segments,
+            seed: self.seed,
+            version: version.unwrap_or_default(),
+            ..TrainOptions::default()
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Print an artifact's manifest (and validate the whole file with --check).
+    Inspect {
+        /// The artifact.
+        path: PathBuf,
+        /// Also map and fully validate the body.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JournalCommand {
+    /// List a journal's records (sequence, time, kind, ids), verifying every checksum.
+    Inspect {
+        /// The journal directory (`events.journal_dir`).
+        dir: PathBuf,
+        /// One JSON object per record instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Start at this sequence number.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CaCommand {
+    /// Make a CA (key and certificate) in a folder; give its ca.pem to servers as server.client_ca.
+    Init {
+        /// Folder for ca.pem, ca.key (private) and ca.name.
+        #[arg(long, default_value = "ca")]
+        dir: PathBuf,
+        /// The store's name, in the CA certificate.
+        #[arg(long, default_value = "store")]
+        name: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issue a device certificate with its name and role (what it may call, SECURITY.md).
+    Issue {
+        /// The CA folder (`ca init`).
+        #[arg(long, default_value = "ca")]
+        dir: PathBuf,
+        /// Device name (letters, digits, '-', '_', '.'); revocation lists name it.
+        #[arg(long)]
+        device: String,
+        /// screen, beacon, terminal or ops.
+        #[arg(long, value_parser = parse_role)]
+        role: endcap::ca::Role,
+        /// Folder for DEVICE.pem and DEVICE.key.
+        #[arg(long, default_value = "ca/devices")]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+}
+
+fn parse_role(s: &str) -> Result<endcap::ca::Role, String> {
+    endcap::ca::Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: screen, beacon, terminal or ops"))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// Buy again, discovery and taste, merged by probability.
+    Mixed,
+    /// Only products bought before.
+    #[value(name = "buy_again")]
+    BuyAgain,
+    /// Only products not bought before.
+    Discover,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Mixed => Mode::Mixed,
+            ModeArg::BuyAgain => Mode::BuyAgain,
+            ModeArg::Discover => Mode::Discover,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scale {
+    /// 5,000 products, 20,000 customers.
+    Default,
+    /// 50,000 products, 1,000,000 customers.
+    #[value(name = "store-1m")]
+    Store1m,
+}

@@ -1,0 +1,227 @@
+//! `recommend`: the served answer, merged from three sources by the probability that each
+//! product is in this visit's basket.
+//!
+//! - **buy again**: every product the customer bought before, its probability from the trainer's
+//!   logistic model: a logit stored per (customer, product) plus the time part, computed here with
+//!   the caller's clock (days since the last purchase, and how due it is against the usual gap).
+//! - **also bought**: the customer's discovery list (products they have not bought that
+//!   customers like them bought), each score mapped to a probability by the trainer's
+//!   calibration table.
+//! - **personal**: the embedding's best products the customer has not bought
+//!   (`recommend.rs`), each inner product mapped through its own calibration table.
+//!
+//! Every candidate passes the same filters (rules fail closed, zone/aisle, basket) before it is
+//! ranked. `mixed` merges all three (with an optional quota of new products), `buy_again` uses the
+//! first alone, `discover` the other two. Shoppers the model does not know, and models trained
+//! without purchase history, are answered by the embedding or popularity as before. No
+//! allocation once `Scratch` has grown, no clock, no I/O.
+
+use super::features::time_features;
+use super::recommend::Resolved;
+use super::*;
+
+/// A calibration table applied to `score`: linear between knots, clamped to the end knots; 0
+/// for an empty table.
+#[inline]
+pub fn calibrated(scores: &[f32], probs: &[f32], score: f32) -> f32 {
+    let n = scores.len().min(probs.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let i = scores[..n].partition_point(|&s| s <= score);
+    if i == 0 {
+        return probs[0];
+    }
+    if i == n {
+        return probs[n - 1];
+    }
+    let (x0, x1, y0, y1) = (scores[i - 1], scores[i], probs[i - 1], probs[i]);
+    let t = if x1 > x0 { (score - x0) / (x1 - x0) } else { 1.0 };
+    y0 + t * (y1 - y0)
+}
+
+impl Engine {
+    /// Ranks products for `q`; the answer is `scratch.hits()`.
+    pub fn recommend(&self, q: &Query<'_>, s: &mut Scratch) -> Result<(), EngineError> {
+        let r = self.resolve(q, s)?;
+        let Some(c) = r.customer else {
+            // Nothing is known of this shopper's purchases: the basket or popularity.
+            if q.mode != Mode::BuyAgain {
+                self.embedding(&r, false, s);
+                if s.trace.plan != Plan::Popular {
+                    s.hits.extend(s.topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, Reason::Basket)));
+                }
+            }
+            return Ok(());
+        };
+        if !self.blended {
+            // A model without purchase history (planted vectors): the embedding is all there is.
+            if q.mode != Mode::BuyAgain {
+                self.embedding(&r, false, s);
+                s.hits.extend(s.topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, Reason::Personal)));
+            }
+            return Ok(());
+        }
+        s.cands.clear();
+        s.raw.clear();
+        let quota = if q.mode == Mode::Mixed { q.min_discover as usize } else { 0 };
+        if q.mode != Mode::Discover {
+            self.buy_again(&r, c, q.now_unix_s, s);
+        }
+        // In `mixed`, when k buy-again products are each likelier than anything the other
+        // sources can score (their calibrations top out), the answer is those: skip the search.
+        let settled = q.mode == Mode::Mixed
+            && quota == 0
+            && s.cands.len() == r.k
+            && s.cands.iter().all(|h| h.score > self.new_ceiling);
+        if q.mode != Mode::BuyAgain && !settled {
+            self.discovery(&r, c, s);
+            self.embedding(&r, true, s);
+            let b = &self.model.data().blend;
+            let (xs, ys) = (f32s(&b.embedding_scores), f32s(&b.embedding_probs));
+            for i in 0..s.topk.len() {
+                let (score, row) = s.topk.as_slice()[i];
+                let p = calibrated(xs, ys, score);
+                // The same product from discovery: keep the likelier source.
+                match s.cands.iter().position(|h| h.row == row) {
+                    Some(j) if s.cands[j].score >= p => {}
+                    Some(j) => {
+                        s.cands[j] = Hit::new(row, p, Reason::Personal);
+                        s.raw[j] = score;
+                    }
+                    None => {
+                        s.cands.push(Hit::new(row, p, Reason::Personal));
+                        s.raw.push(score);
+                    }
+                }
+            }
+        } else {
+            s.trace.plan = Plan::History;
+        }
+        self.rank(r.k, quota, s);
+        Ok(())
+    }
+
+    /// Buy-again candidates: the customer's admitted past purchases, at most `k`, with their
+    /// probability at the caller's time.
+    fn buy_again(&self, r: &Resolved, c: u32, now_unix_s: i64, s: &mut Scratch) {
+        let data = self.model.data();
+        let cu = &data.customers;
+        let (start, end) =
+            match (u32s(&cu.repeat.offsets).get(c as usize), u32s(&cu.repeat.offsets).get(c as usize + 1)) {
+                (Some(&a), Some(&b)) => (a as usize, b as usize),
+                _ => return,
+            };
+        let now = if now_unix_s > 0 { now_unix_s } else { self.data_end_ts };
+        let (items, last) = (u32s(&cu.repeat.items), view::i64s(&cu.repeat_last_ts));
+        let (logits, gap_days, gap_orders) =
+            (f32s(&cu.repeat_logit), f32s(&cu.repeat_gap_days), f32s(&cu.repeat_gap_orders));
+        let w = f32s(&data.blend.time_weights);
+        let (w_days, w_due) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(0.0));
+        let first = s.cands.len();
+        let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
+        let filter = self.filter(r.restricted(), s);
+        for i in start..end.min(items.len()) {
+            let row = items[i];
+            if !filter.admits(row) {
+                continue;
+            }
+            let days = ((now - last[i]).max(0) as f64 / 86_400.0) as f32;
+            let t = time_features(days as f64, gap_days[i]);
+            let logit = logits[i] as f64 + w_days as f64 * t[0] + w_due as f64 * t[1];
+            let p = (1.0 / (1.0 + (-logit).exp())) as f32;
+            let gap = |g: f32| if g > 0.0 { g } else { -1.0 };
+            cands.push(Hit {
+                row,
+                score: p,
+                reason: Reason::BuyAgain,
+                because: Hit::NONE,
+                days_since_last: days,
+                usual_gap_days: gap(gap_days[i]),
+                usual_gap_orders: gap(gap_orders[i]),
+            });
+            raw.push(logits[i]);
+        }
+        (s.cands, s.raw) = (cands, raw);
+        // Only the best k can be in the answer.
+        let k = r.k;
+        if s.cands.len() - first >= k {
+            rank_slice(&mut s.cands[first..], &mut s.raw[first..], &mut s.ranked);
+            s.cands.truncate(first + k);
+            s.raw.truncate(first + k);
+        }
+    }
+
+    /// Discovery candidates: the customer's list, admitted entries, at most `k`.
+    fn discovery(&self, r: &Resolved, c: u32, s: &mut Scratch) {
+        let data = self.model.data();
+        let cu = &data.customers;
+        let offsets = u32s(&cu.discover.offsets);
+        let (Some(&start), Some(&end)) = (offsets.get(c as usize), offsets.get(c as usize + 1)) else { return };
+        let (items, scores, because) =
+            (u32s(&cu.discover.items), f32s(&cu.discover.scores), u32s(&cu.discover_because));
+        let b = &data.blend;
+        let (xs, ys) = (f32s(&b.discover_scores), f32s(&b.discover_probs));
+        let mut taken = 0;
+        let end = (end as usize).min(items.len());
+        let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
+        let filter = self.filter(r.restricted(), s);
+        for (i, &row) in items.iter().enumerate().take(end).skip(start as usize) {
+            if taken == r.k {
+                break;
+            }
+            if !filter.admits(row) {
+                continue;
+            }
+            let score = scores.get(i).copied().unwrap_or(0.0);
+            let mut hit = Hit::new(row, calibrated(xs, ys, score), Reason::AlsoBought);
+            hit.because = because.get(i).copied().unwrap_or(Hit::NONE);
+            cands.push(hit);
+            raw.push(score);
+            taken += 1;
+        }
+        (s.cands, s.raw) = (cands, raw);
+    }
+
+    /// The best `k` candidates by probability into `s.hits`, at least `quota` of them not
+    /// buy-again when there are that many.
+    fn rank(&self, k: usize, quota: usize, s: &mut Scratch) {
+        rank_slice(&mut s.cands, &mut s.raw, &mut s.ranked);
+        let fresh = s.cands.iter().filter(|h| h.reason != Reason::BuyAgain).count();
+        let max_again = k - quota.min(k).min(fresh);
+        let (mut again, mut taken) = (0, 0);
+        for h in &s.cands {
+            if taken == k {
+                break;
+            }
+            if h.reason == Reason::BuyAgain {
+                if again == max_again {
+                    continue;
+                }
+                again += 1;
+            }
+            s.hits.push(*h);
+            taken += 1;
+        }
+    }
+}
+
+/// Sorts `cands` (and `raw` alongside) by probability, then the source's raw score, then row,
+/// best first; `ranked` is the reused index buffer.
+pub(super) fn rank_slice(cands: &mut [Hit], raw: &mut [f32], ranked: &mut Vec<u32>) {
+    ranked.clear();
+    ranked.extend(0..cands.len() as u32);
+    ranked.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&cands[a as usize], &cands[b as usize]);
+        y.score.total_cmp(&x.score).then(raw[b as usize].total_cmp(&raw[a as usize])).then(x.row.cmp(&y.row))
+    });
+    // Apply the permutation in place (cycle by cycle), so no second buffer is needed.
+    for i in 0..ranked.len() {
+        let mut j = ranked[i] as usize;
+        while j < i {
+            j = ranked[j] as usize;
+        }
+        cands.swap(i, j);
+        raw.swap(i, j);
+    }
+}

@@ -1,0 +1,108 @@
+//! The recommend path allocates nothing once its `Scratch` has warmed up (ARCHITECTURE.md), in
+//! every mode, with filters and a basket: counted by a global allocator that counts the
+//! allocations of the thread that asks.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use endcap::config::{Config, RuleConfig, ZoneConfig};
+use endcap::demo::{self, DemoSpec};
+use endcap::engine::{Engine, EngineSettings, Mode, Query, Scratch};
+use endcap::ids::IdList;
+use endcap::model::{self, Model};
+use endcap::train::{TrainOptions, train};
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting each thread's allocations.
+struct Counting;
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter only observes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn recommend_does_not_allocate_after_warm_up() {
+    let store = demo::generate(&DemoSpec { products: 600, customers: 800, seed: 9, dim: 16 });
+    let opts = TrainOptions { dim: 16, iterations: 3, segments: 0, ..TrainOptions::default() };
+    let (input, _) = train(&store.train_data(), &opts).expect("trains");
+    let model = Model::from_artifact(model::build(&input).expect("builds"), "test").expect("valid");
+    let mut config = Config::default();
+    config.rules.push(RuleConfig {
+        signal: "lifestyle:vegetarian".into(),
+        exclude_tags: vec!["meat".into()],
+        optional: false,
+    });
+    let aisles: Vec<String> =
+        demo::zones().into_iter().next().expect("a zone").aisles.iter().map(|a| a.to_string()).collect();
+    config.zones.push(ZoneConfig { name: "fresh".into(), aisles: aisles.clone() });
+    let engine = Engine::new(model, &EngineSettings::from_config(&config)).expect("rules resolve");
+    let customers: Vec<String> = (0..200).map(|c| format!("c{c}")).chain(["stranger".to_string()]).collect();
+    let basket: IdList = ["p1", "p2", "p3"].into_iter().collect();
+    let empty = IdList::default();
+    let mut s = Scratch::default();
+    let pass = |s: &mut Scratch| {
+        let mut answered = 0;
+        for id in &customers {
+            for mode in Mode::ALL {
+                for (zone, aisle, basket) in
+                    [("", "", &empty), ("fresh", "", &empty), ("", aisles[0].as_str(), &basket)]
+                {
+                    for min_discover in [0, 3] {
+                        let q = Query { customer: id, zone, aisle, basket, k: 10, mode, min_discover, now_unix_s: 0 };
+                        engine.recommend(&q, s).expect("ok");
+                        engine.recommend_embedding(&q, s).expect("ok");
+                        answered += s.hits().len();
+                    }
+                }
+            }
+        }
+        answered
+    };
+    let warm = pass(&mut s);
+    // The counter sees this thread's allocations (so a zero below means something).
+    let probe = allocations();
+    std::hint::black_box(Vec::<u8>::with_capacity(64));
+    assert!(allocations() > probe, "the counting allocator counts");
+    let before = allocations();
+    let again = pass(&mut s);
+    let allocated = allocations() - before;
+    assert_eq!(warm, again);
+    assert!(again > 10_000, "{again} hits");
+    assert_eq!(allocated, 0, "{allocated} allocations in {} requests after warm-up", customers.len() * 3 * 3 * 2 * 2);
+}
