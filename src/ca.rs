@@ -96,6 +96,44 @@ pub fn valid_device_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A device's name held inline (at most [`MAX_DEVICE_NAME`] bytes), so that the `Caller` a
+/// request carries stays `Copy`: naming the caller costs no allocation per request.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeviceName {
+    len: u8,
+    bytes: [u8; MAX_DEVICE_NAME],
+}
+
+impl DeviceName {
+    /// `name` when it is a valid device name.
+    pub fn new(name: &str) -> Option<DeviceName> {
+        if !valid_device_name(name) {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_DEVICE_NAME];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Some(DeviceName { len: name.len() as u8, bytes })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        // Built from a valid (ASCII) name only.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for DeviceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for DeviceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Writes `bytes` to `path`, readable by the owner only when `private`.
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), CaError> {
     #[cfg(unix)]

@@ -154,6 +154,16 @@ impl Client {
         self.call(request::Op::OptOut(protocol::OptOutRequest { customer: customer.into(), out })).await
     }
 
+    /// `audience`: who buys a product (ops devices).
+    pub async fn audience(&mut self, r: protocol::AudienceRequest) -> Result<Response, ClientError> {
+        self.call(request::Op::Audience(r)).await
+    }
+
+    /// `segments`: the model's customer segments (ops devices).
+    pub async fn segments(&mut self) -> Result<Response, ClientError> {
+        self.call(request::Op::Segments(protocol::SegmentsRequest {})).await
+    }
+
     /// Opens another stream on the same connection (for concurrency, or after a stream was ended
     /// by the server).
     pub async fn new_stream(&mut self) -> Result<(), ClientError> {

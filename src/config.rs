@@ -26,6 +26,8 @@ pub struct Config {
     pub model: ModelConfig,
     /// Recommendation defaults and limits.
     pub recommend: RecommendConfig,
+    /// Audiences (who buys a product) and customer types: defaults, limits, the minimum group.
+    pub audience: AudienceConfig,
     /// Store layout: zones and the aisles in them.
     pub zones: Vec<ZoneConfig>,
     /// Rules driven by shopper signals (hard exclusions).
@@ -277,6 +279,32 @@ impl Default for RecommendConfig {
     }
 }
 
+/// Audiences and customer types (`audience`, `segments`): an ops/marketing question, answered
+/// only for groups large enough never to describe an identifiable person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudienceConfig {
+    /// Customers returned when a request does not say (`k` = 0).
+    pub default_k: u32,
+    /// Larger `k` is refused (INVALID_ARGUMENT): an answer of this many customers is the largest
+    /// a request may ask for. At most 100000.
+    pub max_k: u32,
+    /// The smallest group an answer describes (k-anonymity): an audience must hold at least
+    /// this many customers, and a signal or segment is shown in a customer type or a segment's
+    /// profile only when at least this many of the group carry it. At least 2.
+    pub min_group: u32,
+    /// Most products one audience request may name.
+    pub max_products: usize,
+    /// Most signals one audience request may filter by.
+    pub max_signals: usize,
+}
+
+impl Default for AudienceConfig {
+    fn default() -> Self {
+        Self { default_k: 100, max_k: 5_000, min_group: 20, max_products: 200, max_signals: 8 }
+    }
+}
+
 /// A physical zone of the store and the aisles in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -462,6 +490,19 @@ impl Config {
         if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
             return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));
         }
+        let a = &self.audience;
+        if !(2..=100_000).contains(&a.min_group) {
+            return bad(format!("audience.min_group = {} must be 2 to 100000", a.min_group));
+        }
+        if a.max_k > 100_000 || a.max_k < a.min_group || !(a.min_group..=a.max_k).contains(&a.default_k) {
+            return bad(format!(
+                "audience.default_k = {} and audience.max_k = {} must satisfy min_group ({}) <= default_k <= max_k <= 100000",
+                a.default_k, a.max_k, a.min_group
+            ));
+        }
+        if a.max_products == 0 || a.max_signals > 64 {
+            return bad("audience.max_products must be at least 1 and audience.max_signals at most 64".into());
+        }
         let mut names = std::collections::HashSet::new();
         for z in &self.zones {
             if z.name.is_empty() || !names.insert(z.name.as_str()) {
@@ -499,6 +540,10 @@ mod tests {
         assert!(e.contains("namespace:value"), "{e}");
         let e = Config::parse("[server]\nquic_threads = 300\n").unwrap_err().to_string();
         assert!(e.contains("quic_threads = 300"), "{e}");
+        let e = Config::parse("[audience]\nmin_group = 1\n").unwrap_err().to_string();
+        assert!(e.contains("audience.min_group = 1"), "{e}");
+        let e = Config::parse("[audience]\nmax_k = 10\n").unwrap_err().to_string();
+        assert!(e.contains("audience.max_k = 10"), "{e}");
     }
 
     #[test]

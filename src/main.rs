@@ -122,31 +122,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Query {
-            server,
-            cert_sha256,
-            insecure,
-            cert,
-            key,
-            customer,
-            zone,
-            aisle,
-            basket,
-            k,
-            mode,
-            min_discover,
-            json,
-        } => {
-            let trust = match (cert_sha256, insecure) {
-                (Some(hex), _) => Trust::pinned(&hex)?,
-                (None, _) => Trust::Insecure,
-            };
-            let identity = match (cert, key) {
-                (Some(c), Some(k)) => Some(ClientIdentity::load(&c, &k)?),
-                _ => None,
-            };
+        Command::Query { op: Some(QueryOp::Audience { connect, target, json }), .. } => {
+            let (server, trust, identity) = connection(connect)?;
+            runtime(1)?.block_on(cli::query::audience(&server, trust, identity, target.request(), json))
+        }
+        Command::Query { op: Some(QueryOp::Segments { connect, json }), .. } => {
+            let (server, trust, identity) = connection(connect)?;
+            runtime(1)?.block_on(cli::query::segments(&server, trust, identity, json))
+        }
+        Command::Query { op: None, connect, customer, zone, aisle, basket, k, mode, min_discover, json } => {
+            let (server, trust, identity) = connection(connect)?;
             let request = RecommendRequest { customer, zone, aisle, basket, k, mode, min_discover };
             runtime(1)?.block_on(cli::query::query(&server, trust, identity, request, json))
+        }
+        Command::Audience { model, target, config, journal, no_journal } => {
+            let cfg = Config::load(config.as_deref())?;
+            let journal = match (journal, no_journal) {
+                (_, true) => None,
+                (Some(dir), false) => Some(dir),
+                (None, false) => Some(cfg.events.journal_dir.clone()),
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            cli::audience::audience_csv(&model, &cfg, journal.as_deref(), target.request(), &mut out)
         }
         Command::Journal { command: JournalCommand::Inspect { dir, json, from } } => {
             cli::journal::journal_inspect(&dir, json, from)
@@ -173,6 +170,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The server address, how to trust it, and this device's identity, from `endcap query`'s flags.
+fn connection(c: Connect) -> anyhow::Result<(String, Trust, Option<ClientIdentity>)> {
+    let trust = match c.cert_sha256 {
+        Some(hex) => Trust::pinned(&hex)?,
+        None => Trust::Insecure,
+    };
+    let identity = match (c.cert, c.key) {
+        (Some(cert), Some(key)) => Some(ClientIdentity::load(&cert, &key)?),
+        _ => None,
+    };
+    Ok((c.server, trust, identity))
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {

@@ -95,6 +95,13 @@ impl Rules {
         }
     }
 
+    /// The exclusion mask of signal `s` (empty when out of range).
+    #[inline]
+    pub fn signal_mask(&self, s: u32) -> &[u64] {
+        let start = s as usize * self.words;
+        self.masks.get(start..start + self.words).unwrap_or(&[])
+    }
+
     /// True when a product with tag words `tags` is excluded by `mask`.
     #[inline]
     pub fn excludes(mask: &[u64], tags: &[u64]) -> bool {

@@ -159,14 +159,16 @@ fn raise_fd_limit(cfg: &ServerConfig) -> anyhow::Result<()> {
 /// Who a plain-HTTP request is: everyone on an open server; local tooling (loopback, the only
 /// place plain HTTP may listen once devices have certificates) otherwise.
 fn plain_http_caller(cfg: &ServerConfig) -> Caller {
-    if cfg.client_ca.is_some() { Caller { role: Some(Role::Ops) } } else { Caller::OPEN }
+    if cfg.client_ca.is_some() { Caller::role(Role::Ops) } else { Caller::OPEN }
 }
 
 /// Who an HTTPS request is, from its verified client certificate.
 fn https_caller(conn: &rustls::ServerConnection) -> Caller {
-    let role = conn.peer_certificates().and_then(|c| c.first()).and_then(ca::identity).map(|(_, role)| role);
-    // No certificate (allowed only when not required): anonymous answers only.
-    Caller { role: Some(role.unwrap_or(Role::Beacon)) }
+    match conn.peer_certificates().and_then(|c| c.first()).and_then(ca::identity) {
+        Some((name, role)) => Caller { role: Some(role), device: ca::DeviceName::new(&name) },
+        // No certificate (allowed only when not required): anonymous answers only.
+        None => Caller::role(Role::Beacon),
+    }
 }
 
 /// Binds QUIC, HTTP and the admin listener, then loads the model in the background.
@@ -235,7 +237,7 @@ pub async fn start(config: Config, source: ModelSource) -> anyhow::Result<Runnin
     let admin = Listen {
         name: "admin",
         tls: None,
-        plain_caller: Caller { role: Some(Role::Ops) },
+        plain_caller: Caller::role(Role::Ops),
         max_connections: 64,
         ..public.clone()
     };

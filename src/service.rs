@@ -88,11 +88,11 @@ impl Service {
             }
         };
         match result {
-            Ok(Served::Done) => self.count(Transport::Quic, op, &Ok(()), state, now),
+            Ok(Served::Done) => self.count(Transport::Quic, op, caller, &Ok(()), state, now),
             Ok(Served::Wait(ack)) => state.pending = Some(Pending { op, form: Form::Protobuf { id }, ack }),
             Err(e) => {
                 protocol::encode_error(out, id, cx.version(), e.code, &e.message);
-                self.count(Transport::Quic, op, &Err(e), state, now);
+                self.count(Transport::Quic, op, caller, &Err(e), state, now);
             }
         }
         op
@@ -116,7 +116,7 @@ impl Service {
         if let (Err(e), Form::Protobuf { id }) = (&result, form) {
             protocol::encode_error(out, id, cx.version(), e.code, &e.message);
         }
-        self.count(transport, op, &result, state, now);
+        self.count(transport, op, caller, &result, state, now);
         result
     }
 
@@ -155,7 +155,7 @@ impl Service {
         let result = ops::serve(op, Body::Json(body), &cx, state, out);
         match result {
             Ok(Served::Done) => {
-                self.count(transport, op, &Ok(()), state, now);
+                self.count(transport, op, caller, &Ok(()), state, now);
                 Ok(())
             }
             Ok(Served::Wait(ack)) => {
@@ -164,7 +164,7 @@ impl Service {
             }
             Err(e) => {
                 let result = Err(e);
-                self.count(transport, op, &result, state, now);
+                self.count(transport, op, caller, &result, state, now);
                 result
             }
         }
@@ -198,7 +198,19 @@ impl Service {
         self.metrics.record(transport, op as usize, Some(code), now.at.elapsed());
     }
 
-    fn count(&self, transport: Transport, op: OpId, result: &Result<(), OpError>, state: &State, now: Now) {
+    fn count(
+        &self,
+        transport: Transport,
+        op: OpId,
+        caller: Caller,
+        result: &Result<(), OpError>,
+        state: &State,
+        now: Now,
+    ) {
+        if op.counted_by_caller() {
+            let error = result.as_ref().err().map(|e| e.code);
+            self.metrics.caller_request(op as usize, caller.role, caller.device, error);
+        }
         let trace = &state.scratch.trace;
         if trace.plan != Plan::None {
             self.metrics.plan(op as usize, trace.plan);

@@ -1,6 +1,7 @@
 //! The allocation rule (ARCHITECTURE.md): once a stream's buffers have warmed up, serving
-//! `recommend` through `Service::handle_frame` (decode, engine, encode, metrics) allocates
-//! nothing. A counting global allocator counts the allocations made on this test's thread.
+//! `recommend` and `audience` through `Service::handle_frame` (decode, engine, encode, metrics)
+//! allocates nothing. A counting global allocator counts the allocations made on this test's
+//! thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -10,7 +11,7 @@ use endcap::config::Config;
 use endcap::demo::DemoSpec;
 use endcap::live::{Source, Trigger};
 use endcap::ops::{Caller, State};
-use endcap::protocol::{self, RecommendRequest, Request, request};
+use endcap::protocol::{self, AudienceRequest, RecommendRequest, Request, request};
 use endcap::rng::SplitMix64;
 use endcap::service::Service;
 
@@ -134,4 +135,52 @@ fn serving_recommend_allocates_nothing_after_warm_up() {
     let before = allocations();
     assert_eq!(serve_all(&[frame]), 0);
     assert!(allocations() > before, "a larger request than any before must grow a buffer");
+}
+
+/// 2,000 audience frames: one product, several, or an aisle; k from 20 to 600; with and without
+/// a signal filter.
+fn audience_frames(products: usize) -> Vec<Vec<u8>> {
+    let aisles: Vec<&str> = endcap::demo::zones().iter().flat_map(|z| z.aisles.clone()).collect();
+    let mut rng = SplitMix64::new(23);
+    (0..2_000u64)
+        .map(|id| {
+            let mut r = AudienceRequest { k: 20 + rng.below(580) as u32, ..Default::default() };
+            match rng.below(3) {
+                0 => r.product = format!("p{}", rng.below(products)),
+                1 => r.products = (0..1 + rng.below(4)).map(|_| format!("p{}", rng.below(products))).collect(),
+                _ => r.aisle = aisles[rng.below(aisles.len())].to_string(),
+            }
+            if rng.chance(0.3) {
+                r.signals.push("music:pop".into());
+            }
+            let mut frame = Vec::new();
+            protocol::encode_request_frame(&mut frame, &Request { id, op: Some(request::Op::Audience(r)) });
+            frame
+        })
+        .collect()
+}
+
+#[test]
+fn serving_audience_allocates_nothing_after_warm_up() {
+    let spec = DemoSpec { products: 2_000, customers: 3_000, seed: 8, dim: 32 };
+    let model = endcap::train::demo_model(&spec).expect("demo model");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
+    let service = Service::new(Config::load(Some(&path)).expect("shipped config"));
+    service.live.load(Source::loaded(model), Trigger::Start).expect("serves");
+    let mut state = State::default();
+    let mut out = Vec::new();
+    let mut serve = |f: &[u8]| {
+        out.clear();
+        service.handle_frame(Now::read(), Caller::OPEN, &f[protocol::LEN_PREFIX..], &mut state, &mut out);
+        protocol::response_envelope(&out[protocol::LEN_PREFIX..]).expect("an answer").error.is_none()
+    };
+    // Refusals write a message (they may allocate); the rule is about answers. Keep the frames
+    // that are answered, warm up on them, then count.
+    let frames: Vec<Vec<u8>> = audience_frames(spec.products).into_iter().filter(|f| serve(f)).collect();
+    assert!(frames.len() > 1_800, "most audiences are answered ({} of 2,000)", frames.len());
+    let before = allocations();
+    let answered = frames.iter().filter(|f| serve(f)).count();
+    let made = allocations() - before;
+    assert_eq!(answered, frames.len());
+    assert_eq!(made, 0, "{made} allocations while serving {answered} audiences after warm-up");
 }

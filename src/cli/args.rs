@@ -152,23 +152,34 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: `endcap man > endcap.1`.
     Man,
-    /// Ask a running server for recommendations over QUIC.
-    Query {
-        /// Server address, host:port.
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        server: String,
-        /// Pin the server certificate by SHA-256 (hex; logged by the server at start).
-        #[arg(long, conflicts_with = "insecure", required_unless_present = "insecure")]
-        cert_sha256: Option<String>,
-        /// Accept any server certificate (local testing only).
+    /// Who buys a product: its audience from a model file, as CSV on stdout (campaign tools);
+    /// the customer type on stderr. Erased and opted-out customers (from the event journal) and
+    /// customers whose rules exclude the product are left out.
+    Audience {
+        /// The model artifact.
         #[arg(long)]
-        insecure: bool,
-        /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
-        #[arg(long, requires = "key")]
-        cert: Option<PathBuf>,
-        /// The device certificate's private key.
-        #[arg(long, requires = "cert")]
-        key: Option<PathBuf>,
+        model: PathBuf,
+        #[command(flatten)]
+        target: AudienceTarget,
+        /// Config with the rules and audience.min_group (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The server's event journal (events.journal_dir), read for erased and opted-out
+        /// customers (default: the config's).
+        #[arg(long, conflicts_with = "no_journal")]
+        journal: Option<PathBuf>,
+        /// This store keeps no event journal: no privacy choices to apply.
+        #[arg(long)]
+        no_journal: bool,
+    },
+    /// Ask a running server over QUIC: recommendations (the flags below), or another operation
+    /// (`endcap query audience`, `endcap query segments`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Query {
+        #[command(subcommand)]
+        op: Option<QueryOp>,
+        #[command(flatten)]
+        connect: Connect,
         /// Customer id ("" for an anonymous shopper).
         #[arg(long, default_value = "")]
         customer: String,
@@ -190,6 +201,87 @@ pub enum Command {
         /// In mixed mode: at least this many products the customer has not bought.
         #[arg(long, default_value_t = 0)]
         min_discover: u32,
+        /// Print the same JSON as the HTTP API instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How `endcap query` reaches a server.
+#[derive(clap::Args)]
+pub struct Connect {
+    /// Server address, host:port.
+    #[arg(long, default_value = "127.0.0.1:4433")]
+    pub server: String,
+    /// Pin the server certificate by SHA-256 (hex; logged by the server at start).
+    #[arg(long, conflicts_with = "insecure", required_unless_present = "insecure")]
+    pub cert_sha256: Option<String>,
+    /// Accept any server certificate (local testing only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The device certificate's private key.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+/// What an audience is of, and who may be in it (`endcap audience`, `endcap query audience`).
+#[derive(clap::Args)]
+pub struct AudienceTarget {
+    /// Product id (repeat for the audience of several products).
+    #[arg(long, required_unless_present = "aisle", conflicts_with = "aisle")]
+    pub product: Vec<String>,
+    /// Aisle name: the audience of its products.
+    #[arg(long)]
+    pub aisle: Option<String>,
+    /// Customers wanted (0 = the server's audience.default_k).
+    #[arg(long, default_value_t = 0)]
+    pub k: u32,
+    /// Only customers carrying this signal (repeat: every one of them).
+    #[arg(long)]
+    pub signal: Vec<String>,
+    /// Only customers of this segment (`endcap query segments` lists them).
+    #[arg(long)]
+    pub segment: Option<u32>,
+}
+
+impl AudienceTarget {
+    /// The request: one product in `product`, several in `products`.
+    pub fn request(self) -> endcap::protocol::AudienceRequest {
+        let (product, products) = match self.product.len() {
+            1 => (self.product.into_iter().next().unwrap_or_default(), Vec::new()),
+            _ => (String::new(), self.product),
+        };
+        endcap::protocol::AudienceRequest {
+            product,
+            products,
+            aisle: self.aisle.unwrap_or_default(),
+            k: self.k,
+            signals: self.signal,
+            segment: self.segment,
+        }
+    }
+}
+
+/// `endcap query`'s operations other than recommend.
+#[derive(Subcommand)]
+pub enum QueryOp {
+    /// Who buys a product (ops devices): the audience and its customer type.
+    Audience {
+        #[command(flatten)]
+        connect: Connect,
+        #[command(flatten)]
+        target: AudienceTarget,
+        /// Print the same JSON as the HTTP API instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The model's customer segments (ops devices): size, best sellers, over-represented signals.
+    Segments {
+        #[command(flatten)]
+        connect: Connect,
         /// Print the same JSON as the HTTP API instead of a table.
         #[arg(long)]
         json: bool,

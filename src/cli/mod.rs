@@ -1,7 +1,8 @@
 //! The binary's commands that are more than a call into the library: the argument definitions,
-//! `query`'s printing, `journal inspect`. Used only by `main.rs`.
+//! `query`'s printing, `audience`'s CSV, `journal inspect`. Used only by `main.rs`.
 
 pub mod args;
+pub mod audience;
 pub mod journal;
 pub mod query;
 

@@ -1,13 +1,123 @@
 //! `endcap query`: ask a running server over QUIC and print the answer as a table (with each item's
-//! explanation) or as the HTTP API's JSON.
+//! explanation; an audience with its customer type; the segments) or as the HTTP API's JSON.
 
 use anyhow::bail;
 use endcap::client::Client;
+use endcap::ops::audience::audience_json;
 use endcap::ops::json::{ItemJson, RecommendationJson};
-use endcap::protocol::{RecommendRequest, response};
+use endcap::ops::segments::segments_json;
+use endcap::protocol::{AudienceRequest, CustomerType, RecommendRequest, Response, response};
 use endcap::transport::tls::{ClientIdentity, Trust};
 
 use super::clip;
+
+/// Connects, giving up after 5 s with a message that says where it looked.
+async fn connect(server: &str, trust: Trust, identity: Option<ClientIdentity>) -> anyhow::Result<Client> {
+    let connect = Client::connect_as(server, trust, identity.as_ref());
+    match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+        Ok(client) => Ok(client?),
+        Err(_) => bail!("no QUIC answer from {server} within 5 s: is endcap serving there (server.quic_addr)?"),
+    }
+}
+
+/// The error of a refused answer, as a message naming its code.
+fn refused(answer: &Response) -> anyhow::Error {
+    match &answer.result {
+        Some(response::Result::Error(e)) => {
+            anyhow::anyhow!("server refused: {} ({})", e.message, e.code().as_str_name())
+        }
+        other => anyhow::anyhow!("unexpected answer: {other:?}"),
+    }
+}
+
+/// `endcap query audience`: the customers, then their customer type.
+pub async fn audience(
+    server: &str,
+    trust: Trust,
+    identity: Option<ClientIdentity>,
+    request: AudienceRequest,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut client = connect(server, trust, identity).await?;
+    let answer = client.audience(request).await?;
+    client.close().await;
+    let Some(response::Result::Audience(a)) = &answer.result else { return Err(refused(&answer)) };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&audience_json(&answer.model_version, a))?);
+        return Ok(());
+    }
+    println!("model {}  ({} customers, {} us in the server)", answer.model_version, a.customers.len(), a.took_us);
+    println!("{:>5}  {:<12}  {:>8}  segment", "#", "customer", "score");
+    for (i, c) in a.customers.iter().enumerate() {
+        let segment = c.segment.map_or(String::new(), |g| g.to_string());
+        println!("{:>5}  {:<12}  {:>8.3}  {segment}", i + 1, clip(&c.customer_id, 12), c.score);
+    }
+    if let Some(t) = &a.customer_type {
+        print_type(t);
+    }
+    Ok(())
+}
+
+/// A customer type as two small tables.
+fn print_type(t: &CustomerType) {
+    println!(
+        "\ncustomer type of these {} (of {} customers; lines for groups of at least {}):",
+        t.size, t.population, t.min_group
+    );
+    println!("  {:<28}  {:>6}  {:>9}  {:>8}  {:>6}", "over-represented signal", "count", "audience", "overall", "lift");
+    for l in &t.signals {
+        println!(
+            "  {:<28}  {:>6}  {:>8.1}%  {:>7.1}%  {:>5.1}x",
+            clip(&l.signal, 28),
+            l.count,
+            100.0 * l.share,
+            100.0 * l.overall,
+            l.lift
+        );
+    }
+    println!("  {:<28}  {:>6}  {:>9}  {:>8}  {:>6}", "segment", "count", "audience", "overall", "lift");
+    for l in &t.segments {
+        println!(
+            "  {:<28}  {:>6}  {:>8.1}%  {:>7.1}%  {:>5.1}x",
+            l.segment,
+            l.count,
+            100.0 * l.share,
+            100.0 * l.overall,
+            l.lift
+        );
+    }
+}
+
+/// `endcap query segments`: each segment's size, best sellers and over-represented signals.
+pub async fn segments(server: &str, trust: Trust, identity: Option<ClientIdentity>, json: bool) -> anyhow::Result<()> {
+    let mut client = connect(server, trust, identity).await?;
+    let answer = client.segments().await?;
+    client.close().await;
+    let Some(response::Result::Segments(g)) = &answer.result else { return Err(refused(&answer)) };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&segments_json(&answer.model_version, g))?);
+        return Ok(());
+    }
+    println!(
+        "model {}  ({} segments of {} customers; described when at least {})",
+        answer.model_version,
+        g.segments.len(),
+        g.population,
+        g.min_group
+    );
+    for p in &g.segments {
+        println!("\nsegment {}: {} customers ({:.1}%)", p.segment, p.size, 100.0 * p.share);
+        let products: Vec<String> = p.top_products.iter().map(|t| format!("{} ({})", t.name, t.product_id)).collect();
+        if !products.is_empty() {
+            println!("  buys: {}", products.join("; "));
+        }
+        let signals: Vec<String> = p.signals.iter().map(|l| format!("{} {:.1}x", l.signal, l.lift)).collect();
+        if !signals.is_empty() {
+            println!("  more often than average: {}", signals.join(", "));
+        }
+    }
+    Ok(())
+}
 
 pub async fn query(
     server: &str,
@@ -16,11 +126,7 @@ pub async fn query(
     request: RecommendRequest,
     json: bool,
 ) -> anyhow::Result<()> {
-    let connect = Client::connect_as(server, trust, identity.as_ref());
-    let mut client = match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
-        Ok(client) => client?,
-        Err(_) => bail!("no QUIC answer from {server} within 5 s: is endcap serving there (server.quic_addr)?"),
-    };
+    let mut client = connect(server, trust, identity).await?;
     let answer = client.recommend(request).await?;
     client.close().await;
     let rec = match answer.result {

@@ -8,16 +8,22 @@
 //! allocation once `Scratch` has warmed up. The engine knows the model and the settings it is
 //! given, never the whole config, the protocol or a transport.
 
+mod audience;
 mod blend;
 mod features;
+mod groups;
 mod recommend;
+
+pub use audience::{AudienceAnswer, AudienceQuery};
+use groups::CustomerGroups;
+pub use groups::{SEGMENT_TOP_PRODUCTS, SEGMENT_TOP_SIGNALS, SegmentProfile, Share};
 
 pub use blend::calibrated;
 pub use features::{MAX_DAYS, MAX_DUE, time_features};
 
 use std::collections::HashMap;
 
-use crate::config::{Config, RecommendConfig, RuleConfig, ZoneConfig};
+use crate::config::{AudienceConfig, Config, RecommendConfig, RuleConfig, ZoneConfig};
 use crate::ids::{self, IdList};
 use crate::index::TopK;
 use crate::index::exact::scan_rows;
@@ -151,6 +157,8 @@ impl Mode {
 pub struct EngineSettings {
     /// Defaults and limits of `recommend`.
     pub recommend: RecommendConfig,
+    /// Defaults and limits of `audience` and `segments`.
+    pub audience: AudienceConfig,
     /// Zones and their aisles.
     pub zones: Vec<ZoneConfig>,
     /// Signal-driven exclusions.
@@ -160,7 +168,12 @@ pub struct EngineSettings {
 impl EngineSettings {
     /// The engine's part of `config`.
     pub fn from_config(config: &Config) -> EngineSettings {
-        EngineSettings { recommend: config.recommend.clone(), zones: config.zones.clone(), rules: config.rules.clone() }
+        EngineSettings {
+            recommend: config.recommend.clone(),
+            audience: config.audience.clone(),
+            zones: config.zones.clone(),
+            rules: config.rules.clone(),
+        }
     }
 }
 
@@ -214,6 +227,12 @@ pub enum EngineError {
     /// A field is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A product id is not in the catalogue (audiences).
+    #[error("unknown product {0:?}")]
+    UnknownProduct(String),
+    /// The group asked about is smaller than `audience.min_group` (k-anonymity).
+    #[error("{0}")]
+    GroupTooSmall(String),
 }
 
 /// How the engine found its candidates: a named plan, counted in `/metrics` by operation.
@@ -276,6 +295,8 @@ pub struct Scratch {
     cands: Vec<Hit>,
     raw: Vec<f32>,
     ranked: Vec<u32>,
+    /// An audience's buffers and answer.
+    audience: audience::AudienceScratch,
     /// How the last request was answered.
     pub trace: Trace,
 }
@@ -301,6 +322,10 @@ pub struct Engine {
     blended: bool,
     /// The clock when a request gives none: the model's newest purchase.
     data_end_ts: i64,
+    /// Defaults and limits of audiences.
+    audience_settings: AudienceConfig,
+    /// What audiences need of the model, computed once per model.
+    groups: CustomerGroups,
     /// The highest probability discovery or the embedding can give (their calibrations' tops).
     new_ceiling: f32,
     /// Config entries this model cannot honour (unknown aisles in zones, unknown rule tags).
@@ -336,7 +361,10 @@ impl Engine {
         let data_end_ts = blend.data_end_ts.to_native();
         let top = |probs: &[f32]| probs.last().copied().unwrap_or(0.0);
         let new_ceiling = top(f32s(&blend.discover_probs)).max(top(f32s(&blend.embedding_probs)));
+        let groups = CustomerGroups::new(&model, &config.audience);
         Ok(Engine {
+            audience_settings: config.audience.clone(),
+            groups,
             model,
             settings: config.recommend.clone(),
             aisles,
@@ -374,6 +402,8 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod audience_tests;
 #[cfg(test)]
 mod blend_tests;
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use super::exact::ExactIndex;
-use super::{Kernel, ProductIndex, TopK, dot, recall};
+use super::{Kernel, ProductIndex, TopK, TopKHeap, dot, recall};
 use crate::rng::SplitMix64;
 
 /// A borrowed IVF index: vectors in list order, centroids, and list offsets.
@@ -47,20 +47,11 @@ impl IvfView<'_> {
         probes: &mut Vec<(f32, u32)>,
     ) {
         out.reset(k);
-        let lists = self.lists();
-        if lists == 0 || k == 0 {
+        if k == 0 {
             return;
         }
-        let nprobe = nprobe.clamp(1, lists);
+        self.probe(query, nprobe, probes);
         let kernel = Kernel::detect();
-        probes.clear();
-        for (l, c) in self.centroids.chunks_exact(self.dim).enumerate() {
-            probes.push((kernel.dot(query, c), l as u32));
-        }
-        if nprobe < lists {
-            probes.select_nth_unstable_by(nprobe - 1, |a, b| b.0.total_cmp(&a.0));
-            probes.truncate(nprobe);
-        }
         for &(_, l) in probes.iter() {
             let (start, end) = (self.offsets[l as usize] as usize, self.offsets[l as usize + 1] as usize);
             let Some(block) = self.vectors.get(start * self.dim..end * self.dim) else {
@@ -72,6 +63,37 @@ impl IvfView<'_> {
                     out.push(kernel.dot(query, v), row);
                 }
             }
+        }
+    }
+}
+
+impl IvfView<'_> {
+    /// Fills `probes` with the `nprobe` lists (clamped to `1..=lists`) whose centroids score
+    /// highest against `query`, as (centroid score, list), in no particular order.
+    #[inline]
+    pub fn probe(&self, query: &[f32], nprobe: usize, probes: &mut Vec<(f32, u32)>) {
+        probes.clear();
+        let lists = self.lists();
+        if lists == 0 {
+            return;
+        }
+        let nprobe = nprobe.clamp(1, lists);
+        let kernel = Kernel::detect();
+        for (l, c) in self.centroids.chunks_exact(self.dim).enumerate() {
+            probes.push((kernel.dot(query, c), l as u32));
+        }
+        if nprobe < lists {
+            probes.select_nth_unstable_by(nprobe - 1, |a, b| b.0.total_cmp(&a.0));
+            probes.truncate(nprobe);
+        }
+    }
+
+    /// The rows of list `l` (`offsets[l]..offsets[l + 1]`), empty when out of range.
+    #[inline]
+    pub fn list_rows(&self, l: u32) -> std::ops::Range<usize> {
+        match (self.offsets.get(l as usize), self.offsets.get(l as usize + 1)) {
+            (Some(&s), Some(&e)) if s <= e => s as usize..e as usize,
+            _ => 0..0,
         }
     }
 }
@@ -141,6 +163,21 @@ fn assign(unit: &[f32], dim: usize, centroids: &[f32], assignment: &mut [u32]) {
 /// centroids returned keep their first `dim` coordinates only, because a query's lifted last
 /// coordinate is 0: probing by `q . c[..dim]` is probing by `[q, 0] . c`.
 pub fn cluster_mips(vectors: &[f32], dim: usize, lists: usize, iterations: usize, seed: u64) -> Clustering {
+    cluster_mips_sampled(vectors, dim, lists, iterations, seed, usize::MAX)
+}
+
+/// As [`cluster_mips`], fitting the centroids on at most `max_fit_rows` rows spread evenly over
+/// the input, then assigning every row once: k-means over a million customers into a thousand
+/// lists would otherwise cost ten full passes of a billion inner products. With no more rows
+/// than that, exactly [`cluster_mips`].
+pub fn cluster_mips_sampled(
+    vectors: &[f32],
+    dim: usize,
+    lists: usize,
+    iterations: usize,
+    seed: u64,
+    max_fit_rows: usize,
+) -> Clustering {
     // Centre first: q . (x - m) = q . x - q . m ranks products exactly as q . x does, and without
     // the component every product shares the directions that remain are what tells them apart.
     let rows = vectors.len() / dim.max(1);
@@ -160,7 +197,23 @@ pub fn cluster_mips(vectors: &[f32], dim: usize, lists: usize, iterations: usize
         let sq: f32 = dot(&lifted[start..], &lifted[start..]);
         lifted.push((1.0 - sq).max(0.0).sqrt());
     }
-    let c = cluster(&lifted, dim + 1, lists, iterations, seed);
+    drop(centred);
+    let c = if rows <= max_fit_rows.max(1) {
+        cluster(&lifted, dim + 1, lists, iterations, seed)
+    } else {
+        let fit_rows = max_fit_rows.max(1);
+        let fit: Vec<f32> = (0..fit_rows)
+            .flat_map(|i| {
+                let r = i * rows / fit_rows;
+                lifted[r * (dim + 1)..(r + 1) * (dim + 1)].iter().copied()
+            })
+            .collect();
+        let fitted = cluster(&fit, dim + 1, lists, iterations, seed);
+        // Lifted rows are unit length already: assign them as they are.
+        let mut assignment = vec![0u32; rows];
+        assign(&lifted, dim + 1, &fitted.centroids, &mut assignment);
+        Clustering { centroids: fitted.centroids, assignment }
+    };
     let centroids = c.centroids.chunks_exact(dim + 1).flat_map(|c| c[..dim].iter().copied()).collect();
     Clustering { centroids, assignment: c.assignment }
 }
@@ -257,6 +310,103 @@ pub fn tune_nprobe(view: &IvfView<'_>, queries: &[f32], k: usize, target: f64) -
     }
 }
 
+/// Rows scored by every query before the next block (256 KiB of 64-wide vectors).
+const EXACT_BLOCK_ROWS: usize = 1024;
+
+/// The exact top `k` of every query in `queries` (a `TopKHeap` each), on all cores: the ground
+/// truth of the long-answer tuning below.
+fn exact_truths(vectors: &[f32], dim: usize, queries: &[f32], k: usize) -> Vec<Vec<(f32, u32)>> {
+    let n = queries.len() / dim.max(1);
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n.max(1));
+    let per = n.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = queries
+            .chunks(per * dim)
+            .map(|part| {
+                s.spawn(move || {
+                    let kernel = Kernel::detect();
+                    let mut heaps: Vec<TopKHeap> = part
+                        .chunks_exact(dim)
+                        .map(|_| {
+                            let mut h = TopKHeap::default();
+                            h.reset(k);
+                            h
+                        })
+                        .collect();
+                    // Blocks of rows that stay in cache while every query of the part scores
+                    // them: one pass over the vectors, not one per query.
+                    for (b, block) in vectors.chunks(EXACT_BLOCK_ROWS * dim).enumerate() {
+                        for (q, heap) in part.chunks_exact(dim).zip(heaps.iter_mut()) {
+                            for (i, v) in block.chunks_exact(dim).enumerate() {
+                                let score = kernel.dot(q, v);
+                                if heap.admits(score) {
+                                    heap.push(score, (b * EXACT_BLOCK_ROWS + i) as u32);
+                                }
+                            }
+                        }
+                    }
+                    heaps.iter_mut().map(|h| h.finish().to_vec()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts.into_iter().flat_map(|h| h.join().expect("recall thread")).collect()
+    })
+}
+
+/// Mean recall@`k` of `view` probing `nprobe` lists, against `truths`.
+fn mean_recall(
+    view: &IvfView<'_>,
+    queries: &[f32],
+    truths: &[Vec<(f32, u32)>],
+    k: usize,
+    nprobe: usize,
+    heap: &mut TopKHeap,
+    probes: &mut Vec<(f32, u32)>,
+) -> f64 {
+    let kernel = Kernel::detect();
+    let mut total = 0.0;
+    for (q, truth) in queries.chunks_exact(view.dim).zip(truths) {
+        heap.reset(k);
+        view.probe(q, nprobe, probes);
+        for &(_, l) in probes.iter() {
+            let rows = view.list_rows(l);
+            let Some(block) = view.vectors.get(rows.start * view.dim..rows.end * view.dim) else { continue };
+            for (i, v) in block.chunks_exact(view.dim).enumerate() {
+                let score = kernel.dot(q, v);
+                if heap.admits(score) {
+                    heap.push(score, (rows.start + i) as u32);
+                }
+            }
+        }
+        total += recall(heap.finish(), truth);
+    }
+    if truths.is_empty() { 1.0 } else { total / truths.len() as f64 }
+}
+
+/// As [`tune_nprobe`] for long answers (`k` in the hundreds or thousands, the audience of a
+/// product), starting from `from` lists: the smallest `nprobe` whose mean recall@`k` reaches
+/// `target`, with that recall. Exact answers are computed on all cores (a store-1m customer
+/// index: a million rows per query).
+pub fn tune_nprobe_wide(view: &IvfView<'_>, queries: &[f32], k: usize, target: f64, from: usize) -> (usize, f64) {
+    let truths = exact_truths(view.vectors, view.dim, queries, k);
+    let lists = view.lists().max(1);
+    let (mut heap, mut probes) = (TopKHeap::default(), Vec::new());
+    let mut nprobe = from.clamp(1, lists);
+    loop {
+        let mean = mean_recall(view, queries, &truths, k, nprobe, &mut heap, &mut probes);
+        if mean >= target || nprobe >= lists {
+            return (nprobe, mean);
+        }
+        nprobe = (nprobe + nprobe.div_ceil(4)).min(lists);
+    }
+}
+
+/// Mean recall@`k` of `view` at `nprobe` over `queries`, against exact search (benches, tests).
+pub fn measure_recall(view: &IvfView<'_>, queries: &[f32], k: usize, nprobe: usize) -> f64 {
+    let truths = exact_truths(view.vectors, view.dim, queries, k);
+    mean_recall(view, queries, &truths, k, nprobe, &mut TopKHeap::default(), &mut Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +442,24 @@ mod tests {
         }
         let (nprobe, got) = tune_nprobe(&view, &queries, 10, 0.95);
         assert!(got >= 0.95 && nprobe <= 40, "nprobe {nprobe} recall {got}");
+    }
+
+    #[test]
+    fn wide_tuning_reaches_its_target_and_full_probe_is_exact() {
+        let dim = 16;
+        let raw = random_vectors(3000, dim, 4);
+        let c = cluster_mips(&raw, dim, 50, 8, 7);
+        let (order, offsets) = order_by_list(&c.assignment, 50);
+        let vectors: Vec<f32> =
+            order.iter().flat_map(|&o| raw[o as usize * dim..(o as usize + 1) * dim].to_vec()).collect();
+        let view = IvfView { vectors: &vectors, dim, centroids: &c.centroids, offsets: &offsets, nprobe: 1 };
+        let queries = random_vectors(20, dim, 5);
+        assert_eq!(measure_recall(&view, &queries, 200, 50), 1.0, "probing every list is exact");
+        let (nprobe, got) = tune_nprobe_wide(&view, &queries, 200, 0.95, 2);
+        assert!(got >= 0.95 && nprobe < 50, "nprobe {nprobe} recall {got}");
+        assert!(measure_recall(&view, &queries, 200, nprobe) >= 0.95);
+        let (_, lower) = tune_nprobe_wide(&view, &queries, 200, 0.0, 1);
+        assert!(lower < got, "one list finds less than {nprobe}");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! stored in the model artifact and searched in place. `hnsw` (feature `hnsw`) adapts hnsw_rs for
 //! the comparison bench. This layer knows nothing of customers, aisles or rules: a filter is a
 //! predicate over product rows. It never allocates per query beyond the caller's `TopK`.
+//!
+//! The same IVF layout indexes customers (the audience of a product is a maximum inner-product
+//! search over customer vectors with the product's vector as the query); audiences are long
+//! (hundreds to thousands of rows), so they collect into [`TopKHeap`] instead of [`TopK`].
 
 pub mod exact;
 #[cfg(feature = "hnsw")]
@@ -164,6 +168,95 @@ impl TopK {
     }
 }
 
+/// A candidate in [`TopKHeap`], ordered so the *worst* is the greatest (the heap's root): a lower
+/// score is worse, and between equal scores the higher row is worse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Worst(f32, u32);
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// The `k` best (score, row) pairs for a large `k` (audiences): a binary heap whose root is the
+/// worst kept, so an accepted candidate costs O(log k) where [`TopK`]'s sorted insert costs O(k).
+/// [`finish`](Self::finish) sorts the result best first. Same ties as `TopK`: equal scores keep
+/// the lower row. Reused across queries; allocates only to grow.
+#[derive(Debug, Clone, Default)]
+pub struct TopKHeap {
+    k: usize,
+    heap: std::collections::BinaryHeap<Worst>,
+    sorted: Vec<(f32, u32)>,
+}
+
+impl TopKHeap {
+    /// Empties the collector and sets a new `k`, keeping the allocations.
+    pub fn reset(&mut self, k: usize) {
+        self.k = k;
+        self.heap.clear();
+        self.sorted.clear();
+        self.heap.reserve(k);
+        self.sorted.reserve(k);
+    }
+
+    /// True when a candidate scoring `score` could still enter (cheap: check before the work of
+    /// admitting a candidate).
+    #[inline]
+    pub fn admits(&self, score: f32) -> bool {
+        self.k > 0 && (self.heap.len() < self.k || self.heap.peek().is_some_and(|w| score >= w.0))
+    }
+
+    /// Offers a candidate; NaN is never kept.
+    #[inline]
+    pub fn push(&mut self, score: f32, row: u32) {
+        if self.k == 0 || score.is_nan() {
+            return;
+        }
+        let c = Worst(score, row);
+        if self.heap.len() < self.k {
+            self.heap.push(c);
+        } else if let Some(mut root) = self.heap.peek_mut()
+            && c < *root
+        {
+            *root = c;
+        }
+    }
+
+    /// Number of results held.
+    pub fn len(&self) -> usize {
+        self.heap.len().max(self.sorted.len())
+    }
+
+    /// True when nothing was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sorts what was kept, best first, and returns it (call once after the last `push`).
+    pub fn finish(&mut self) -> &[(f32, u32)] {
+        if !self.heap.is_empty() {
+            self.sorted.clear();
+            self.sorted.extend(self.heap.drain().map(|w| (w.0, w.1)));
+            self.sorted.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        &self.sorted
+    }
+
+    /// The sorted results of the last [`finish`](Self::finish).
+    pub fn as_slice(&self) -> &[(f32, u32)] {
+        &self.sorted
+    }
+}
+
 /// recall@k of `found` against the exact answer `truth` (fraction of `truth` rows found).
 pub fn recall(found: &[(f32, u32)], truth: &[(f32, u32)]) -> f64 {
     if truth.is_empty() {
@@ -206,6 +299,27 @@ mod tests {
         let mut t = TopK::new(0);
         t.push(1.0, 1);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn heap_keeps_what_topk_keeps() {
+        let mut rng = crate::rng::SplitMix64::new(3);
+        let mut heap = TopKHeap::default();
+        for k in [0, 1, 7, 100] {
+            let mut sorted = TopK::new(k);
+            heap.reset(k);
+            for row in 0..1_000u32 {
+                // Few distinct scores, so ties are common.
+                let score = (rng.below(50) as f32 - 25.0) / 4.0;
+                sorted.push(score, row);
+                if heap.admits(score) {
+                    heap.push(score, row);
+                }
+            }
+            heap.push(f32::NAN, 5);
+            assert_eq!(heap.finish(), sorted.as_slice(), "k={k}");
+            assert_eq!(heap.as_slice().len(), k);
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -19,6 +21,7 @@ use prometheus_client::registry::Registry;
 
 mod process;
 
+use crate::ca::{DeviceName, Role};
 use crate::engine::Plan;
 use crate::protocol::ErrorCode;
 
@@ -110,7 +113,7 @@ impl Limit {
 }
 
 /// Outcome labels: `ok`, then every error code by its number.
-const OUTCOMES: [ErrorCode; 12] = [
+const OUTCOMES: [ErrorCode; 13] = [
     ErrorCode::Unspecified,
     ErrorCode::MalformedRequest,
     ErrorCode::FrameTooLarge,
@@ -123,6 +126,7 @@ const OUTCOMES: [ErrorCode; 12] = [
     ErrorCode::Overloaded,
     ErrorCode::PermissionDenied,
     ErrorCode::UnknownProduct,
+    ErrorCode::GroupTooSmall,
 ];
 
 /// Latency bucket bounds, seconds: fine below a millisecond, where the budget is.
@@ -180,6 +184,25 @@ struct RequestLabels {
     transport: &'static str,
     op: &'static str,
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallerLabels {
+    op: &'static str,
+    role: &'static str,
+    device: DeviceLabel,
+    outcome: &'static str,
+}
+
+/// A device name as a label value; empty for a caller without a certificate.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct DeviceLabel(Option<DeviceName>);
+
+impl EncodeLabelValue for DeviceLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        encoder.write_str(self.0.as_ref().map_or("", DeviceName::as_str))
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -241,6 +264,8 @@ pub struct Metrics {
     loaded_at: Gauge,
     last_load_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     connections: Family<SocketLabels, Gauge>,
+    /// Requests of the operations counted by caller (audiences), by role and device.
+    by_caller: Family<CallerLabels, Counter>,
     current_version: std::sync::Mutex<String>,
 }
 
@@ -312,6 +337,7 @@ impl Metrics {
             loaded_at: Gauge::default(),
             last_load_seconds: Gauge::default(),
             connections: Family::default(),
+            by_caller: Family::default(),
             current_version: std::sync::Mutex::new(String::new()),
             registry,
         };
@@ -345,6 +371,11 @@ impl Metrics {
             m.last_load_seconds.clone(),
         );
         r.register(
+            "caller_requests",
+            "Requests of the operations that describe customers (audience, segments) by caller: the device's role and certificate name (empty without a certificate; role open on a server without device identity), operation and outcome",
+            m.by_caller.clone(),
+        );
+        r.register(
             "quic_connections",
             "Open QUIC connections by socket (one socket unless server.quic_threads is above 1)",
             m.connections.clone(),
@@ -360,6 +391,16 @@ impl Metrics {
         let at = (transport as usize * self.ops.len() + op) * OUTCOMES.len() + outcome;
         self.requests[at].inc();
         self.latency[transport as usize * self.ops.len() + op].observe(took);
+    }
+
+    /// Counts one request of operation number `op` by its caller. A labelled family (a read lock
+    /// to find the series, a write lock the first time a device calls): for the operations that
+    /// describe customers (ops and back office), never a device's request path.
+    pub fn caller_request(&self, op: usize, role: Option<Role>, device: Option<DeviceName>, error: Option<ErrorCode>) {
+        let op = self.ops[op.min(self.ops.len() - 1)];
+        let outcome = error.map_or("ok", ErrorCode::label);
+        let role = role.map_or("open", Role::name);
+        self.by_caller.get_or_create(&CallerLabels { op, role, device: DeviceLabel(device), outcome }).inc();
     }
 
     /// Observes the time from a request's arrival to its answer's write.
@@ -555,5 +596,22 @@ mod tests {
         assert!(text.contains(r#"endcap_plans_total{op="recommend",plan="ivf"} 1"#), "{text}");
         assert!(text.contains(r#"endcap_plans_total{op="recommend",plan="exact_scan"} 0"#));
         assert!(text.contains(r#"endcap_model_info{version="v2"} 1"#) && !text.contains(r#"version="v1""#));
+    }
+
+    #[test]
+    fn caller_requests_are_counted_by_role_and_device() {
+        let m = Metrics::new(OPS);
+        let hq = DeviceName::new("hq-laptop.1");
+        m.caller_request(RECOMMEND, Some(Role::Ops), hq, None);
+        m.caller_request(RECOMMEND, Some(Role::Ops), hq, None);
+        m.caller_request(RECOMMEND, Some(Role::Screen), DeviceName::new("aisle-7"), Some(ErrorCode::PermissionDenied));
+        m.caller_request(RECOMMEND, None, None, None);
+        let text = m.encode();
+        let line = |l: &str| text.lines().any(|x| x == l);
+        assert!(line(r#"endcap_caller_requests_total{op="recommend",role="ops",device="hq-laptop.1",outcome="ok"} 2"#), "{text}");
+        assert!(line(
+            r#"endcap_caller_requests_total{op="recommend",role="screen",device="aisle-7",outcome="permission_denied"} 1"#
+        ));
+        assert!(line(r#"endcap_caller_requests_total{op="recommend",role="open",device="",outcome="ok"} 1"#));
     }
 }

@@ -1,6 +1,6 @@
 //! Builds an artifact from a `ModelInput`: vocabularies, id tables, popularity lists, the IVF
-//! index (clustered, rows reordered by list, `nprobe` tuned against exact search), then the rkyv
-//! body and its manifest. Writing to disk is atomic: temporary name, fsync, rename.
+//! indexes (products, and customers in `customer_index.rs`: clustered, rows reordered by list,
+//! `nprobe` tuned against exact search), then the rkyv body and its manifest. Writing to disk is atomic: temporary name, fsync, rename.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rkyv::util::AlignedVec;
 
+use super::customer_index::CustomerLists;
 use super::format::{
     BODY_ALIGN, Blend, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData,
     Products, Segments, Signals, Strings, body_offset, checksum_hex,
@@ -19,9 +20,9 @@ use crate::index::ivf::{self, IvfView};
 /// recall@10 the build tunes `nprobe` for; above the 0.95 bar so filtered queries keep margin.
 pub const TARGET_RECALL: f64 = 0.97;
 /// Sample queries used to tune and report recall.
-const RECALL_QUERIES: usize = 300;
+pub(super) const RECALL_QUERIES: usize = 300;
 /// k-means iterations for the index lists.
-const KMEANS_ITERATIONS: usize = 10;
+pub(super) const KMEANS_ITERATIONS: usize = 10;
 
 /// Why a model could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -109,11 +110,11 @@ impl<T> Lists<'_, T> {
         }
     }
 
-    /// Calls `f` on every list in order, freeing owned ones as it goes.
-    fn drain(self, mut f: impl FnMut(&[T])) {
+    /// Calls `f` on list `order[0]`, then `order[1]`, ..., freeing owned ones as it goes.
+    fn drain_in(self, order: &[u32], mut f: impl FnMut(&[T])) {
         match self {
-            Lists::Borrowed(l) => l.iter().for_each(|x| f(x)),
-            Lists::Owned(l) => l.into_iter().for_each(|x| f(&x)),
+            Lists::Borrowed(l) => order.iter().for_each(|&o| f(&l[o as usize])),
+            Lists::Owned(mut l) => order.iter().for_each(|&o| f(&std::mem::take(&mut l[o as usize]))),
         }
     }
 }
@@ -255,7 +256,13 @@ fn body_estimate(d: &ModelData) -> usize {
         + 4 * (c.repeat_logit.len() + c.repeat_gap_days.len() + c.repeat_gap_orders.len())
         + csr(&c.discover)
         + 4 * c.discover_because.len();
-    let rest = 4 * (d.signals.vectors.len() + d.segments.centroids.len() + d.ivf.centroids.len() + d.ivf.offsets.len())
+    let rest = 4
+        * (d.signals.vectors.len()
+            + d.segments.centroids.len()
+            + d.ivf.centroids.len()
+            + d.ivf.offsets.len()
+            + d.customer_ivf.ivf.centroids.len()
+            + d.customer_ivf.ivf.offsets.len())
         + csr(&d.segments.popular);
     (products + customers + rest) / 64 * 65 + (1 << 20)
 }
@@ -410,6 +417,12 @@ fn build_lists(
         also_bought,
     };
 
+    // Customer rows are stored in customer-index list order too, so an audience scans contiguous
+    // runs; `corder[new] = old`.
+    let customer_index = CustomerLists::cluster(input);
+    let corder = &customer_index.order;
+    let customer = |new: usize| &input.customers[corder[new] as usize];
+
     // Repeat rows sorted by product row, so the engine can look a product up in a customer's
     // history by binary search; the statistics follow their entries.
     let mut repeat = Csr::default();
@@ -425,7 +438,7 @@ fn build_lists(
         repeat_logit.reserve_exact(entries);
         repeat_gap_days.reserve_exact(entries);
         repeat_gap_orders.reserve_exact(entries);
-        repeat_lists.drain(|list| {
+        repeat_lists.drain_in(corder, |list| {
             sorted.clear();
             sorted.extend(list.iter().enumerate().map(|(i, r)| (new_row[r.product as usize], i)));
             sorted.sort_unstable();
@@ -444,9 +457,11 @@ fn build_lists(
     let (discover, discover_because) = if discover_lists.as_slice().is_empty() {
         (Csr::default(), Vec::new())
     } else {
-        let because = discover_lists.as_slice().iter().flatten().map(|d| new_row[d.because as usize]).collect();
+        let all = discover_lists.as_slice();
+        let because =
+            corder.iter().flat_map(|&o| &all[o as usize]).map(|d| new_row[d.because as usize]).collect();
         let mut lists = Csr { offsets: vec![0], items: Vec::new(), scores: Vec::new() };
-        discover_lists.drain(|list| {
+        discover_lists.drain_in(corder, |list| {
             for d in list {
                 lists.items.push(new_row[d.product as usize]);
                 lists.scores.push(d.score);
@@ -456,15 +471,23 @@ fn build_lists(
         (lists, because)
     };
     let customers = Customers {
-        ids: id_map(input.customers.iter().map(|c| c.id.as_str()))?,
-        vectors: input.customer_vectors.clone(),
-        signals: csr(&input.customers, |c, items, scores| {
-            for (s, w) in &c.signals {
+        ids: id_map((0..nc).map(|r| customer(r).id.as_str()).collect::<Vec<_>>().into_iter())?,
+        vectors: corder
+            .iter()
+            .flat_map(|&o| &input.customer_vectors[o as usize * dim..(o as usize + 1) * dim])
+            .copied()
+            .collect(),
+        signals: csr(0..nc, |r, items, scores| {
+            for (s, w) in &customer(r).signals {
                 items.push(signal_index[s.as_str()]);
                 scores.push(*w);
             }
         }),
-        segment: input.customer_segment.clone(),
+        segment: if input.customer_segment.is_empty() {
+            Vec::new()
+        } else {
+            corder.iter().map(|&o| input.customer_segment[o as usize]).collect()
+        },
         repeat,
         repeat_last_ts,
         repeat_logit,
@@ -507,10 +530,12 @@ fn build_lists(
     let view =
         IvfView { vectors: &products.vectors, dim, centroids: &clustering.centroids, offsets: &offsets, nprobe: 1 };
     let (nprobe, recall_at_10) = ivf::tune_nprobe(&view, &queries, 10, TARGET_RECALL);
+    let (customer_ivf, customer_summary) = customer_index.tune(&customers.vectors, &products.vectors, dim);
 
     let data = ModelData {
         dim: dim as u32,
         ivf: Ivf { centroids: clustering.centroids, offsets, nprobe: nprobe as u32 },
+        customer_ivf,
         products,
         customers,
         signals: signals_part,
@@ -549,6 +574,7 @@ fn build_lists(
             recall_at_10,
             recall_queries: sample as u32,
         },
+        customer_index: customer_summary,
         training: input.training.clone().into_iter().collect::<BTreeMap<_, _>>(),
         body_len: body.len() as u64,
         body_xxh3: checksum_hex(&body),

@@ -22,7 +22,7 @@ use serde::{Deserialize as SerdeDeserialize, Serialize as SerdeSerialize};
 /// First eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"ENDCAPMD";
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The body starts at a multiple of this, so archived arrays are aligned in an mmap.
 pub const BODY_ALIGN: usize = 64;
 /// Fixed header before the manifest.
@@ -48,6 +48,8 @@ pub struct Manifest {
     pub counts: Counts,
     /// The product index and its measured recall at build time.
     pub index: IndexSummary,
+    /// The customer index (audiences) and its measured recall at build time.
+    pub customer_index: CustomerIndexSummary,
     /// Free-form summary of the training data.
     #[serde(default)]
     pub training: BTreeMap<String, serde_json::Value>,
@@ -99,6 +101,32 @@ pub struct IndexSummary {
     pub recall_at_10: f64,
     /// How many sample queries the recall was measured on.
     pub recall_queries: u32,
+}
+
+/// What the customer index is and how well it did when built: recall against exact search with
+/// product vectors as queries (the audience of a product), for a short answer (10) and for a long
+/// one (`wide_k`, an audience a campaign would use).
+#[derive(Debug, Clone, Default, PartialEq, SerdeSerialize, SerdeDeserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIndexSummary {
+    /// Index kind, e.g. `ivf-flat-ip`.
+    pub kind: String,
+    /// Number of inverted lists.
+    pub lists: u32,
+    /// Lists probed for a short answer (tuned for recall@10).
+    pub nprobe: u32,
+    /// recall@10 against exact search at `nprobe`, over `recall_queries` product vectors.
+    pub recall_at_10: f64,
+    /// How many sample products recall@10 was measured on.
+    pub recall_queries: u32,
+    /// The long answer the second tuning is for.
+    pub wide_k: u32,
+    /// Lists probed for an answer of `wide_k` customers.
+    pub wide_nprobe: u32,
+    /// recall@`wide_k` at `wide_nprobe`.
+    pub recall_at_wide_k: f64,
+    /// How many sample products recall@`wide_k` was measured on.
+    pub wide_queries: u32,
 }
 
 /// A list of strings stored as one byte blob plus `n + 1` offsets into it.
@@ -171,7 +199,8 @@ pub struct Products {
     pub also_bought: Csr,
 }
 
-/// Customers known to the model.
+/// Customers known to the model. Customer rows are in customer-index list order (see
+/// `CustomerIndex`), not input order; every per-customer array follows it.
 #[derive(Debug, Default, Archive, Serialize)]
 pub struct Customers {
     /// Customer ids and their lookup table.
@@ -249,6 +278,18 @@ pub struct Ivf {
     pub nprobe: u32,
 }
 
+/// Inverted-file index over the customers, for audiences (the customers with the highest inner
+/// product with a product's vector): list `l` owns customer rows `offsets[l]..offsets[l + 1]`.
+#[derive(Debug, Default, Archive, Serialize)]
+pub struct CustomerIndex {
+    /// The lists; `ivf.nprobe` is tuned for recall@10.
+    pub ivf: Ivf,
+    /// The long answer `wide_nprobe` is tuned for.
+    pub wide_k: u32,
+    /// Lists probed for an answer of `wide_k` customers.
+    pub wide_nprobe: u32,
+}
+
 /// The whole body of an artifact.
 #[derive(Debug, Default, Archive, Serialize)]
 pub struct ModelData {
@@ -264,6 +305,8 @@ pub struct ModelData {
     pub segments: Segments,
     /// The product index.
     pub ivf: Ivf,
+    /// The customer index.
+    pub customer_ivf: CustomerIndex,
     /// Source merging: buy-again time weights, calibrations.
     pub blend: Blend,
 }

@@ -70,9 +70,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Manifest, usize), String> {
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version < FORMAT_VERSION {
         return Err(format!(
-            "format version {version} was written by an older endcap (before buy-again and source \
-             blending); this build reads version {FORMAT_VERSION}: retrain the model with `endcap train` \
-             (or rebuild a planted one with `endcap demo --model`)"
+            "format version {version} was written by an older endcap (version 3 added the customer \
+             index for audiences); this build reads version {FORMAT_VERSION}: retrain the model with \
+             `endcap train` (or rebuild a planted one with `endcap demo --model`)"
         ));
     }
     if version != FORMAT_VERSION {
@@ -286,6 +286,30 @@ pub fn check_data(d: &ArchivedModelData, m: &Manifest) -> Result<(), String> {
     let nprobe = ivf.nprobe.to_native() as usize;
     if nprobe == 0 || nprobe > lists {
         return Err(format!("index: nprobe {nprobe} outside 1..={lists}"));
+    }
+    check_customer_index(d, m, dim, nc)
+}
+
+/// The customer index: lists covering every customer row exactly once, finite centroids, probe
+/// counts within the lists.
+fn check_customer_index(d: &ArchivedModelData, m: &Manifest, dim: usize, nc: usize) -> Result<(), String> {
+    let ci = &d.customer_ivf;
+    let offsets = u32s(&ci.ivf.offsets);
+    let lists = offsets.len().saturating_sub(1);
+    if lists == 0 || lists as u32 != m.customer_index.lists {
+        return Err(format!("customer index: {lists} lists, manifest says {}", m.customer_index.lists));
+    }
+    if offsets[0] != 0 || offsets.windows(2).any(|w| w[0] > w[1]) || offsets[lists] as usize != nc {
+        return Err("customer index: list offsets do not cover every customer exactly once".into());
+    }
+    check_finite("customer index centroids", f32s(&ci.ivf.centroids), lists * dim)?;
+    for (name, n) in [("nprobe", ci.ivf.nprobe.to_native()), ("wide nprobe", ci.wide_nprobe.to_native())] {
+        if n == 0 || n as usize > lists {
+            return Err(format!("customer index: {name} {n} outside 1..={lists}"));
+        }
+    }
+    if ci.wide_k.to_native() == 0 {
+        return Err("customer index: wide k is 0".into());
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! requests.
 
 pub mod build;
+mod customer_index;
 pub mod format;
 pub mod input;
 pub mod load;

@@ -96,10 +96,21 @@ fn round_trip_keeps_ids_metadata_and_vectors() {
         assert_eq!(d.products.aisle_names.get(aisle as usize), p.aisle);
         assert_eq!(model.product_vector(row), &input.product_vectors[i * 8..(i + 1) * 8]);
     }
-    assert_eq!(d.customers.ids.row("cust-007"), Some(7));
+    // Customer rows are stored in customer-index list order: every id still finds its own vector
+    // and signals, and the lists cover every row once.
+    let signals = &d.signals.names;
+    for (i, c) in input.customers.iter().enumerate() {
+        let row = d.customers.ids.row(&c.id).expect("every customer id resolves");
+        assert_eq!(model.customer_vector(row), &input.customer_vectors[i * 8..(i + 1) * 8]);
+        let names: Vec<&str> = d.customers.signals.row(row as usize).iter().map(|&s| signals.get(s as usize)).collect();
+        assert_eq!(names, c.signals.iter().map(|s| s.0.as_str()).collect::<Vec<_>>());
+    }
     assert_eq!(d.customers.ids.row("nobody"), None);
-    assert_eq!(model.customer_vector(7), &input.customer_vectors[56..64]);
     assert!(model.manifest().index.recall_at_10 >= 0.95);
+    let ci = &model.manifest().customer_index;
+    assert!(ci.recall_at_10 >= 0.95 && ci.recall_at_wide_k >= 0.95, "{ci:?}");
+    assert_eq!(view::u32s(&d.customer_ivf.ivf.offsets).last(), Some(&200));
+    assert_eq!(ci.lists as usize + 1, d.customer_ivf.ivf.offsets.len());
 }
 
 #[test]
@@ -148,6 +159,21 @@ fn refuses_nan_wrong_dims_duplicate_ids_and_count_mismatch() {
     assert!(refused(&counts).contains("product ids"));
     let garbage = reseal(&good, |_, body| body.truncate(body.len() / 2));
     assert!(refused(&garbage).contains("does not decode"));
+}
+
+#[test]
+fn refuses_a_customer_index_that_does_not_cover_every_customer_once() {
+    let good = tiny_bytes();
+    let lists = reseal(&good, |m, _| m.customer_index.lists += 1);
+    assert!(refused(&lists).contains("customer index"), "{}", refused(&lists));
+    // The stored list offsets, found by their bytes, with the last list cut one customer short.
+    let model = Model::from_bytes(&good, "test").expect("valid");
+    let offsets = view::u32s(&model.data().customer_ivf.ivf.offsets).to_vec();
+    let bytes = |o: &[u32]| o.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let mut short = offsets.clone();
+    *short.last_mut().expect("offsets") -= 1;
+    let cut = reseal(&good, |_, body| replace(body, &bytes(&offsets), &bytes(&short)));
+    assert!(refused(&cut).contains("do not cover every customer"), "{}", refused(&cut));
 }
 
 #[test]
@@ -225,10 +251,13 @@ fn purchase_history_round_trips_with_rows_sorted_and_statistics_alongside() {
     let d = model.data();
     let cu = &d.customers;
     let ids = &d.products.ids;
-    for c in 0..200usize {
-        let row = cu.repeat.row(c);
+    for (c, customer) in input.customers.iter().enumerate() {
+        // Customer rows follow the customer index's lists: look each one up by id.
+        let stored = cu.ids.row(&customer.id).expect("known") as usize;
+        let row = cu.repeat.row(stored);
         assert!(row.windows(2).all(|w| w[0] < w[1]), "customer {c}: sorted by product row");
-        let start = view::u32s(&cu.repeat.offsets)[c] as usize;
+        assert_eq!(row.len(), input.repeat[c].len());
+        let start = view::u32s(&cu.repeat.offsets)[stored] as usize;
         for (j, &r) in row.iter().enumerate() {
             let want =
                 input.repeat[c].iter().find(|e| input.products[e.product as usize].id == ids.id(r)).expect("entry");
@@ -237,8 +266,9 @@ fn purchase_history_round_trips_with_rows_sorted_and_statistics_alongside() {
             assert_eq!(view::f32s(&cu.repeat_gap_orders)[start + j], want.gap_orders);
         }
         let because = view::u32s(&cu.discover_because);
-        let dstart = view::u32s(&cu.discover.offsets)[c] as usize;
-        for (j, &r) in cu.discover.row(c).iter().enumerate() {
+        let dstart = view::u32s(&cu.discover.offsets)[stored] as usize;
+        assert_eq!(cu.discover.row(stored).len(), input.discover[c].len());
+        for (j, &r) in cu.discover.row(stored).iter().enumerate() {
             assert_eq!(ids.id(r), input.products[input.discover[c][j].product as usize].id, "best first, as given");
             assert_eq!(ids.id(because[dstart + j]), input.products[input.discover[c][j].because as usize].id);
         }

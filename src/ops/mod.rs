@@ -9,6 +9,7 @@
 //! Plain synchronous code: no I/O, no async; the caller passes the clock (`Now`). Errors are
 //! answers with a code ([`OpError`]), never panics.
 
+pub mod audience;
 mod events;
 mod forget;
 pub mod json;
@@ -16,11 +17,12 @@ mod model_info;
 mod opt_out;
 mod ping;
 mod recommend;
+pub mod segments;
 mod store;
 
 use std::time::Instant;
 
-pub use crate::ca::Role;
+pub use crate::ca::{DeviceName, Role};
 use crate::clock::Now;
 use crate::engine::{Engine, EngineError, Scratch};
 use crate::journal::{Ack, AppendError, Appended};
@@ -127,16 +129,23 @@ pub enum Method {
 
 /// Who is calling: the device's role from its certificate, or `None` on a server that does not
 /// authenticate devices (no `server.client_ca`: the demo on loopback), where every operation is
-/// open.
+/// open; and the device's name, when its certificate gave one (audiences are counted by it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Caller {
     /// The device's role.
     pub role: Option<Role>,
+    /// The device's name from its certificate; `None` without one.
+    pub device: Option<DeviceName>,
 }
 
 impl Caller {
     /// An unauthenticated caller on an open server.
-    pub const OPEN: Caller = Caller { role: None };
+    pub const OPEN: Caller = Caller { role: None, device: None };
+
+    /// A caller with `role` and no device name (local tools, anonymous devices, the bus).
+    pub const fn role(role: Role) -> Caller {
+        Caller { role: Some(role), device: None }
+    }
 
     /// True when the caller may call `op` at all (an operation may refuse some arguments too).
     #[inline]
@@ -238,6 +247,8 @@ impl From<EngineError> for OpError {
             EngineError::UnknownZone(_) => ErrorCode::UnknownZone,
             EngineError::UnknownAisle(_) => ErrorCode::UnknownAisle,
             EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            EngineError::UnknownProduct(_) => ErrorCode::UnknownProduct,
+            EngineError::GroupTooSmall(_) => ErrorCode::GroupTooSmall,
         };
         OpError { code, message: e.to_string() }
     }
@@ -395,7 +406,21 @@ operations! {
     OptOut = 15, "opt_out", Post "/v1/opt-out", [Terminal, Ops] => opt_out::OptOut;
     /// The store's layout: zones, aisles, signals, rules.
     Store = 16, "store", Get "/v1/store", [Screen, Beacon, Terminal, Ops] => store::Store;
+    /// Who buys a product, and what type of customer they are (ops, marketing).
+    Audience = 21, "audience", Post "/v1/audience", [Ops] => audience::Audience;
+    /// The customer segments: size, best sellers, over-represented signals (ops, marketing).
+    Segments = 22, "segments", Get "/v1/segments", [Ops] => segments::Segments;
 }
 
+impl OpId {
+    /// Operations counted in `/metrics` by caller (role and device name) as well: those that
+    /// describe customers rather than serve a shopper.
+    pub fn counted_by_caller(self) -> bool {
+        matches!(self, OpId::Audience | OpId::Segments)
+    }
+}
+
+#[cfg(test)]
+mod audience_tests;
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use crate::protocol::{
 use crate::rng::SplitMix64;
 use crate::service::Service;
 
-fn payload(frame: &[u8]) -> &[u8] {
+pub(super) fn payload(frame: &[u8]) -> &[u8] {
     let len = protocol::frame_len(frame[..4].try_into().expect("prefix"), usize::MAX).expect("len");
     assert_eq!(frame.len(), 4 + len, "one whole frame");
     &frame[4..]
@@ -29,7 +29,7 @@ fn random_string(rng: &mut SplitMix64) -> String {
 }
 
 /// A service serving the tiny test model, with the vegetarian rule and one zone.
-fn service() -> Arc<Service> {
+pub(super) fn service() -> Arc<Service> {
     let mut config = Config::default();
     config.rules.push(crate::config::RuleConfig {
         signal: "lifestyle:vegetarian".into(),

@@ -8,7 +8,7 @@ pub struct Request {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     /// The operation; `None` when the client sent one this server does not know.
-    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15, 16")]
+    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15, 16, 21, 22")]
     pub op: Option<request::Op>,
 }
 
@@ -38,6 +38,12 @@ pub mod request {
         /// The store's layout.
         #[prost(message, tag = "16")]
         Store(super::StoreRequest),
+        /// Who buys a product (ops).
+        #[prost(message, tag = "21")]
+        Audience(crate::protocol::AudienceRequest),
+        /// The customer segments (ops).
+        #[prost(message, tag = "22")]
+        Segments(crate::protocol::SegmentsRequest),
     }
 }
 
@@ -85,7 +91,7 @@ pub struct Response {
     #[prost(string, tag = "2")]
     pub model_version: String,
     /// The answer.
-    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15, 16")]
+    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15, 16, 18, 19")]
     pub result: Option<response::Result>,
 }
 
@@ -109,6 +115,12 @@ pub mod response {
         /// To `store`.
         #[prost(message, tag = "16")]
         Store(super::StoreLayout),
+        /// To `audience`.
+        #[prost(message, tag = "18")]
+        Audience(crate::protocol::Audience),
+        /// To `segments`.
+        #[prost(message, tag = "19")]
+        Segments(crate::protocol::Segments),
         /// A refusal.
         #[prost(message, tag = "15")]
         Error(super::Error),
@@ -254,8 +266,10 @@ pub enum ErrorCode {
     Overloaded = 9,
     /// The device's role may not call this operation (or not with these arguments).
     PermissionDenied = 10,
-    /// A product id not in the served catalogue (events).
+    /// A product id not in the served catalogue (events, audiences).
     UnknownProduct = 11,
+    /// The group asked about is smaller than the server's minimum (k-anonymity).
+    GroupTooSmall = 12,
 }
 
 impl ErrorCode {
@@ -274,6 +288,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::UnknownProduct => "UNKNOWN_PRODUCT",
+            ErrorCode::GroupTooSmall => "GROUP_TOO_SMALL",
         }
     }
 
@@ -292,6 +307,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::PermissionDenied => "permission_denied",
             ErrorCode::UnknownProduct => "unknown_product",
+            ErrorCode::GroupTooSmall => "group_too_small",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! borrowed data, byte-for-byte what prost would write (checked in tests). Depends on nothing else
 //! in endcap.
 
+mod audience;
 mod frame;
 mod messages;
 pub mod pb;
@@ -16,8 +17,12 @@ pub use frame::{
     DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, frame_need, split_frames, split_frames_while,
     write_frame,
 };
+pub use audience::*;
 pub use messages::*;
-pub use pb::{ItemRef, encode_error, encode_error_retry, encode_recommendation, encode_request_frame};
+pub use pb::{
+    GroupRef, ItemRef, MemberRef, ShareRef, encode_audience, encode_error, encode_error_retry, encode_recommendation,
+    encode_request_frame,
+};
 pub use wire::{Envelope, Value, WireError, for_each_field, request_envelope, response_envelope};
 
 /// ALPN protocol id; a breaking change to the protocol gets a new one (`endcap/2`).

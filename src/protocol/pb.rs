@@ -159,6 +159,148 @@ where
     });
 }
 
+/// One customer of an audience, borrowed from the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemberRef<'a> {
+    /// Customer id.
+    pub customer_id: &'a str,
+    /// Inner product with the asked vector.
+    pub score: f32,
+    /// The customer's segment, if the model has segments.
+    pub segment: Option<u32>,
+}
+
+/// One line of a customer type: a signal (by name) or a segment (by number).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShareRef<'a> {
+    /// The signal's name (signal lines).
+    pub signal: &'a str,
+    /// The segment's number (segment lines).
+    pub segment: u32,
+    /// Members of the group in it.
+    pub count: u32,
+    /// Share of the group.
+    pub share: f32,
+    /// Share of all customers.
+    pub overall: f32,
+    /// `share / overall`.
+    pub lift: f32,
+}
+
+/// A customer type's header: the group's size, the model's customers, the minimum group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupRef {
+    /// Customers in the group.
+    pub size: u32,
+    /// Customers in the model.
+    pub population: u64,
+    /// The smallest group a line describes.
+    pub min_group: u32,
+}
+
+/// Encoded length of float field `tag` (0 when zero: proto3 omits defaults).
+#[inline]
+fn f32_len(tag: u32, v: f32) -> usize {
+    if v != 0.0 { key_len(tag) + 4 } else { 0 }
+}
+
+/// Writes float field `tag` (nothing when zero).
+#[inline]
+fn put_f32(tag: u32, v: f32, out: &mut Vec<u8>) {
+    if v != 0.0 {
+        encode_key(tag, WireType::ThirtyTwoBit, out);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Encoded length of an embedded message field of `len` bytes.
+#[inline]
+fn message_len(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+#[inline]
+fn member_len(m: &MemberRef<'_>) -> usize {
+    str_len(1, m.customer_id)
+        + f32_len(2, m.score)
+        + m.segment.map_or(0, |g| key_len(3) + encoded_len_varint(g as u64))
+}
+
+/// A share line's body: the signal (tag 1, string) or the segment (tag 1, varint), then
+/// count, share, overall, lift.
+#[inline]
+fn share_len(l: &ShareRef<'_>, signal: bool) -> usize {
+    (if signal { str_len(1, l.signal) } else { u64_len(1, l.segment as u64) })
+        + u64_len(2, l.count as u64)
+        + f32_len(3, l.share)
+        + f32_len(4, l.overall)
+        + f32_len(5, l.lift)
+}
+
+fn put_share(tag: u32, l: &ShareRef<'_>, signal: bool, out: &mut Vec<u8>) {
+    put_message_header(tag, share_len(l, signal), out);
+    if signal {
+        put_str(1, l.signal, out);
+    } else {
+        put_u64(1, l.segment as u64, out);
+    }
+    put_u64(2, l.count as u64, out);
+    put_f32(3, l.share, out);
+    put_f32(4, l.overall, out);
+    put_f32(5, l.lift, out);
+}
+
+/// Appends a `Response{audience}` frame to `out`: the members, best first, and their customer
+/// type (signal lines, then segment lines).
+#[allow(clippy::too_many_arguments)]
+pub fn encode_audience<'a, M, S, G>(
+    out: &mut Vec<u8>,
+    id: u64,
+    model_version: &str,
+    members: M,
+    group: GroupRef,
+    signals: S,
+    segments: G,
+    took_us: u64,
+) where
+    M: Iterator<Item = MemberRef<'a>> + Clone,
+    S: Iterator<Item = ShareRef<'a>> + Clone,
+    G: Iterator<Item = ShareRef<'a>> + Clone,
+{
+    let type_len = u64_len(1, group.size as u64)
+        + u64_len(2, group.population)
+        + u64_len(3, group.min_group as u64)
+        + signals.clone().map(|l| message_len(4, share_len(&l, true))).sum::<usize>()
+        + segments.clone().map(|l| message_len(5, share_len(&l, false))).sum::<usize>();
+    let body_len = members.clone().map(|m| message_len(1, member_len(&m))).sum::<usize>()
+        + message_len(2, type_len)
+        + u64_len(3, took_us);
+    write_frame(out, |out| {
+        put_envelope(id, model_version, out);
+        put_message_header(wire::AUDIENCE, body_len, out);
+        for m in members {
+            put_message_header(1, member_len(&m), out);
+            put_str(1, m.customer_id, out);
+            put_f32(2, m.score, out);
+            if let Some(g) = m.segment {
+                encode_key(3, WireType::Varint, out);
+                encode_varint(g as u64, out);
+            }
+        }
+        put_message_header(2, type_len, out);
+        put_u64(1, group.size as u64, out);
+        put_u64(2, group.population, out);
+        put_u64(3, group.min_group as u64, out);
+        for l in signals {
+            put_share(4, &l, true, out);
+        }
+        for l in segments {
+            put_share(5, &l, false, out);
+        }
+        put_u64(3, took_us, out);
+    });
+}
+
 /// Appends a `Response{error}` frame to `out`.
 pub fn encode_error(out: &mut Vec<u8>, id: u64, model_version: &str, code: ErrorCode, message: &str) {
     encode_error_retry(out, id, model_version, code, message, 0);

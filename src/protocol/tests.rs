@@ -194,8 +194,10 @@ fn the_field_walker_agrees_with_prost_on_random_bytes() {
 fn response_envelopes_match_prost() {
     let mut rng = SplitMix64::new(5);
     for round in 0..500 {
-        let result = match round % 4 {
+        let result = match round % 6 {
             0 => response::Result::Pong(Pong { server_time_us: rng.next_u64() }),
+            3 => response::Result::Audience(Audience { customers: vec![], customer_type: None, took_us: 9 }),
+            4 => response::Result::Segments(Segments { segments: vec![], population: 7, min_group: 20 }),
             1 => response::Result::Recommendation(Recommendation { items: vec![], took_us: 3 }),
             2 => response::Result::ModelInfo(ModelInfo::default()),
             _ => response::Result::Error(Error {
@@ -214,6 +216,8 @@ fn response_envelopes_match_prost() {
             Some(response::Result::Recommendation(_)) => (12, None),
             Some(response::Result::EventsAck(_)) => (13, None),
             Some(response::Result::Store(_)) => (16, None),
+            Some(response::Result::Audience(_)) => (18, None),
+            Some(response::Result::Segments(_)) => (19, None),
             Some(response::Result::Error(x)) => (15, Some(x.code)),
             None => (0, None),
         };

@@ -14,6 +14,8 @@ pub const MODEL_VERSION: u32 = 2;
 pub const FIRST_OP: u32 = 10;
 /// `Response.error`.
 pub const ERROR: u32 = 15;
+/// `Response.audience`.
+pub const AUDIENCE: u32 = 18;
 /// `Error.code`.
 pub const ERROR_CODE: u32 = 1;
 

@@ -202,5 +202,24 @@ impl Shoppers {
     }
 }
 
+/// The privacy choices recorded in the journal at `dir` (forget, opt out, opt in, in order), read
+/// without opening it for writing: for tools that run beside the server (`endcap audience`).
+pub fn read_privacy(dir: &std::path::Path) -> Result<Privacy, String> {
+    let privacy = Privacy::default();
+    let mut reader =
+        Reader::open(dir, 1).map_err(|e| format!("cannot read the event journal {}: {e}", dir.display()))?;
+    while let Some(r) = reader.next_record().map_err(|e| format!("event journal {}: {e}", dir.display()))? {
+        let Ok(rec) = JournalRecord::decode(r.payload) else { continue };
+        if !rec.forget.is_empty() {
+            privacy.erase(&rec.forget);
+        } else if !rec.opt_out.is_empty() {
+            privacy.opt_out(&rec.opt_out, true);
+        } else if !rec.opt_in.is_empty() {
+            privacy.opt_out(&rec.opt_in, false);
+        }
+    }
+    Ok(privacy)
+}
+
 /// Shared handle.
 pub type SharedShoppers = Arc<Shoppers>;

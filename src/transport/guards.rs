@@ -119,11 +119,11 @@ impl Guards {
                     return Err((Limit::Revoked, format!("device {name} is revoked")));
                 }
                 let rate = self.devices.of(&name);
-                Ok(peer(Caller { role: Some(role) }, Some(name), Some(rate)))
+                Ok(peer(Caller { role: Some(role), device: ca::DeviceName::new(&name) }, Some(name), Some(rate)))
             }
             None if self.require_cert => Err((Limit::NoIdentity, "a device certificate is required".to_string())),
             // A fleet still migrating: no certificate, no name, anonymous answers only.
-            None => Ok(peer(Caller { role: Some(Role::Beacon) }, None, None)),
+            None => Ok(peer(Caller::role(Role::Beacon), None, None)),
         }
     }
 

@@ -79,7 +79,7 @@ pub fn router(service: Arc<Service>) -> Router {
                             body: Result<Bytes, BytesRejection>| {
             // Every connection's requests carry their caller (`listen`); one without is treated
             // as the least trusted device, never as an open server.
-            let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
+            let caller = caller.map_or(Caller::role(Role::Beacon), |Extension(c)| c);
             let arrived = arrived.map_or_else(std::time::Instant::now, |Extension(Arrived(t))| t);
             async move {
                 let service = state.0.clone();
@@ -99,7 +99,7 @@ pub fn router(service: Arc<Service>) -> Router {
     // REST forms of the privacy operations: the customer in the path.
     let decision = |op: OpId, out: bool| {
         move |state: State<Arc<Service>>, caller: Option<Extension<Caller>>, Path(customer): Path<String>| {
-            let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
+            let caller = caller.map_or(Caller::role(Role::Beacon), |Extension(c)| c);
             let body = serde_json::json!({ "customer": customer, "out": out }).to_string();
             operation(state, caller, op, Ok(Bytes::from(body)))
         }

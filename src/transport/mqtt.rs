@@ -22,7 +22,7 @@ use crate::service::Service;
 
 /// Who a bus message is: any device may publish events, and the broker's own access control
 /// decides who reaches the topic; events are all a bus message can carry.
-const BUS: Caller = Caller { role: Some(Role::Beacon) };
+const BUS: Caller = Caller::role(Role::Beacon);
 
 /// Parses `mqtt://host:port` (port 1883 when left out).
 fn host_port(url: &str) -> Result<(String, u16), String> {

@@ -1,6 +1,7 @@
 //! Integration tests: one real server on loopback (ephemeral ports) serving the default demo
 //! store, exercised over real QUIC and real HTTP. One binary so the store is built once.
 
+mod audience;
 mod bad_input;
 mod common;
 mod deploy;
