@@ -5,8 +5,8 @@
 use rayon::prelude::*;
 
 use super::orders::CustomerOrders;
-use crate::model::input::CoPurchase;
 use super::{TrainOptions, bar};
+use crate::model::input::CoPurchase;
 
 /// Frequently-bought-together neighbours of every product (`products` of them).
 pub fn co_purchase(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Vec<Vec<CoPurchase>> {
