@@ -32,6 +32,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// Rules driven by shopper signals (hard exclusions).
     pub rules: Vec<RuleConfig>,
+    /// Products or aisles the store promotes (bounded boosts, marked in answers).
+    pub promotions: Vec<PromotionConfig>,
     /// Shopper events: the journal, the sessions they build, the message-bus subscriber.
     pub events: EventsConfig,
 }
@@ -228,6 +230,9 @@ pub struct ModelConfig {
     pub keep_previous: bool,
     /// Nice value (0-19) of the thread that loads and checks a new model (Linux).
     pub reload_nice: i32,
+    /// The model publisher's Ed25519 public key (`endcap model keygen`): when set, only models
+    /// with a valid signature (`MODEL.sig`) are served.
+    pub signing_key: Option<PathBuf>,
 }
 
 impl Default for ModelConfig {
@@ -240,6 +245,7 @@ impl Default for ModelConfig {
             dim: 0,
             keep_previous: true,
             reload_nice: 10,
+            signing_key: None,
         }
     }
 }
@@ -263,6 +269,20 @@ pub struct RecommendConfig {
     pub basket_weight: f32,
     /// Index lists probed per query; 0 uses the value tuned into the model.
     pub nprobe: u32,
+    /// Most products a request may list in `exclude`.
+    pub max_exclude: usize,
+    /// Most signals a shopper may state on one request (`signals`).
+    pub max_signals: usize,
+    /// Most products a `rerank` request may carry.
+    pub max_rerank: usize,
+    /// Promoted products never take more than this share of an answer's items (rounded down).
+    pub max_promoted_share: f32,
+    /// `complete`: a bundle partner needs at least this many orders holding both products (the
+    /// trainer's own minimum applies first).
+    pub bundle_min_orders: u32,
+    /// `complete` for a known customer: the weight of their taste against the basket's
+    /// co-purchase evidence (0 = the basket alone).
+    pub complete_taste_weight: f32,
 }
 
 impl Default for RecommendConfig {
@@ -275,6 +295,12 @@ impl Default for RecommendConfig {
             exact_scan_min: 512,
             basket_weight: 0.5,
             nprobe: 0,
+            max_exclude: 200,
+            max_signals: 16,
+            max_rerank: 200,
+            max_promoted_share: 0.2,
+            bundle_min_orders: 3,
+            complete_taste_weight: 0.3,
         }
     }
 }
@@ -286,12 +312,10 @@ impl Default for RecommendConfig {
 pub struct AudienceConfig {
     /// Customers returned when a request does not say (`k` = 0).
     pub default_k: u32,
-    /// Larger `k` is refused (INVALID_ARGUMENT): an answer of this many customers is the largest
-    /// a request may ask for. At most 100000.
+    /// The largest `k` a request may ask for; more is refused (INVALID_ARGUMENT). At most 100000.
     pub max_k: u32,
-    /// The smallest group an answer describes (k-anonymity): an audience must hold at least
-    /// this many customers, and a signal or segment is shown in a customer type or a segment's
-    /// profile only when at least this many of the group carry it. At least 2.
+    /// The smallest group an answer describes (k-anonymity): an audience's size, and the members
+    /// of a customer type's or segment profile's line. At least 2.
     pub min_group: u32,
     /// Most products one audience request may name.
     pub max_products: usize,
@@ -327,6 +351,25 @@ pub struct RuleConfig {
     /// model that lacks them is refused, since the rule could not be enforced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+}
+
+/// A promotion: its products and aisles are boosted by a factor in `recommend`, `similar` and
+/// `complete` answers, within `recommend.max_promoted_share` of an answer and never in place of
+/// an item the shopper habitually buys; promoted items are marked `promoted`. A boost only
+/// reorders candidates the shopper's filters and rules already admit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionConfig {
+    /// Name, for logs and the store layout.
+    pub name: String,
+    /// Product ids promoted.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Aisles whose every product is promoted.
+    #[serde(default)]
+    pub aisles: Vec<String>,
+    /// Score multiplier, 1 to 10.
+    pub boost: f32,
 }
 
 /// Why the configuration was refused.
@@ -490,14 +533,32 @@ impl Config {
         if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
             return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));
         }
-        let a = &self.audience;
-        if !(2..=100_000).contains(&a.min_group) {
-            return bad(format!("audience.min_group = {} must be 2 to 100000", a.min_group));
+        if !(0.0..=1.0).contains(&r.max_promoted_share) {
+            return bad(format!("recommend.max_promoted_share = {} must be in 0..=1", r.max_promoted_share));
         }
-        if a.max_k > 100_000 || a.max_k < a.min_group || !(a.min_group..=a.max_k).contains(&a.default_k) {
+        if !(0.0..=1.0).contains(&r.complete_taste_weight) {
+            return bad(format!("recommend.complete_taste_weight = {} must be in 0..=1", r.complete_taste_weight));
+        }
+        for (key, n) in [("max_exclude", r.max_exclude), ("max_signals", r.max_signals), ("max_rerank", r.max_rerank)] {
+            if n > 10_000 {
+                return bad(format!("recommend.{key} = {n} is above 10000"));
+            }
+        }
+        for p in &self.promotions {
+            if !(1.0..=10.0).contains(&p.boost) {
+                return bad(format!("promotion {:?}: boost = {} must be 1 to 10", p.name, p.boost));
+            }
+            if p.products.is_empty() && p.aisles.is_empty() {
+                return bad(format!("promotion {:?} names no products and no aisles", p.name));
+            }
+        }
+        let a = &self.audience;
+        if !(2..=100_000).contains(&a.min_group) || a.max_k > 100_000 || !(a.min_group..=a.max_k).contains(&a.default_k)
+        {
             return bad(format!(
-                "audience.default_k = {} and audience.max_k = {} must satisfy min_group ({}) <= default_k <= max_k <= 100000",
-                a.default_k, a.max_k, a.min_group
+                "audience.min_group = {}, audience.default_k = {}, audience.max_k = {}: these must satisfy \
+                 2 <= min_group <= default_k <= max_k <= 100000",
+                a.min_group, a.default_k, a.max_k
             ));
         }
         if a.max_products == 0 || a.max_signals > 64 {

@@ -22,7 +22,7 @@ pub fn scale(default_scale: &str) -> (DemoSpec, String) {
 
 /// The sources that decide what a cached model holds: a change to any of them names a new file,
 /// so a bench never measures a model built by older code.
-const BUILDER_SOURCES: [&str; 10] = [
+const BUILDER_SOURCES: [&str; 11] = [
     include_str!("../../src/demo/mod.rs"),
     include_str!("../../src/demo/tables.rs"),
     include_str!("../../src/demo/draw.rs"),
@@ -30,6 +30,7 @@ const BUILDER_SOURCES: [&str; 10] = [
     include_str!("../../src/demo/customers.rs"),
     include_str!("../../src/demo/export.rs"),
     include_str!("../../src/model/build.rs"),
+    include_str!("../../src/model/customer_index.rs"),
     include_str!("../../src/model/format.rs"),
     include_str!("../../src/index/ivf.rs"),
     include_str!("../../src/index/mod.rs"),

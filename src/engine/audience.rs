@@ -114,7 +114,7 @@ impl Engine {
         }
         self.target(q, a)?;
         let restrict = self.filters(q, a)?;
-        let trace = self.search(k as usize, restrict, q.segment, &withheld, a);
+        let trace = self.search_customers(k as usize, restrict, q.segment, &withheld, a);
         s.trace = trace;
         let found = a.heap.finish().len();
         if found < cfg.min_group as usize {
@@ -130,7 +130,8 @@ impl Engine {
 
     /// The query vector and the union of the asked products' tags.
     fn target(&self, q: &AudienceQuery<'_>, a: &mut AudienceScratch) -> Result<(), EngineError> {
-        let given = usize::from(!q.product.is_empty()) + usize::from(!q.products.is_empty()) + usize::from(!q.aisle.is_empty());
+        let given =
+            usize::from(!q.product.is_empty()) + usize::from(!q.products.is_empty()) + usize::from(!q.aisle.is_empty());
         if given != 1 {
             return Err(EngineError::InvalidArgument(
                 "an audience is of one product, a list of products or an aisle: give exactly one of them".into(),
@@ -177,7 +178,8 @@ impl Engine {
                 add(row, a, weight);
             }
         } else {
-            let aisle = *self.aisles.get(q.aisle).ok_or_else(|| EngineError::UnknownAisle(q.aisle.to_string()))? as usize;
+            let aisle =
+                *self.aisles.get(q.aisle).ok_or_else(|| EngineError::UnknownAisle(q.aisle.to_string()))? as usize;
             let au = &self.groups;
             a.query.copy_from_slice(&au.aisle_vectors[aisle * dim..(aisle + 1) * dim]);
             a.tags.copy_from_slice(&au.aisle_tags[aisle * words..(aisle + 1) * words]);
@@ -213,9 +215,7 @@ impl Engine {
             if name.len() > MAX_SIGNAL_BYTES {
                 return Err(EngineError::InvalidArgument(format!("a signal is longer than {MAX_SIGNAL_BYTES} bytes")));
             }
-            let sig = names
-                .position(name)
-                .ok_or_else(|| EngineError::InvalidArgument(format!("unknown signal {name:?}: no customer of this model carries it")))?;
+            let sig = names.position(name).ok_or_else(|| EngineError::UnknownSignal(name.to_string()))?;
             a.required[sig / 64] |= 1 << (sig % 64);
             narrow(au.signal_members(sig as u32));
         }
@@ -259,7 +259,7 @@ impl Engine {
     /// Fills `a.heap` with the best `k` admitted customers: an exact scan of `restrict` when it is
     /// no larger than what the index would visit, else the index with the filters as a predicate
     /// and the probe widened by the share of customers they remove.
-    fn search(
+    fn search_customers(
         &self,
         k: usize,
         restrict: Option<&[u32]>,

@@ -247,4 +247,3 @@ impl CustomerGroups {
         out.sort_unstable_by(|a, b| b.lift.total_cmp(&a.lift).then(a.group.cmp(&b.group)));
     }
 }
-

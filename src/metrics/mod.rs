@@ -113,7 +113,7 @@ impl Limit {
 }
 
 /// Outcome labels: `ok`, then every error code by its number.
-const OUTCOMES: [ErrorCode; 13] = [
+const OUTCOMES: [ErrorCode; 14] = [
     ErrorCode::Unspecified,
     ErrorCode::MalformedRequest,
     ErrorCode::FrameTooLarge,
@@ -126,6 +126,7 @@ const OUTCOMES: [ErrorCode; 13] = [
     ErrorCode::Overloaded,
     ErrorCode::PermissionDenied,
     ErrorCode::UnknownProduct,
+    ErrorCode::UnknownSignal,
     ErrorCode::GroupTooSmall,
 ];
 
@@ -608,7 +609,10 @@ mod tests {
         m.caller_request(RECOMMEND, None, None, None);
         let text = m.encode();
         let line = |l: &str| text.lines().any(|x| x == l);
-        assert!(line(r#"endcap_caller_requests_total{op="recommend",role="ops",device="hq-laptop.1",outcome="ok"} 2"#), "{text}");
+        assert!(
+            line(r#"endcap_caller_requests_total{op="recommend",role="ops",device="hq-laptop.1",outcome="ok"} 2"#),
+            "{text}"
+        );
         assert!(line(
             r#"endcap_caller_requests_total{op="recommend",role="screen",device="aisle-7",outcome="permission_denied"} 1"#
         ));

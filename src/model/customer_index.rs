@@ -58,7 +58,11 @@ impl CustomerLists {
     /// Tunes `nprobe` for recall@10 and for recall@`wide_k` against exact search, with sample
     /// product vectors as queries; `vectors` are the customers' in stored order.
     pub(super) fn tune(
-        self, vectors: &[f32], product_vectors: &[f32], dim: usize) -> (CustomerIndex, CustomerIndexSummary) {
+        self,
+        vectors: &[f32],
+        product_vectors: &[f32],
+        dim: usize,
+    ) -> (CustomerIndex, CustomerIndexSummary) {
         let (nc, np) = (vectors.len() / dim, product_vectors.len() / dim);
         let lists = self.offsets.len() - 1;
         let sample = |n: usize| -> Vec<f32> {

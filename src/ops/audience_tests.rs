@@ -9,8 +9,9 @@ use prost::Message;
 use super::tests::{payload, service};
 use super::*;
 use crate::protocol::{
-    self, Audience as AudienceMessage, AudienceMember, AudienceRequest, CustomerType, GroupRef, MemberRef, Request,
-    Response, SegmentShare, SegmentsRequest, ShareRef, SignalShare, request, response,
+    self, Audience as AudienceMessage, AudienceMember, AudienceRequest, CustomerType, GroupRef, MemberRef, ProductLine,
+    ProductRef, Request, Response, SegmentProfile, SegmentRef, SegmentShare, Segments as SegmentsMessage,
+    SegmentsRequest, ShareRef, SignalShare, request, response,
 };
 use crate::rng::SplitMix64;
 
@@ -68,8 +69,22 @@ fn the_audience_answer_is_prosts_bytes() {
             &version,
             members.iter().map(|m| MemberRef { customer_id: &m.0, score: m.1, segment: m.2 }),
             group,
-            lines.iter().map(|l| ShareRef { signal: &l.0, segment: 0, count: l.2, share: l.3, overall: l.3, lift: l.3 }),
-            lines.iter().map(|l| ShareRef { signal: "", segment: l.1, count: l.2, share: l.3, overall: 0.5, lift: l.3 }),
+            lines.iter().map(|l| ShareRef {
+                signal: &l.0,
+                segment: 0,
+                count: l.2,
+                share: l.3,
+                overall: l.3,
+                lift: l.3,
+            }),
+            lines.iter().map(|l| ShareRef {
+                signal: "",
+                segment: l.1,
+                count: l.2,
+                share: l.3,
+                overall: 0.5,
+                lift: l.3,
+            }),
             took,
         );
         let answer = AudienceMessage {
@@ -93,6 +108,71 @@ fn the_audience_answer_is_prosts_bytes() {
             took_us: took,
         };
         let want = Response { id, model_version: version, result: Some(response::Result::Audience(answer)) };
+        assert_eq!(payload(&ours), want.encode_to_vec().as_slice(), "round {round}");
+    }
+}
+
+#[test]
+fn the_segments_answer_is_prosts_bytes() {
+    let mut rng = SplitMix64::new(9);
+    for round in 0..300 {
+        let f = |rng: &mut SplitMix64| [0.0, -0.0, 0.25, 3.5, f32::MIN_POSITIVE][rng.below(5)];
+        type Profile = (u32, u32, f32, Vec<(String, String, String)>, Vec<(String, u32, f32)>);
+        let profiles: Vec<Profile> = (0..rng.below(5))
+            .map(|g| {
+                let products = (0..rng.below(4)).map(|_| (word(&mut rng), word(&mut rng), word(&mut rng))).collect();
+                let signals =
+                    (0..rng.below(4)).map(|_| (word(&mut rng), [0, 20, 70_000][rng.below(3)], f(&mut rng))).collect();
+                (g as u32, [0, 1, 300_000][rng.below(3)], f(&mut rng), products, signals)
+            })
+            .collect();
+        let (id, version) = (rng.next_u64(), word(&mut rng));
+        let (population, min_group) = ([0, 1 << 40][round % 2], [0, 20][rng.below(2)]);
+        let mut ours = Vec::new();
+        protocol::encode_segments(
+            &mut ours,
+            id,
+            &version,
+            profiles.iter().map(|p| SegmentRef {
+                segment: p.0,
+                size: p.1,
+                share: p.2,
+                top_products: p.3.iter().map(|t| ProductLine { product_id: &t.0, name: &t.1, aisle: &t.2 }),
+                signals: p.4.iter().map(|l| ShareRef {
+                    signal: &l.0,
+                    segment: 0,
+                    count: l.1,
+                    share: l.2,
+                    overall: l.2,
+                    lift: l.2,
+                }),
+            }),
+            population,
+            min_group,
+        );
+        let answer = SegmentsMessage {
+            segments: profiles
+                .iter()
+                .map(|p| SegmentProfile {
+                    segment: p.0,
+                    size: p.1,
+                    share: p.2,
+                    top_products: p
+                        .3
+                        .iter()
+                        .map(|t| ProductRef { product_id: t.0.clone(), name: t.1.clone(), aisle: t.2.clone() })
+                        .collect(),
+                    signals: p
+                        .4
+                        .iter()
+                        .map(|l| SignalShare { signal: l.0.clone(), count: l.1, share: l.2, overall: l.2, lift: l.2 })
+                        .collect(),
+                })
+                .collect(),
+            population,
+            min_group,
+        };
+        let want = Response { id, model_version: version, result: Some(response::Result::Segments(answer)) };
         assert_eq!(payload(&ours), want.encode_to_vec().as_slice(), "round {round}");
     }
 }
@@ -136,17 +216,24 @@ fn audience_answers_ops_only_counts_callers_and_refuses_bad_input_with_its_code(
         .expect("served");
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(doc["model_version"], "tiny-1");
-    let ids: Vec<&str> = doc["customers"].as_array().expect("customers").iter().filter_map(|c| c["customer_id"].as_str()).collect();
+    let ids: Vec<&str> =
+        doc["customers"].as_array().expect("customers").iter().filter_map(|c| c["customer_id"].as_str()).collect();
     assert_eq!(ids, a.customers.iter().map(|c| c.customer_id.as_str()).collect::<Vec<_>>());
     assert_eq!(doc["customer_type"]["size"], 60);
 
     // Only ops devices may ask; refusals are counted by caller too.
     assert_eq!(code(&ask(&s, screen, req("prod-000", 60), &mut state)), Some(ErrorCode::PermissionDenied));
-    assert_eq!(code(&ask(&s, Caller::role(Role::Beacon), req("prod-000", 60), &mut state)), Some(ErrorCode::PermissionDenied));
+    assert_eq!(
+        code(&ask(&s, Caller::role(Role::Beacon), req("prod-000", 60), &mut state)),
+        Some(ErrorCode::PermissionDenied)
+    );
     let segments = Request { id: 3, op: Some(request::Op::Segments(SegmentsRequest {})) }.encode_to_vec();
     let mut out = Vec::new();
     s.handle_frame(Now::read(), screen, &segments, &mut state, &mut out);
-    assert_eq!(protocol::response_envelope(payload(&out)).expect("envelope").error, Some(ErrorCode::PermissionDenied as i32));
+    assert_eq!(
+        protocol::response_envelope(payload(&out)).expect("envelope").error,
+        Some(ErrorCode::PermissionDenied as i32)
+    );
 
     // Bad inputs, each with its code.
     for (r, want) in [
@@ -158,7 +245,10 @@ fn audience_answers_ops_only_counts_callers_and_refuses_bad_input_with_its_code(
         (AudienceRequest { aisle: "x".repeat(200), ..Default::default() }, ErrorCode::InvalidArgument),
         (AudienceRequest { segment: Some(0), ..req("prod-001", 60) }, ErrorCode::InvalidArgument),
         // 50 vegetarians, none of them in the audience of meat: fewer than 20 left.
-        (AudienceRequest { signals: vec!["lifestyle:vegetarian".into()], ..req("prod-000", 40) }, ErrorCode::GroupTooSmall),
+        (
+            AudienceRequest { signals: vec!["lifestyle:vegetarian".into()], ..req("prod-000", 40) },
+            ErrorCode::GroupTooSmall,
+        ),
     ] {
         assert_eq!(code(&ask(&s, ops, r.clone(), &mut state)), Some(want), "{r:?}");
     }

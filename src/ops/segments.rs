@@ -1,14 +1,18 @@
 //! `segments`: the model's customer segments as store staff see them (each one's size, best
 //! sellers and over-represented signals), so they can name them. An ops/marketing operation
 //! (ops devices only); the profiles are computed once per model (`Engine::segments`), so this
-//! only writes them. Rare: built with prost and serde.
-
-use prost::Message;
+//! only writes them: the protobuf answer straight from borrowed model strings (no allocation), the
+//! JSON through prost's message types and serde (HTTP is for scripts).
+//!
+//! Not done (issue 16, item 3): serving anonymous and opted-out shoppers by their segment.
+//! `recommend` still answers them as anonymous shoppers (basket, stated signals, popular in the
+//! zone or aisle); an opted-out customer's segment is not used.
 
 use super::{Cx, Form, OpError, Operation, Served, json};
 use crate::engine::{Engine, Scratch};
 use crate::protocol::{
-    self, ProductRef, Response, SegmentProfile, Segments as SegmentsMessage, SignalShare, WireError, response,
+    self, ProductLine, ProductRef, SegmentProfile, SegmentRef, Segments as SegmentsMessage, ShareRef, SignalShare,
+    WireError,
 };
 
 /// `segments` (no arguments).
@@ -70,17 +74,29 @@ impl Operation for Segments {
 
     fn serve(cx: &Cx<'_>, _: &mut (), _: &mut Scratch, form: Form, out: &mut Vec<u8>) -> Result<Served, OpError> {
         let engine = cx.engine()?;
-        let answer = segments(engine);
         match form {
             Form::Protobuf { id } => {
-                let r = Response {
-                    id,
-                    model_version: engine.version().to_string(),
-                    result: Some(response::Result::Segments(answer)),
-                };
-                protocol::write_frame(out, |out| r.encode_raw(out));
+                let profiles = engine.segments().iter().enumerate().map(|(g, p)| SegmentRef {
+                    segment: g as u32,
+                    size: p.size,
+                    share: p.share,
+                    top_products: p.top_products.iter().map(|&row| {
+                        let (product_id, name, aisle) = engine.describe(row);
+                        ProductLine { product_id, name, aisle }
+                    }),
+                    signals: p.signals.iter().map(|l| ShareRef {
+                        signal: engine.signal_name(l.group),
+                        segment: 0,
+                        count: l.count,
+                        share: l.share,
+                        overall: l.overall,
+                        lift: l.lift,
+                    }),
+                });
+                let population = engine.customers() as u64;
+                protocol::encode_segments(out, id, engine.version(), profiles, population, engine.min_group());
             }
-            Form::Json => json::write(out, &segments_json(engine.version(), &answer)),
+            Form::Json => json::write(out, &segments_json(engine.version(), &segments(engine))),
         }
         Ok(Served::Done)
     }

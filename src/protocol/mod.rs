@@ -13,15 +13,15 @@ mod messages;
 pub mod pb;
 pub mod wire;
 
+pub use audience::*;
 pub use frame::{
     DEFAULT_MAX_FRAME_BYTES, FrameError, LEN_PREFIX, frame_len, frame_need, split_frames, split_frames_while,
     write_frame,
 };
-pub use audience::*;
 pub use messages::*;
 pub use pb::{
-    GroupRef, ItemRef, MemberRef, ShareRef, encode_audience, encode_error, encode_error_retry, encode_recommendation,
-    encode_request_frame,
+    GroupRef, ItemRef, MemberRef, ProductLine, SegmentRef, ShareRef, encode_audience, encode_error, encode_error_retry,
+    encode_recommendation, encode_request_frame, encode_segments,
 };
 pub use wire::{Envelope, Value, WireError, for_each_field, request_envelope, response_envelope};
 

@@ -32,6 +32,8 @@ pub struct ItemRef<'a> {
     pub usual_gap_days: f32,
     /// Usual gap in visits (buy again); negative when not given.
     pub usual_gap_orders: f32,
+    /// Boosted by a promotion.
+    pub promoted: bool,
 }
 
 impl<'a> ItemRef<'a> {
@@ -47,6 +49,7 @@ impl<'a> ItemRef<'a> {
             days_since_last: -1.0,
             usual_gap_days: -1.0,
             usual_gap_orders: -1.0,
+            promoted: false,
         }
     }
 }
@@ -114,6 +117,7 @@ fn item_len(i: &ItemRef<'_>) -> usize {
         + opt_f32_len(7, i.days_since_last)
         + opt_f32_len(8, i.usual_gap_days)
         + opt_f32_len(9, i.usual_gap_orders)
+        + if i.promoted { key_len(10) + 1 } else { 0 }
 }
 
 /// Writes the `Response` envelope's id and model version.
@@ -154,6 +158,7 @@ where
             put_opt_f32(7, i.days_since_last, out);
             put_opt_f32(8, i.usual_gap_days, out);
             put_opt_f32(9, i.usual_gap_orders, out);
+            put_u64(10, u64::from(i.promoted), out);
         }
         put_u64(2, took_us, out);
     });
@@ -221,9 +226,7 @@ fn message_len(tag: u32, len: usize) -> usize {
 
 #[inline]
 fn member_len(m: &MemberRef<'_>) -> usize {
-    str_len(1, m.customer_id)
-        + f32_len(2, m.score)
-        + m.segment.map_or(0, |g| key_len(3) + encoded_len_varint(g as u64))
+    str_len(1, m.customer_id) + f32_len(2, m.score) + m.segment.map_or(0, |g| key_len(3) + encoded_len_varint(g as u64))
 }
 
 /// A share line's body: the signal (tag 1, string) or the segment (tag 1, varint), then
@@ -298,6 +301,89 @@ pub fn encode_audience<'a, M, S, G>(
             put_share(5, &l, false, out);
         }
         put_u64(3, took_us, out);
+    });
+}
+
+/// One best seller of a segment profile, borrowed from the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductLine<'a> {
+    /// Product id.
+    pub product_id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Aisle name.
+    pub aisle: &'a str,
+}
+
+/// One segment's profile: `top_products` and `signals` are iterated twice (length, then bytes).
+#[derive(Debug, Clone)]
+pub struct SegmentRef<P, S> {
+    /// The segment's number.
+    pub segment: u32,
+    /// Customers in it.
+    pub size: u32,
+    /// Its share of all customers.
+    pub share: f32,
+    /// Its best sellers.
+    pub top_products: P,
+    /// Its over-represented signals.
+    pub signals: S,
+}
+
+#[inline]
+fn product_line_len(p: &ProductLine<'_>) -> usize {
+    str_len(1, p.product_id) + str_len(2, p.name) + str_len(3, p.aisle)
+}
+
+fn profile_len<'a, P, S>(g: &SegmentRef<P, S>) -> usize
+where
+    P: Iterator<Item = ProductLine<'a>> + Clone,
+    S: Iterator<Item = ShareRef<'a>> + Clone,
+{
+    u64_len(1, g.segment as u64)
+        + u64_len(2, g.size as u64)
+        + f32_len(3, g.share)
+        + g.top_products.clone().map(|p| message_len(4, product_line_len(&p))).sum::<usize>()
+        + g.signals.clone().map(|l| message_len(5, share_len(&l, true))).sum::<usize>()
+}
+
+/// Appends a `Response{segments}` frame to `out`, written from borrowed model strings (no
+/// allocation once `out` has grown).
+pub fn encode_segments<'a, G, P, S>(
+    out: &mut Vec<u8>,
+    id: u64,
+    model_version: &str,
+    segments: G,
+    population: u64,
+    min_group: u32,
+) where
+    G: Iterator<Item = SegmentRef<P, S>> + Clone,
+    P: Iterator<Item = ProductLine<'a>> + Clone,
+    S: Iterator<Item = ShareRef<'a>> + Clone,
+{
+    let body_len = segments.clone().map(|g| message_len(1, profile_len(&g))).sum::<usize>()
+        + u64_len(2, population)
+        + u64_len(3, min_group as u64);
+    write_frame(out, |out| {
+        put_envelope(id, model_version, out);
+        put_message_header(wire::SEGMENTS, body_len, out);
+        for g in segments {
+            put_message_header(1, profile_len(&g), out);
+            put_u64(1, g.segment as u64, out);
+            put_u64(2, g.size as u64, out);
+            put_f32(3, g.share, out);
+            for p in g.top_products {
+                put_message_header(4, product_line_len(&p), out);
+                put_str(1, p.product_id, out);
+                put_str(2, p.name, out);
+                put_str(3, p.aisle, out);
+            }
+            for l in g.signals {
+                put_share(5, &l, true, out);
+            }
+        }
+        put_u64(2, population, out);
+        put_u64(3, min_group as u64, out);
     });
 }
 

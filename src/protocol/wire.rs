@@ -16,6 +16,8 @@ pub const FIRST_OP: u32 = 10;
 pub const ERROR: u32 = 15;
 /// `Response.audience`.
 pub const AUDIENCE: u32 = 18;
+/// `Response.segments`.
+pub const SEGMENTS: u32 = 19;
 /// `Error.code`.
 pub const ERROR_CODE: u32 = 1;
 

@@ -113,8 +113,15 @@ fn bad_audience_requests_get_clear_codes_over_quic_and_http() {
             (AudienceRequest { aisle: "Moon Cheese".into(), ..Default::default() }, ErrorCode::UnknownAisle),
             (ask(&tofu, 5_001), ErrorCode::InvalidArgument),
             (ask(&tofu, 5), ErrorCode::GroupTooSmall),
-            (AudienceRequest { signals: vec!["lifestyle:vegan".into()], segment: Some(0), ..ask(&tofu, 100) }, ErrorCode::GroupTooSmall),
+            (
+                AudienceRequest { signals: vec!["lifestyle:vegan".into()], segment: Some(0), ..ask(&tofu, 100) },
+                ErrorCode::GroupTooSmall,
+            ),
             (AudienceRequest { segment: Some(999), ..ask(&tofu, 100) }, ErrorCode::InvalidArgument),
+            (
+                AudienceRequest { signals: vec!["lifestyle:vegeterian".into()], ..ask(&tofu, 100) },
+                ErrorCode::UnknownSignal,
+            ),
         ] {
             let answer = c.audience(r.clone()).await.expect("answered, not dropped");
             assert_eq!(error(&answer).code(), want, "{r:?}: {}", error(&answer).message);
@@ -133,7 +140,10 @@ fn bad_audience_requests_get_clear_codes_over_quic_and_http() {
         assert!(text.contains(code), "{body}: {text}");
     }
     let (_, metrics) = http("GET", "/metrics", "");
-    assert!(metrics.contains(r#"endcap_caller_requests_total{op="audience",role="open",device="",outcome="unknown_product"}"#));
+    assert!(
+        metrics
+            .contains(r#"endcap_caller_requests_total{op="audience",role="open",device="",outcome="unknown_product"}"#)
+    );
 }
 
 /// A fresh directory, removed on drop.
@@ -175,7 +185,8 @@ fn only_ops_devices_may_ask_every_ask_is_counted_by_caller_and_erased_customers_
         let addr = running.quic_addr.to_string();
         let trust = || Trust::pinned(&running.fingerprint).expect("pin");
         let engine = running.service.engine().expect("ready");
-        let popular = engine.describe(endcap::model::view::u32s(&engine.model().data().products.popular)[0]).0.to_string();
+        let popular =
+            engine.describe(endcap::model::view::u32s(&engine.model().data().products.popular)[0]).0.to_string();
 
         for device in [&screen, &beacon, &till] {
             let mut c = Client::connect_as(&addr, trust(), Some(device)).await.expect("connects");
@@ -200,7 +211,11 @@ fn only_ops_devices_may_ask_every_ask_is_counted_by_caller_and_erased_customers_
         assert!(matches!(ops.segments().await.expect("answer").result, Some(response::Result::Segments(_))));
 
         // Plain HTTP listens on loopback only once devices have certificates, as the ops role.
-        let (status, body) = http_to(running.http_addr, "POST", "/v1/audience", "", &format!(r#"{{"product":"{popular}","k":50}}"#));
+        // On a blocking thread: the server runs on this test's one-thread runtime.
+        let (addr, body) = (running.http_addr, format!(r#"{{"product":"{popular}","k":50}}"#));
+        let (status, body) = tokio::task::spawn_blocking(move || http_to(addr, "POST", "/v1/audience", "", &body))
+            .await
+            .expect("HTTP request");
         assert_eq!(status, 200, "{body}");
         assert!(!body.contains(&format!(r#""{}""#, ids[0])), "the forgotten customer is not in the HTTP answer either");
 

@@ -11,5 +11,6 @@ mod mqtt;
 mod quality;
 mod quic;
 mod reload;
+mod store_ops;
 mod threads;
 mod trust;
