@@ -21,7 +21,7 @@ const WIDE_RECALL_QUERIES: usize = 100;
 /// is assigned once), so a store-1m build clusters 256k customers, not a million, ten times.
 const CUSTOMER_FIT_ROWS_PER_LIST: usize = 256;
 /// Salt of the customer index's clustering seed, so it does not share the product index's draws.
-const CUSTOMER_SEED_SALT: u64 = 0xC057_1D8;
+const CUSTOMER_SEED_SALT: u64 = 0x0C05_71D8;
 
 /// The customer index while the model is built: customers clustered into lists, and the order
 /// rows are stored in.
