@@ -226,6 +226,9 @@ pub struct OptionFlags {
     /// At most this many items from one aisle (0 = no limit).
     #[arg(long, default_value_t = 0)]
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (as in their events): read that live session.
+    #[arg(long, default_value = "")]
+    pub session: String,
 }
 
 /// The operations `endcap query` can ask.
@@ -320,6 +323,9 @@ pub enum QueryOp {
         /// A signal the shopper states (repeat for several): a hard rule.
         #[arg(long)]
         signal: Vec<String>,
+        /// An anonymous shopper's session id (as in their events): read that live session.
+        #[arg(long, default_value = "")]
+        session: String,
     },
     /// The store's layout: zones, aisles, signals, rules.
     Store,
