@@ -40,6 +40,8 @@ pub struct RecommendArgs {
 /// newer client's request still works.
 #[derive(Debug, Deserialize)]
 struct RecommendBody {
+    /// Absent for an anonymous shopper (who may name a live `session`).
+    #[serde(default)]
     customer: String,
     #[serde(default)]
     zone: Option<String>,
