@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod audience;
+pub use audience::AudienceConfig;
+
 /// Where `serve` looks for its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "config/endcap.toml";
 
@@ -312,30 +315,6 @@ impl Default for RecommendConfig {
     }
 }
 
-/// Audiences and customer types (`audience`, `segments`): an ops/marketing question, answered
-/// only for groups large enough never to describe an identifiable person.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AudienceConfig {
-    /// Customers returned when a request does not say (`k` = 0).
-    pub default_k: u32,
-    /// The largest `k` a request may ask for; more is refused (INVALID_ARGUMENT). At most 100000.
-    pub max_k: u32,
-    /// The smallest group an answer describes (k-anonymity): an audience's size, and the members
-    /// of a customer type's or segment profile's line. At least 2.
-    pub min_group: u32,
-    /// Most products one audience request may name.
-    pub max_products: usize,
-    /// Most signals one audience request may filter by.
-    pub max_signals: usize,
-}
-
-impl Default for AudienceConfig {
-    fn default() -> Self {
-        Self { default_k: 100, max_k: 5_000, min_group: 20, max_products: 200, max_signals: 8 }
-    }
-}
-
 /// A physical zone of the store and the aisles in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -562,18 +541,7 @@ impl Config {
                 return bad(format!("promotion {:?} names no products and no aisles", p.name));
             }
         }
-        let a = &self.audience;
-        if !(2..=100_000).contains(&a.min_group) || a.max_k > 100_000 || !(a.min_group..=a.max_k).contains(&a.default_k)
-        {
-            return bad(format!(
-                "audience.min_group = {}, audience.default_k = {}, audience.max_k = {}: these must satisfy \
-                 2 <= min_group <= default_k <= max_k <= 100000",
-                a.min_group, a.default_k, a.max_k
-            ));
-        }
-        if a.max_products == 0 || a.max_signals > 64 {
-            return bad("audience.max_products must be at least 1 and audience.max_signals at most 64".into());
-        }
+        self.audience.validate().map_err(ConfigError::Invalid)?;
         let mut names = std::collections::HashSet::new();
         for z in &self.zones {
             if z.name.is_empty() || !names.insert(z.name.as_str()) {

@@ -8,6 +8,7 @@
 //! in endcap.
 
 mod audience;
+mod codes;
 mod frame;
 mod messages;
 pub mod pb;
