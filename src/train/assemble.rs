@@ -125,12 +125,14 @@ pub fn assemble(
     training.insert("order_lines".into(), serde_json::json!(orders.items.len()));
     training.insert("orders".into(), serde_json::json!(orders.ts.len()));
     training.insert("customer_product_pairs".into(), serde_json::json!(pairs));
+    training.insert("views".into(), serde_json::json!(orders.viewed.len()));
     training.insert("time_span".into(), serde_json::json!({ "from": from, "to": to }));
     training.insert(
         "options".into(),
         serde_json::json!({
             "dim": opts.dim, "iterations": opts.iterations, "alpha": opts.alpha, "lambda": opts.lambda,
             "cg_steps": opts.cg_steps, "decay_orders": opts.decay_orders, "signal_weight": opts.signal_weight,
+            "view_weight": opts.view_weight,
             "co_min_support": opts.co_min_support, "co_top": opts.co_top, "also_min_support": opts.also_min_support,
             "also_top": opts.also_top, "discover_top": opts.discover_top, "segments": opts.segments,
             "seed": opts.seed,

@@ -211,6 +211,9 @@ impl TrainOptions {
         if !non_negative(self.decay_orders) || !self.alpha.is_finite() || !non_negative(self.lambda as f64) {
             return Err("decay_orders and lambda must be 0 or more, alpha finite".into());
         }
+        if !non_negative(self.view_weight as f64) {
+            return Err(format!("view_weight must be 0 or more, not {}", self.view_weight));
+        }
         Ok(())
     }
 }
