@@ -77,7 +77,7 @@ pub enum Command {
         /// refuse to publish a model that does not beat personal frequency in the self-check.
         #[arg(long)]
         strict: bool,
-        /// Model version (default: train-<UTC time>).
+        /// Model version (default: train-<UTC time>-<content hash>, unique per content).
         #[arg(long)]
         version: Option<String>,
     },

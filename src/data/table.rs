@@ -205,6 +205,11 @@ impl Table {
         }
     }
 
+    /// True when the file has column `c` (in `required ++ optional` order).
+    pub(super) fn has(&self, c: usize) -> bool {
+        self.columns.get(c).is_some_and(Option::is_some)
+    }
+
     /// Field of column `c` (in `required ++ optional` order), trimmed; `None` if the row is short,
     /// the column is absent or the value is null.
     pub(super) fn field(&self, c: usize) -> Option<&[u8]> {

@@ -10,6 +10,7 @@ pub mod build;
 pub mod format;
 pub mod input;
 pub mod load;
+pub mod publish;
 pub mod view;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use rkyv::util::AlignedVec;
 pub use build::{Artifact, BuildError, build, build_owned};
 pub use format::{ArchivedModelData, BODY_ALIGN, Manifest};
 pub use load::{LoadError, read_manifest};
+pub use publish::{DestinationError, check_destination};
 use view::f32s;
 
 /// Where a model's bytes live.
@@ -116,6 +118,12 @@ impl Model {
             Backing::Mapped(_, id) => std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) == *id),
             Backing::Owned(_) => false,
         }
+    }
+
+    /// The whole artifact as validated (header and body): exactly the bytes this model serves
+    /// from, for keeping a copy of it.
+    pub fn file_bytes(&self) -> &[u8] {
+        self.backing.bytes()
     }
 
     /// The archived model data.

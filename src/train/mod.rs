@@ -99,7 +99,7 @@ pub struct TrainOptions {
     pub segment_popular: usize,
     /// Seed for initialisation and clustering.
     pub seed: u64,
-    /// Model version; empty = `train-<UTC time>`.
+    /// Model version; empty = `train-<UTC time>-<content hash>`.
     pub version: String,
 }
 

@@ -60,6 +60,7 @@ pub fn demo_model(spec: &DemoSpec) -> Result<Model, String> {
 /// to publish a model whose `mixed` answer does not beat personal frequency in the self-check.
 pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool) -> anyhow::Result<()> {
     let started = Instant::now();
+    model::check_destination(out)?;
     let t = Instant::now();
     let mut input_data = read_dir(data, strict)?;
     let mut steps = super::Steps::default();
@@ -124,6 +125,9 @@ fn summary(e: &mut impl Write, data: &super::TrainData, lines: usize, report: &T
         }
         for (line, why) in &f.examples {
             writeln!(e, "      e.g. line {line}: {why}")?;
+        }
+        for warning in &f.warnings {
+            writeln!(e, "      warning: {warning}")?;
         }
     }
     writeln!(
