@@ -38,7 +38,7 @@ import sys
 import time
 
 from pyspark.ml.clustering import KMeans
-from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.functions import array_to_vector
 from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -81,6 +81,12 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--strict", action="store_true", help="fail on malformed rows instead of skipping them")
     p.add_argument("--master", default="", help="Spark master when not run by spark-submit (e.g. local[2])")
+    p.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=0,
+        help="spark.sql.shuffle.partitions (0: the cluster's setting; a few for local mode on small data)",
+    )
     a = p.parse_args(argv)
     if not 1 <= a.dim <= 1024:
         p.error("--dim must be 1 to 1024")
@@ -153,7 +159,7 @@ def text(df, c):
     return F.trim(F.col(c).cast("string"))
 
 
-def id_check(c, what):
+def id_check(c):
     """The reason an id column is unusable, or null."""
     return (
         F.when(F.col(c).isNull(), F.lit("missing field"))
@@ -197,7 +203,7 @@ def read_products(spark, a, skips):
     if "tags" in cols:
         kind = dict(df.dtypes)["tags"]
         tags = F.col("tags") if kind.startswith("array") else F.split(F.coalesce(text(df, "tags"), F.lit("")), ";")
-        tags = F.filter(F.transform(tags, lambda t: F.trim(t)), lambda t: t != "")
+        tags = F.filter(F.transform(F.coalesce(tags, F.array().cast("array<string>")), lambda t: F.trim(t)), lambda t: t != "")
     price = F.lit(None).cast("long")
     price_bad = F.lit(False)
     if "price" in cols:
@@ -228,7 +234,7 @@ def read_products(spark, a, skips):
     )
     reason = (
         F.coalesce(
-            id_check("product_id", "product_id"),
+            id_check("product_id"),
             F.when(F.col("name").isNull() | F.col("aisle").isNull() | F.col("department").isNull(), "missing field"),
             F.when(F.col("aisle") == "", "empty aisle"),
             F.when(F.col("price_bad"), "bad price"),
@@ -259,9 +265,9 @@ def read_purchases(spark, a, skips, products):
     df = df.join(F.broadcast(known) if products.count() < 5_000_000 else known, "product_id", "left")
     reason = F.coalesce(
         F.when(F.col("store").isNull() | (F.col("store") == ""), "missing store"),
-        id_check("customer_id", "customer_id"),
-        id_check("order_id", "order_id"),
-        id_check("product_id", "product_id"),
+        id_check("customer_id"),
+        id_check("order_id"),
+        id_check("product_id"),
         F.when(F.col("known").isNull(), "unknown product_id"),
         F.when(F.col("ts").isNull(), "bad ts"),
     )
@@ -287,7 +293,7 @@ def read_social(spark, a, skips):
         weight_bad.alias("weight_bad"),
     )
     reason = F.coalesce(
-        id_check("customer_id", "customer_id"),
+        id_check("customer_id"),
         F.when(~F.coalesce(F.col("signal"), F.lit("")).rlike(r"^[^:]+:.+$"), "signal is not namespace:value"),
         F.when(F.col("weight_bad"), "bad weight"),
     )
@@ -385,11 +391,26 @@ def pair_counts(groups, key, min_support, top, count_name):
     )
 
 
-def dense_ids(df, col, name):
-    """Distinct values of `col` numbered 0.. (zipWithIndex: no single-partition window)."""
-    distinct = df.select(col).distinct()
-    schema = T.StructType([T.StructField(col, T.StringType()), T.StructField(name, T.IntegerType())])
-    return distinct.rdd.zipWithIndex().map(lambda r: (r[0][0], int(r[1]))).toDF(schema)
+def dense_ids(df, col, name, buckets=1024):
+    """Distinct values of `col` numbered 0.. (what MLlib's ALS needs), without a window over one
+    partition: values are spread over hash buckets, numbered within each, and offset by the
+    sizes of the buckets before (a small table collected on the driver)."""
+    distinct = df.select(col).distinct().withColumn("bucket", F.pmod(F.xxhash64(col), F.lit(buckets)))
+    sizes = sorted((r["bucket"], r["count"]) for r in distinct.groupBy("bucket").count().collect())
+    offsets, total = [], 0
+    for bucket, n in sizes:
+        offsets.append((int(bucket), total))
+        total += n
+    if total >= 2**31:
+        sys.exit(f"{total} distinct {col} values: more than MLlib's ALS can number")
+    spark = df.sparkSession
+    starts = spark.createDataFrame(offsets, "bucket long, start long")
+    w = Window.partitionBy("bucket").orderBy(col)
+    return (
+        distinct.join(F.broadcast(starts), "bucket")
+        .withColumn(name, (F.col("start") + F.row_number().over(w) - 1).cast("int"))
+        .select(col, name)
+    )
 
 
 def write(df, out, name):
@@ -402,11 +423,18 @@ def main(argv):
     builder = SparkSession.builder.appName("endcap-train")
     if a.master:
         builder = builder.master(a.master)
+    if a.shuffle_partitions > 0:
+        builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     spark = (
         builder.config("spark.sql.session.timeZone", "UTC")
+        # The job validates every field itself (and counts what it skips): a malformed value is
+        # null here, never an exception (Spark 4 defaults to ANSI mode, which throws).
+        .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.parquet.compression.codec", "snappy")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(f"{a.out.rstrip('/')}/_checkpoints")
     skips = Skips(a.strict)
     steps = []
@@ -585,6 +613,7 @@ def main(argv):
     write(fit_repeat, out, "fit_repeat")
     step("write", t)
 
+    lines_per_store = {r["store"]: r["count"] for r in lines.groupBy("store").count().collect()}
     per_store = (
         orders.groupBy("store")
         .agg(
@@ -600,7 +629,7 @@ def main(argv):
     rows = [
         (
             r["store"], TABLES_VERSION, int(r["orders"]), int(r["order_lines"]), int(r["customers"]),
-            int(r["data_start_ts"]), int(r["data_end_ts"]), lines.filter(F.col("store") == r["store"]).count(),
+            int(r["data_start_ts"]), int(r["data_end_ts"]), int(lines_per_store.get(r["store"], 0)),
             json.dumps(options, sort_keys=True), json.dumps(skips.as_json(), sort_keys=True), spark.version,
             json.dumps(steps),
         )

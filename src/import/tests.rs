@@ -1,0 +1,1 @@
+//! Import tests: picking the store, and tables that do not fit.
