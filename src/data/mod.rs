@@ -2,10 +2,10 @@
 //! and its readers. The demo store, the trainer and any importer meet here; nothing in this module
 //! knows about models, the trainer or serving.
 //!
-//! Reads the trainer's input (PRODUCT.md's data contract): `products`, `purchases` and the
-//! optional `social`, each as CSV with a header row or as Parquet with the same column names
-//! (uncompressed or Snappy, as Spark writes by default), columns in any order (extra columns are
-//! ignored).
+//! Reads the trainer's input (the data contract, DATA.md): `products`, `purchases` and the
+//! optional `social`, each as CSV with a header row or as Parquet with the same column names (one
+//! file or a folder of part files; uncompressed, Snappy, gzip, LZ4, LZ4_RAW or zstd), columns in
+//! any order (extra columns are ignored).
 //!
 //! Nothing is dropped silently: a malformed row is skipped and counted under its reason, the first
 //! few of each file are kept with file, line and reason for the report, and `strict` turns the

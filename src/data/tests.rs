@@ -399,3 +399,46 @@ fn every_parquet_codec_data_tools_write_is_read() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_parquet_folder_of_part_files_is_one_table() {
+    use parquet::basic::Compression;
+    // As Spark writes it: part files, a _SUCCESS marker, hidden checksums; rows numbered across parts.
+    let dir = temp_dir("parts");
+    write(&dir, "products.csv", "product_id,name,aisle,department\np1,Apples,Fruit,Produce\np2,Pears,Fruit,Produce\n");
+    let folder = dir.join("purchases.parquet");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let schema = "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
+                  optional binary product_id (UTF8); optional int64 ts; }";
+    let part = |name: &str, products: Vec<Option<&'static str>>| {
+        let n = products.len();
+        write_parquet_with(
+            &folder.join(name),
+            schema,
+            vec![
+                Col::Str(vec![Some("c1"); n]),
+                Col::Str(vec![Some("o1"); n]),
+                Col::Str(products),
+                Col::I64(vec![Some(1_700_000_000); n]),
+            ],
+            Compression::SNAPPY,
+        );
+    };
+    part("part-00000-x.snappy.parquet", vec![Some("p1"), Some("p2")]);
+    part("part-00001-x.snappy.parquet", vec![Some("p2"), Some("p9")]);
+    write(&folder, "_SUCCESS", "");
+    write(&folder, ".part-00000-x.snappy.parquet.crc", "not data");
+    let data = read_dir(&dir, false).expect("reads the folder");
+    assert_eq!(data.purchases.product.len(), 3);
+    let purchases = &data.files[1];
+    assert_eq!(purchases.path, folder);
+    assert_eq!((purchases.rows, purchases.used), (4, 3));
+    assert_eq!(purchases.examples, vec![(4, "unknown product_id: p9".to_string())]);
+
+    // A folder with nothing in it says so.
+    std::fs::remove_dir_all(&folder).expect("rm");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let e = read_dir(&dir, false).expect_err("no parts").to_string();
+    assert!(e.contains("no part files"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,7 +17,9 @@ use crate::train::fit::{
     EMBEDDING_CANDIDATES, EMBEDDING_CUSTOMERS, KNOTS, basket_buy_again_rows, basket_discover_samples,
     basket_embedding_samples,
 };
-use crate::train::{BuyAgainModel, DiscoverWork, Factors, Interactions, TrainOptions, discover, fold_in, signal_vectors};
+use crate::train::{
+    BuyAgainModel, DiscoverWork, Factors, Interactions, TrainOptions, discover, fold_in, signal_vectors,
+};
 
 /// The model input of one store's tables. `opts` gives what the import decides (fold-in
 /// `lambda`, `cg_steps` and `signal_weight`, `discover_top`, `seed`, `version`); the job's own
@@ -50,8 +52,7 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
 
     // What the job's ALS learned without the held-out baskets, with signal vectors from it.
     let signals = signal_vectors(&data, &t.customer_vectors, dim, &has_purchases);
-    let learned =
-        Factors { dim, customers: t.customer_vectors.clone(), products: t.product_vectors.clone(), signals };
+    let learned = Factors { dim, customers: t.customer_vectors.clone(), products: t.product_vectors.clone(), signals };
     learned.check(&data)?;
 
     // Fit on the held-out baskets, as `train::fit` does.
@@ -70,7 +71,9 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
             .zip(&t.fit_history)
             .map_init(
                 || (DiscoverWork::default(), Vec::new()),
-                |(w, found), ((b, _), hist)| basket_discover_samples(hist, &t.also_bought, opts.discover_top, w, found, b),
+                |(w, found), ((b, _), hist)| {
+                    basket_discover_samples(hist, &t.also_bought, opts.discover_top, w, found, b)
+                },
             )
             .flatten()
             .collect();
@@ -96,8 +99,7 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
 
     // Refresh on every order: confidences from the decayed counts, customers folded in.
     let factors = timed(&mut steps, "fold-in", || {
-        let mut by_customer =
-            Sparse { offsets: Vec::with_capacity(nc + 1), cols: Vec::new(), conf: Vec::new() };
+        let mut by_customer = Sparse { offsets: Vec::with_capacity(nc + 1), cols: Vec::new(), conf: Vec::new() };
         by_customer.offsets.push(0);
         for list in &t.repeat {
             for (h, decayed) in list {
@@ -158,8 +160,10 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
         let assigned = (0..nc)
             .map(|c| t.customer_segment[c].unwrap_or_else(|| nearest(&factors.customers[c * dim..(c + 1) * dim])))
             .collect();
-        let segments =
-            t.segments.iter().map(|(centroid, popular)| SegmentInput { centroid: centroid.clone(), popular: popular.clone() });
+        let segments = t
+            .segments
+            .iter()
+            .map(|(centroid, popular)| SegmentInput { centroid: centroid.clone(), popular: popular.clone() });
         (segments.collect(), assigned)
     };
 
@@ -167,8 +171,12 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
     for &(c, s, w) in &t.social {
         customer_signals[c as usize].push((t.signals[s as usize].clone(), w));
     }
-    let customers =
-        t.customers.iter().zip(customer_signals).map(|(id, signals)| CustomerInput { id: id.clone(), signals }).collect();
+    let customers = t
+        .customers
+        .iter()
+        .zip(customer_signals)
+        .map(|(id, signals)| CustomerInput { id: id.clone(), signals })
+        .collect();
     let signal_vectors = t
         .signals
         .iter()

@@ -17,13 +17,35 @@ pub fn import_command(root: &Path, store: Option<&str>, out: &Path, opts: &Train
     let store = pick_store(root, store)?;
     let mut steps = Vec::new();
     let tables = timed(&mut steps, "read tables", || read_store(root, &store))?;
+    let job = tables.summary.clone();
     let (input, mut report) = assemble(tables, opts).map_err(|e| anyhow::anyhow!("store {store}: {e}"))?;
     steps.append(&mut report.steps);
     let artifact = timed(&mut steps, "index + artifact", || model::build_owned(input))?;
     timed(&mut steps, "publish", || artifact.write_atomic(out))?;
     let m = &artifact.manifest;
     let mut e = std::io::stderr().lock();
-    writeln!(e, "imported store {store}: {} -> {} ({:.0} MB)", m.model_version, out.display(), m.body_len as f64 / 1e6)?;
+    writeln!(
+        e,
+        "imported store {store}: {} -> {} ({:.0} MB)",
+        m.model_version,
+        out.display(),
+        m.body_len as f64 / 1e6
+    )?;
+    // What the job read and skipped (its skip report, by table and reason): nothing the job
+    // dropped goes unmentioned here either.
+    writeln!(
+        e,
+        "  Spark {} job: {} orders, {} purchase lines, {} customers",
+        job.spark_version, job.orders, job.purchase_lines, job.customers
+    )?;
+    match job.skipped.as_object().filter(|m| !m.is_empty()) {
+        None => writeln!(e, "  rows the job skipped: none")?,
+        Some(skipped) => {
+            for (what, n) in skipped {
+                writeln!(e, "  rows the job skipped: {n:>9} {what}")?;
+            }
+        }
+    }
     let rows: Vec<String> = report.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
     writeln!(e, "  rows read: {}", rows.join(", "))?;
     writeln!(

@@ -109,11 +109,7 @@ impl Table {
             for &c in columns {
                 let Some(i) = all.iter().position(|f| f.name() == c) else {
                     let found: Vec<&str> = all.iter().map(|f| f.name()).collect();
-                    return Err(ImportError::MissingColumn {
-                        path: path.clone(),
-                        column: c,
-                        found: found.join(","),
-                    });
+                    return Err(ImportError::MissingColumn { path: path.clone(), column: c, found: found.join(",") });
                 };
                 wanted.push(i);
             }

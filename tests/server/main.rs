@@ -10,5 +10,6 @@ mod mqtt;
 mod quality;
 mod quic;
 mod reload;
+mod spark;
 mod threads;
 mod trust;
