@@ -2,7 +2,9 @@
 //! vectors (no purchase history, so every answer is the embedding's): unfiltered,
 //! aisle-filtered, zone-filtered, basket, and unknown customer. On a model trained from the demo
 //! store's purchases: the embedding alone (what endcap served before blending) against the
-//! blended modes `mixed`, `buy_again` and `discover`, so the difference is what blending costs.
+//! blended modes `mixed`, `buy_again` and `discover`, so the difference is what blending costs;
+//! then the store's other operations on the same model (`similar`, `complete`, `bundles`,
+//! `rerank`) and what the request options cost (`max_per_aisle`, `exclude`, stated signals).
 //!
 //! `ENDCAP_BENCH_SCALE=store-1m` (the default) benches 50,000 products x 1,000,000 customers;
 //! `default` the 5,000 x 20,000 demo store. Both models are built once and cached in
@@ -13,7 +15,9 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::config::Config;
-use endcap::engine::{Engine, EngineSettings, Mode, Query, Scratch};
+use endcap::engine::{
+    CompleteQuery, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
+};
 use endcap::ids::IdList;
 use endcap::model::Model;
 
@@ -60,6 +64,86 @@ fn trained(c: &mut Criterion) {
     run(&mut g, "mixed_zone_k5", &engine, &mut s, &ids, |c| Query { zone: "fresh", ..q(c, Mode::Mixed, 5) });
     run(&mut g, "buy_again_k5", &engine, &mut s, &ids, |c| q(c, Mode::BuyAgain, 5));
     run(&mut g, "discover_k5", &engine, &mut s, &ids, |c| q(c, Mode::Discover, 5));
+    // What the options cost, against mixed_k10 above.
+    let exclude: IdList = (0..10).map(|r| engine.model().data().products.ids.id(r * 7).to_string()).collect();
+    let said: IdList = ["lifestyle:vegetarian"].into_iter().collect();
+    let diverse = Options { max_per_aisle: 2, ..Options::default() };
+    let all = Options { exclude: &exclude, signals: &said, max_per_aisle: 2 };
+    run(&mut g, "mixed_k10_max_per_aisle2", &engine, &mut s, &ids, |c| Query {
+        options: diverse,
+        ..q(c, Mode::Mixed, 10)
+    });
+    run(&mut g, "mixed_k10_all_options", &engine, &mut s, &ids, |c| Query { options: all, ..q(c, Mode::Mixed, 10) });
+    g.finish();
+    store_ops(c, &engine, &scale, &ids, now);
+}
+
+/// `similar`, `complete`, `bundles` and `rerank` on the trained model, over rotating products,
+/// baskets and customers.
+fn store_ops(c: &mut Criterion, engine: &Engine, scale: &str, ids: &[String], now: i64) {
+    let p = &engine.model().data().products;
+    let np = p.ids.len() as u32;
+    let products: Vec<String> = (0..256).map(|i| p.ids.id(i * np / 256).to_string()).collect();
+    // Baskets of three products bought together (a product and its two strongest partners).
+    let baskets: Vec<IdList> = (0..256u32)
+        .map(|i| {
+            let row = i * np / 256;
+            let partners = p.co_purchase.row(row as usize);
+            std::iter::once(row).chain(partners.iter().copied().take(2)).map(|r| p.ids.id(r).to_string()).collect()
+        })
+        .collect();
+    // Shelves of 12 products from one aisle, as a screen holds.
+    let shelves: Vec<IdList> = (0..256usize)
+        .map(|i| {
+            let aisle = p.by_aisle.row(i % p.aisle_names.len());
+            aisle.iter().take(12).map(|&r| p.ids.id(r).to_string()).collect()
+        })
+        .collect();
+    let mut s = Scratch::default();
+    let mut g = c.benchmark_group(format!("store-ops/{scale}"));
+    let mut i = 0usize;
+    let mut next = || {
+        i = (i + 1) % 256;
+        i
+    };
+    for (name, scope) in [("similar_aisle_k10", Scope::Aisle), ("similar_store_k10", Scope::Store)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let n = next();
+                let q =
+                    SimilarQuery { product: &products[n], customer: &ids[n], k: 10, scope, ..SimilarQuery::default() };
+                engine.similar(&q, &mut s).expect("ok");
+                s.hits().len()
+            })
+        });
+    }
+    for (name, known) in [("complete_basket3_anonymous_k5", false), ("complete_basket3_customer_k5", true)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let n = next();
+                let customer = if known { ids[n].as_str() } else { "" };
+                let q = CompleteQuery { basket: &baskets[n], customer, k: 5, ..CompleteQuery::default() };
+                engine.complete(&q, &mut s).expect("ok");
+                s.hits().len()
+            })
+        });
+    }
+    let mut found = Vec::new();
+    g.bench_function("bundles_k10", |b| {
+        b.iter(|| {
+            let n = next();
+            engine.bundles(&products[n], 10, &mut found).expect("ok");
+            found.len()
+        })
+    });
+    g.bench_function("rerank_12", |b| {
+        b.iter(|| {
+            let n = next();
+            let q = RerankQuery { customer: &ids[n], products: &shelves[n], now_unix_s: now, ..RerankQuery::default() };
+            engine.rerank(&q, &mut s).expect("ok");
+            s.hits().len()
+        })
+    });
     g.finish();
 }
 

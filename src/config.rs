@@ -30,6 +30,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// Rules driven by shopper signals (hard exclusions).
     pub rules: Vec<RuleConfig>,
+    /// Products or aisles the store promotes (bounded boosts, marked in answers).
+    pub promotions: Vec<PromotionConfig>,
     /// Shopper events: the journal, the sessions they build, the message-bus subscriber.
     pub events: EventsConfig,
 }
@@ -231,6 +233,9 @@ pub struct ModelConfig {
     pub keep_last_good: bool,
     /// Where that copy is kept; empty: `last-good/` beside `path`.
     pub last_good_dir: PathBuf,
+    /// The model publisher's Ed25519 public key (`endcap model keygen`): when set, only models
+    /// with a valid signature (`MODEL.sig`) are served.
+    pub signing_key: Option<PathBuf>,
 }
 
 impl Default for ModelConfig {
@@ -245,6 +250,7 @@ impl Default for ModelConfig {
             reload_nice: 10,
             keep_last_good: true,
             last_good_dir: PathBuf::new(),
+            signing_key: None,
         }
     }
 }
@@ -285,6 +291,20 @@ pub struct RecommendConfig {
     pub basket_weight: f32,
     /// Index lists probed per query; 0 uses the value tuned into the model.
     pub nprobe: u32,
+    /// Most products a request may list in `exclude`.
+    pub max_exclude: usize,
+    /// Most signals a shopper may state on one request (`signals`).
+    pub max_signals: usize,
+    /// Most products a `rerank` request may carry.
+    pub max_rerank: usize,
+    /// Promoted products never take more than this share of an answer's items (rounded down).
+    pub max_promoted_share: f32,
+    /// `complete`: a bundle partner needs at least this many orders holding both products (the
+    /// trainer's own minimum applies first).
+    pub bundle_min_orders: u32,
+    /// `complete` for a known customer: the weight of their taste against the basket's
+    /// co-purchase evidence (0 = the basket alone).
+    pub complete_taste_weight: f32,
 }
 
 impl Default for RecommendConfig {
@@ -297,6 +317,12 @@ impl Default for RecommendConfig {
             exact_scan_min: 512,
             basket_weight: 0.5,
             nprobe: 0,
+            max_exclude: 200,
+            max_signals: 16,
+            max_rerank: 200,
+            max_promoted_share: 0.2,
+            bundle_min_orders: 3,
+            complete_taste_weight: 0.3,
         }
     }
 }
@@ -323,6 +349,25 @@ pub struct RuleConfig {
     /// model that lacks them is refused, since the rule could not be enforced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+}
+
+/// A promotion: its products and aisles are boosted by a factor in `recommend`, `similar` and
+/// `complete` answers, within `recommend.max_promoted_share` of an answer and never in place of
+/// an item the shopper habitually buys; promoted items are marked `promoted`. A boost only
+/// reorders candidates the shopper's filters and rules already admit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionConfig {
+    /// Name, for logs and the store layout.
+    pub name: String,
+    /// Product ids promoted.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Aisles whose every product is promoted.
+    #[serde(default)]
+    pub aisles: Vec<String>,
+    /// Score multiplier, 1 to 10.
+    pub boost: f32,
 }
 
 /// Why the configuration was refused.
@@ -485,6 +530,25 @@ impl Config {
         }
         if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
             return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));
+        }
+        if !(0.0..=1.0).contains(&r.max_promoted_share) {
+            return bad(format!("recommend.max_promoted_share = {} must be in 0..=1", r.max_promoted_share));
+        }
+        if !(0.0..=1.0).contains(&r.complete_taste_weight) {
+            return bad(format!("recommend.complete_taste_weight = {} must be in 0..=1", r.complete_taste_weight));
+        }
+        for (key, n) in [("max_exclude", r.max_exclude), ("max_signals", r.max_signals), ("max_rerank", r.max_rerank)] {
+            if n > 10_000 {
+                return bad(format!("recommend.{key} = {n} is above 10000"));
+            }
+        }
+        for p in &self.promotions {
+            if !(1.0..=10.0).contains(&p.boost) {
+                return bad(format!("promotion {:?}: boost = {} must be 1 to 10", p.name, p.boost));
+            }
+            if p.products.is_empty() && p.aisles.is_empty() {
+                return bad(format!("promotion {:?} names no products and no aisles", p.name));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for z in &self.zones {

@@ -12,7 +12,6 @@ use clap::{CommandFactory, Parser};
 use endcap::config::Config;
 use endcap::demo::{self, DemoSpec};
 use endcap::model;
-use endcap::protocol::RecommendRequest;
 use endcap::server::{self, ModelSource};
 use endcap::train;
 use endcap::transport::tls::{ClientIdentity, Trust};
@@ -91,10 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             demo_command(&spec, out.as_deref(), model.as_deref())
         }
-        Command::Train { data, out, train, strict, version } => {
-            train::run::train_command(&data, &out, &train.options(version)?, strict)
+        Command::Train { data, out, train, strict, version, sign_key } => {
+            train::run::train_command(&data, &out, &train.options(version)?, strict, sign_key.as_deref())
         }
-        Command::Import { from, out, store, version, signal_weight, lambda, threads } => {
+        Command::Import { from, out, store, version, signal_weight, lambda, threads, sign_key } => {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("--threads")?;
             }
@@ -104,13 +103,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 version: version.unwrap_or_default(),
                 ..train::TrainOptions::default()
             };
-            endcap::import::run::import_command(&from, store.as_deref(), &out, &opts)
+            endcap::import::run::import_command(&from, store.as_deref(), &out, &opts, sign_key.as_deref())
         }
         Command::Eval { data, k, holdout, train, config, json } => {
             let cfg = Config::load(config.as_deref())?;
             train::run::eval_command(&data, &cfg, &train.options(None)?, k, holdout, json)
         }
-        Command::RecommendBatch { model, customers, k, mode, min_discover, now, explain, config } => {
+        Command::RecommendBatch {
+            model,
+            customers,
+            op,
+            product,
+            basket,
+            k,
+            mode,
+            min_discover,
+            now,
+            explain,
+            config,
+        } => {
             let cfg = Config::load(config.as_deref())?;
             let now_unix_s = match now {
                 Some(t) => {
@@ -118,47 +129,73 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64,
             };
-            let batch = train::run::BatchOptions { k, mode: mode.into(), min_discover, now_unix_s, explain };
+            let op = match op {
+                BatchOpArg::Recommend => train::run::BatchOp::Recommend,
+                BatchOpArg::Similar => match product.as_slice() {
+                    [one] => train::run::BatchOp::Similar { product: one.clone() },
+                    _ => anyhow::bail!("--op similar needs exactly one --product"),
+                },
+                BatchOpArg::Complete if basket.is_empty() => anyhow::bail!("--op complete needs --basket"),
+                BatchOpArg::Complete => train::run::BatchOp::Complete { basket: basket.iter().collect() },
+                BatchOpArg::Rerank if product.is_empty() => anyhow::bail!("--op rerank needs --product (repeated)"),
+                BatchOpArg::Rerank => train::run::BatchOp::Rerank { products: product.iter().collect() },
+            };
+            let batch = train::run::BatchOptions { op, k, mode: mode.into(), min_discover, now_unix_s, explain };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let (n, unknown) = train::run::recommend_batch(&model, &customers, &cfg, &batch, &mut out)?;
             info!(customers = n, unknown, "recommended (unknown customers get popular products)");
             Ok(())
         }
-        Command::Model { command: ModelCommand::Inspect { path, check } } => {
+        Command::Model { command: ModelCommand::Inspect { path, check, signing_key } } => {
             let manifest = model::read_manifest(&path)?;
             println!("{}", serde_json::to_string_pretty(&manifest)?);
             if check {
                 let started = Instant::now();
-                let m = model::Model::load(&path)?;
-                eprintln!("valid: {} bytes checked in {} ms", m.size_bytes(), started.elapsed().as_millis());
+                let verifier = signing_key
+                    .map(|k| model::sign::Verifier::from_file(&k))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let m = model::Model::load_signed(&path, verifier.as_ref())?;
+                let signed = if verifier.is_some() { ", signature verified" } else { "" };
+                eprintln!("valid{signed}: {} bytes checked in {} ms", m.size_bytes(), started.elapsed().as_millis());
             }
             Ok(())
         }
-        Command::Query {
-            server,
-            cert_sha256,
-            insecure,
-            cert,
-            key,
-            customer,
-            zone,
-            aisle,
-            basket,
-            k,
-            mode,
-            min_discover,
-            json,
-        } => {
-            let trust = match (cert_sha256, insecure) {
-                (Some(hex), _) => Trust::pinned(&hex)?,
-                (None, _) => Trust::Insecure,
+        Command::Model { command: ModelCommand::Keygen { out } } => {
+            let (private, public) = model::sign::keygen(&out).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "{} (private: keep it where models are trained) and {} (servers: model.signing_key)",
+                private.display(),
+                public.display()
+            );
+            Ok(())
+        }
+        Command::Model { command: ModelCommand::Sign { key, path } } => {
+            let sig = model::sign::sign_file(&key, &path).map_err(anyhow::Error::msg)?;
+            eprintln!("signed: {}", sig.display());
+            Ok(())
+        }
+        Command::Query { connect, op } => {
+            let trust = match (connect.cert_sha256.as_deref(), connect.insecure) {
+                (Some(hex), _) => Trust::pinned(hex)?,
+                (None, true) => Trust::Insecure,
+                (None, false) => anyhow::bail!("give --cert-sha256 HEX (logged by the server at start) or --insecure"),
             };
-            let identity = match (cert, key) {
-                (Some(c), Some(k)) => Some(ClientIdentity::load(&c, &k)?),
+            let identity = match (&connect.cert, &connect.key) {
+                (Some(c), Some(k)) => Some(ClientIdentity::load(c, k)?),
                 _ => None,
             };
-            let request = RecommendRequest { customer, zone, aisle, basket, k, mode, min_discover };
-            runtime(1)?.block_on(cli::query::query(&server, trust, identity, request, json))
+            runtime(1)?.block_on(cli::query::query(
+                &connect.server,
+                trust,
+                identity,
+                cli::query::request(op),
+                connect.json,
+            ))
+        }
+        Command::Bundles { model, product, k, config } => {
+            let cfg = Config::load(config.as_deref())?;
+            cli::query::bundles_csv(&model, &product, k, &cfg)
         }
         Command::Journal { command: JournalCommand::Inspect { dir, json, from } } => {
             cli::journal::journal_inspect(&dir, json, from)

@@ -25,6 +25,11 @@ pub struct Rules {
     tag_products: Vec<u32>,
     /// Products in the catalogue.
     products: usize,
+    /// Every signal a shopper may state, by name: each rule's signal (with the tags the model
+    /// knows, even when no customer of the model carries it) and each signal of the model (an
+    /// empty mask unless a rule names it). Index into `stated_masks` (`words` per entry).
+    stated: std::collections::HashMap<Box<str>, usize>,
+    stated_masks: Vec<u64>,
     /// Optional rules' entries that name a signal or tag this model does not know (logged).
     pub warnings: Vec<String>,
 }
@@ -50,8 +55,13 @@ impl Rules {
             masks: vec![0; signals.len() * words],
             tag_products: vec![0; p.tag_names.len()],
             products: p.ids.len(),
+            stated: std::collections::HashMap::new(),
+            stated_masks: Vec::new(),
             warnings: Vec::new(),
         };
+        for i in 0..signals.len() {
+            out.stated_entry(signals.get(i));
+        }
         for bits in u64s(&p.tags).chunks_exact(words.max(1)) {
             for (t, count) in out.tag_products.iter_mut().enumerate() {
                 if bits[t / 64] & (1 << (t % 64)) != 0 {
@@ -59,24 +69,51 @@ impl Rules {
                 }
             }
         }
-        let mut errors = Vec::new();
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
         for rule in rules {
             let mut unknown = |what: String| {
-                if rule.optional { out.warnings.push(format!("optional {what}")) } else { errors.push(what) }
+                if rule.optional { warnings.push(format!("optional {what}")) } else { errors.push(what) }
             };
             let s = signals.position(&rule.signal);
             if s.is_none() {
                 unknown(format!("rule for {:?}: no customer in this model carries the signal", rule.signal));
             }
+            let entry = out.stated_entry(&rule.signal);
             for tag in &rule.exclude_tags {
                 match (p.tag_names.position(tag), s) {
-                    (Some(t), Some(s)) => out.masks[s * words + t / 64] |= 1 << (t % 64),
-                    (Some(_), None) => {}
+                    (Some(t), s) => {
+                        if let Some(s) = s {
+                            out.masks[s * words + t / 64] |= 1 << (t % 64);
+                        }
+                        out.stated_masks[entry * words + t / 64] |= 1 << (t % 64);
+                    }
                     (None, _) => unknown(format!("rule for {:?}: no product is tagged {tag:?}", rule.signal)),
                 }
             }
         }
+        out.warnings = warnings;
         if errors.is_empty() { Ok(out) } else { Err(RuleError(errors)) }
+    }
+
+    /// The entry of stated signal `name`, added (with an empty mask) if new.
+    fn stated_entry(&mut self, name: &str) -> usize {
+        let next = self.stated.len();
+        let words = self.words;
+        let entry = *self.stated.entry(name.into()).or_insert(next);
+        if entry == next {
+            self.stated_masks.resize((next + 1) * words, 0);
+        }
+        entry
+    }
+
+    /// ORs the exclusions of a signal the shopper states into `mask`; false when neither a rule
+    /// nor the model knows the name (the caller refuses the request: fail closed).
+    #[inline]
+    pub fn add_stated(&self, name: &str, mask: &mut [u64]) -> bool {
+        let Some(&entry) = self.stated.get(name) else { return false };
+        let m = &self.stated_masks[entry * self.words..(entry + 1) * self.words];
+        mask.iter_mut().zip(m).for_each(|(a, b)| *a |= b);
+        true
     }
 
     /// Words per mask.

@@ -10,7 +10,7 @@ use endcap::config::Config;
 use endcap::demo::DemoSpec;
 use endcap::live::{Source, Trigger};
 use endcap::ops::{Caller, State};
-use endcap::protocol::{self, RecommendRequest, Request, request};
+use endcap::protocol::{self, CompleteRequest, RecommendRequest, Request, RerankRequest, SimilarRequest, request};
 use endcap::rng::SplitMix64;
 use endcap::service::Service;
 
@@ -59,8 +59,9 @@ fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
-/// 10,000 store-shaped recommend frames: known and unknown customers, zones, aisles, baskets
-/// (with unknown ids among them), k from 1 to 20.
+/// 10,000 store-shaped frames, most `recommend` (known and unknown customers, zones, aisles,
+/// baskets with unknown ids among them, k from 1 to 20, sometimes exclusions, a stated signal
+/// and diversity), the rest `similar`, `complete` and `rerank`.
 fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
     let zones = endcap::demo::zones();
     let aisles: Vec<&str> = zones.iter().flat_map(|z| z.aisles.iter().copied()).collect();
@@ -77,28 +78,65 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
                 1 => (String::new(), aisles[rng.below(aisles.len())].to_string()),
                 _ => (String::new(), String::new()),
             };
-            let basket = (0..rng.below(6))
+            let basket: Vec<String> = (0..rng.below(6))
                 .map(|_| if rng.chance(0.1) { "p-unknown".to_string() } else { format!("p{}", rng.below(products)) })
                 .collect();
             let mode = ["", "mixed", "buy_again", "discover"][rng.below(4)].to_string();
-            let r = RecommendRequest {
-                customer,
-                zone,
-                aisle,
-                basket,
-                k: 1 + rng.below(20) as u32,
-                mode,
-                min_discover: rng.below(3) as u32,
+            let shaped = rng.chance(0.3);
+            let exclude: Vec<String> = if shaped { vec![format!("p{}", rng.below(products))] } else { vec![] };
+            let signals: Vec<String> = if shaped { vec!["lifestyle:vegetarian".into()] } else { vec![] };
+            let max_per_aisle = if shaped { 2 } else { 0 };
+            let k = 1 + rng.below(20) as u32;
+            let op = match rng.below(10) {
+                0 => request::Op::Similar(SimilarRequest {
+                    product: format!("p{}", rng.below(products)),
+                    customer,
+                    k,
+                    scope: ["", "department", "store"][rng.below(3)].into(),
+                    exclude,
+                    signals,
+                    max_per_aisle,
+                    ..Default::default()
+                }),
+                1 if !basket.is_empty() && !basket.iter().all(|b: &String| b == "p-unknown") => {
+                    request::Op::Complete(CompleteRequest {
+                        basket,
+                        customer,
+                        k,
+                        exclude,
+                        signals,
+                        max_per_aisle,
+                        ..Default::default()
+                    })
+                }
+                2 => request::Op::Rerank(RerankRequest {
+                    customer,
+                    products: (0..1 + rng.below(30)).map(|_| format!("p{}", rng.below(products + 20))).collect(),
+                    exclude,
+                    signals,
+                }),
+                _ => request::Op::Recommend(RecommendRequest {
+                    customer,
+                    zone,
+                    aisle,
+                    basket,
+                    k,
+                    mode,
+                    min_discover: rng.below(3) as u32,
+                    exclude,
+                    signals,
+                    max_per_aisle,
+                }),
             };
             let mut frame = Vec::new();
-            protocol::encode_request_frame(&mut frame, &Request { id, op: Some(request::Op::Recommend(r)) });
+            protocol::encode_request_frame(&mut frame, &Request { id, op: Some(op) });
             frame
         })
         .collect()
 }
 
 #[test]
-fn serving_recommend_allocates_nothing_after_warm_up() {
+fn serving_allocates_nothing_after_warm_up() {
     let spec = DemoSpec { products: 2_000, customers: 3_000, seed: 8, dim: 32 };
     let model = endcap::train::demo_model(&spec).expect("demo model");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
@@ -121,7 +159,7 @@ fn serving_recommend_allocates_nothing_after_warm_up() {
     let before = allocations();
     assert_eq!(serve_all(&frames), 0);
     let made = allocations() - before;
-    assert_eq!(made, 0, "{made} allocations while serving 10,000 recommends after warm-up");
+    assert_eq!(made, 0, "{made} allocations while serving 10,000 requests after warm-up");
     // The counter does count: one more basket id than ever seen grows a buffer.
     let big = RecommendRequest {
         customer: "c1".into(),

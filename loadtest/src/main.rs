@@ -76,6 +76,14 @@ struct Args {
     /// of asking for recommendations.
     #[arg(long, default_value_t = 0.25)]
     event_share: f64,
+    /// Share of --op mix's asking screens that order their shelf (rerank) instead of asking for
+    /// the zone's recommendations.
+    #[arg(long, default_value_t = 0.3)]
+    rerank_share: f64,
+    /// Share of --op mix's checkout terminals that ask what goes with the basket (complete)
+    /// instead of a recommendation.
+    #[arg(long, default_value_t = 0.5)]
+    complete_share: f64,
     /// Seed for drawing the requests.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -181,6 +189,8 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         requests: endcap_loadtest::workload::DEFAULT_REQUESTS,
         events_batch: args.events_batch.clamp(1, 256),
         event_share: args.event_share.clamp(0.0, 1.0),
+        rerank_share: args.rerank_share.clamp(0.0, 1.0),
+        complete_share: args.complete_share.clamp(0.0, 1.0),
         seed: args.seed,
     };
     let workload = Arc::new(Workload::generate(&spec, &universe).map_err(anyhow::Error::msg)?);

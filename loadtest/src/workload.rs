@@ -8,6 +8,10 @@
 //! - `beacon`: a beacon pinging a known customer's app with a few items from the aisle they
 //!   walk past, k = 3;
 //! - `checkout`: a checkout terminal with the customer's basket (2-8 products), k = 5;
+//! - `screen_rerank`: a share (`rerank_share`) of screens order the 12 products of their shelf for
+//!   the shopper in front of them (`rerank`);
+//! - `checkout_complete`: a share (`complete_share`) of checkout terminals ask what goes with the
+//!   basket (`complete`, k = 5) instead of a recommendation;
 //! - `beacon_event` and `screen_event`: a share of beacons report a shopper entering a zone, and of
 //!   screens a shopper viewing a product, as `events` (one event each).
 //!
@@ -18,7 +22,9 @@ use std::fmt;
 
 use bytes::Bytes;
 use endcap::ops::{Method, OpId};
-use endcap::protocol::{Event, EventKind, EventsRequest, Ping, RecommendRequest, request};
+use endcap::protocol::{
+    CompleteRequest, Event, EventKind, EventsRequest, Ping, RecommendRequest, RerankRequest, request,
+};
 use endcap::rng::SplitMix64;
 use prost::Message;
 
@@ -44,11 +50,15 @@ pub enum Class {
     ScreenEvent,
     /// A batch of events (`--op events`).
     Events,
+    /// In-aisle screen ordering its shelf (`rerank`).
+    ScreenRerank,
+    /// Checkout terminal: what goes with the basket (`complete`).
+    CheckoutComplete,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 8] = [
+    pub const ALL: [Class; 10] = [
         Class::Ping,
         Class::Recommend,
         Class::Screen,
@@ -57,6 +67,8 @@ impl Class {
         Class::BeaconEvent,
         Class::ScreenEvent,
         Class::Events,
+        Class::ScreenRerank,
+        Class::CheckoutComplete,
     ];
 
     /// The name used in flags and reports.
@@ -70,6 +82,8 @@ impl Class {
             Class::BeaconEvent => "beacon_event",
             Class::ScreenEvent => "screen_event",
             Class::Events => "events",
+            Class::ScreenRerank => "screen_rerank",
+            Class::CheckoutComplete => "checkout_complete",
         }
     }
 
@@ -111,6 +125,12 @@ impl Template {
             (Method::Get, _) => None,
             (Method::Post, request::Op::Recommend(r)) => Some(Bytes::from(recommend_json(&r))),
             (Method::Post, request::Op::Events(e)) => Some(Bytes::from(events_json(&e))),
+            (Method::Post, request::Op::Rerank(r)) => {
+                Some(Bytes::from(serde_json::json!({ "customer": r.customer, "products": r.products }).to_string()))
+            }
+            (Method::Post, request::Op::Complete(r)) => Some(Bytes::from(
+                serde_json::json!({ "customer": r.customer, "basket": r.basket, "k": r.k }).to_string(),
+            )),
             (Method::Post, other) => panic!("no JSON body for {other:?} in the generator"),
         };
         Template { class, body, http_path, http_body }
@@ -267,6 +287,10 @@ pub struct WorkloadSpec {
     pub events_batch: usize,
     /// Share of beacons and screens in the mix that report an event instead of asking.
     pub event_share: f64,
+    /// Share of the asking screens that rerank their shelf instead of asking for a zone.
+    pub rerank_share: f64,
+    /// Share of checkout terminals that ask `complete` instead of `recommend`.
+    pub complete_share: f64,
     /// Seed.
     pub seed: u64,
 }
@@ -336,6 +360,17 @@ impl Workload {
                                 pick(&mut rng, &universe.zones),
                             );
                             Template::new(Class::BeaconEvent, request::Op::Events(EventsRequest { events: vec![e] }))
+                        } else if roll < spec.mix.screen
+                            && rng.chance(spec.rerank_share)
+                            && !universe.products.is_empty()
+                        {
+                            let shelf = (0..12).map(|_| pick(&mut rng, &universe.products)).collect();
+                            let r = RerankRequest {
+                                customer: customer(&mut rng, true),
+                                products: shelf,
+                                ..Default::default()
+                            };
+                            Template::new(Class::ScreenRerank, request::Op::Rerank(r))
                         } else if roll < spec.mix.screen {
                             let r = RecommendRequest {
                                 customer: customer(&mut rng, true),
@@ -358,13 +393,14 @@ impl Workload {
                             } else {
                                 (0..2 + rng.below(7)).map(|_| pick(&mut rng, &universe.products)).collect()
                             };
-                            let r = RecommendRequest {
-                                customer: customer(&mut rng, true),
-                                basket,
-                                k: 5,
-                                ..Default::default()
-                            };
-                            Template::new(Class::Checkout, recommend(r))
+                            let customer = customer(&mut rng, true);
+                            if !basket.is_empty() && rng.chance(spec.complete_share) {
+                                let r = CompleteRequest { customer, basket, k: 5, ..Default::default() };
+                                Template::new(Class::CheckoutComplete, request::Op::Complete(r))
+                            } else {
+                                let r = RecommendRequest { customer, basket, k: 5, ..Default::default() };
+                                Template::new(Class::Checkout, recommend(r))
+                            }
                         }
                     }
                 }
@@ -424,6 +460,8 @@ mod tests {
             requests: 4000,
             events_batch: 1,
             event_share: 0.0,
+            rerank_share: 0.0,
+            complete_share: 0.0,
             seed: 7,
         };
         let w = Workload::generate(&spec, &universe).unwrap();
@@ -434,6 +472,21 @@ mod tests {
         let again = Workload::generate(&spec, &universe).unwrap();
         assert!(w.requests.iter().zip(&again.requests).all(|(a, b)| a.body == b.body));
         assert!("screen=0".parse::<Mix>().is_err());
+        // With shares, screens rerank and terminals complete, from the same weights.
+        let spec = WorkloadSpec { rerank_share: 0.5, complete_share: 0.5, ..spec };
+        let w = Workload::generate(&spec, &universe).unwrap();
+        let count = |c: Class| w.requests.iter().filter(|t| t.class == c).count();
+        let (screens, terminals) = (
+            count(Class::Screen) + count(Class::ScreenRerank),
+            count(Class::Checkout) + count(Class::CheckoutComplete),
+        );
+        assert!((900..1100).contains(&screens) && screens + terminals == 4000, "{screens} {terminals}");
+        assert!((350..650).contains(&count(Class::ScreenRerank)), "{}", count(Class::ScreenRerank));
+        assert!((1300..1700).contains(&count(Class::CheckoutComplete)), "{}", count(Class::CheckoutComplete));
+        for t in w.requests.iter().filter(|t| matches!(t.class, Class::ScreenRerank | Class::CheckoutComplete)) {
+            let body: serde_json::Value = serde_json::from_slice(t.http_body.as_ref().unwrap()).unwrap();
+            assert!(body.get("products").is_some() || body.get("basket").is_some(), "{body}");
+        }
         assert!("kiosk=1".parse::<Mix>().is_err());
     }
 }

@@ -80,6 +80,9 @@ pub enum Command {
         /// Model version (default: train-<UTC time>-<content hash>, unique per content).
         #[arg(long)]
         version: Option<String>,
+        /// Sign the model with this private key (model-signing.pk8) before publishing it.
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
     },
     /// Build and publish one store's model from the tables the Spark job (spark/train.py) wrote.
     Import {
@@ -104,8 +107,12 @@ pub enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Sign the model with this private key (model-signing.pk8) before publishing it.
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
     },
-    /// Recommendations for a list of customers, as CSV on stdout (batch inference).
+    /// Recommendations for a list of customers, as CSV on stdout (batch inference):
+    /// customer_id,rank,product_id,score,reason.
     RecommendBatch {
         /// The model artifact.
         #[arg(long)]
@@ -113,7 +120,17 @@ pub enum Command {
         /// File of customer ids, one per line.
         #[arg(long)]
         customers: PathBuf,
-        /// Items per customer.
+        /// The operation per customer: recommend, similar (--product), complete (--basket) or
+        /// rerank (--product, repeated), each with the customer's rules.
+        #[arg(long, value_enum, default_value_t = BatchOpArg::Recommend)]
+        op: BatchOpArg,
+        /// similar: the product; rerank: a product of the shelf (repeat).
+        #[arg(long)]
+        product: Vec<String>,
+        /// complete: a product of the basket (repeat).
+        #[arg(long)]
+        basket: Vec<String>,
+        /// Items per customer (clamped to recommend.max_k, as the server does).
         #[arg(long, default_value_t = 10)]
         k: u32,
         /// Sources: mixed (buy again, discovery and taste, by probability), buy_again (only
@@ -176,23 +193,73 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: `endcap man > endcap.1`.
     Man,
-    /// Ask a running server for recommendations over QUIC.
+    /// Ask a running server over QUIC: `endcap query [--server A --insecure] <operation> [flags]`.
     Query {
-        /// Server address, host:port.
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        server: String,
-        /// Pin the server certificate by SHA-256 (hex; logged by the server at start).
-        #[arg(long, conflicts_with = "insecure", required_unless_present = "insecure")]
-        cert_sha256: Option<String>,
-        /// Accept any server certificate (local testing only).
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        op: QueryOp,
+    },
+    /// A product's bundle partners from a model file, with orders together, support, confidence
+    /// and lift, as CSV on stdout (for merchandisers' spreadsheets).
+    Bundles {
+        /// The model artifact.
         #[arg(long)]
-        insecure: bool,
-        /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
-        #[arg(long, requires = "key")]
-        cert: Option<PathBuf>,
-        /// The device certificate's private key.
-        #[arg(long, requires = "cert")]
-        key: Option<PathBuf>,
+        model: PathBuf,
+        /// The product id.
+        #[arg(long)]
+        product: String,
+        /// Partners wanted (clamped to recommend.max_k).
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+        /// Config with recommend.bundle_min_orders and max_k (default: config/endcap.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// How `endcap query` reaches the server (the flags may come before or after the operation).
+#[derive(clap::Args)]
+pub struct ConnectArgs {
+    /// Server address, host:port.
+    #[arg(long, global = true, default_value = "127.0.0.1:4433")]
+    pub server: String,
+    /// Pin the server certificate by SHA-256 (hex; logged by the server at start).
+    #[arg(long, global = true, conflicts_with = "insecure")]
+    pub cert_sha256: Option<String>,
+    /// Accept any server certificate (local testing only).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// This device's certificate (servers with a store CA; `endcap ca issue` makes it).
+    #[arg(long, global = true, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The device certificate's private key.
+    #[arg(long, global = true, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Print the same JSON as the HTTP API instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The options of every operation that suggests products.
+#[derive(clap::Args, Clone, Default)]
+pub struct OptionFlags {
+    /// Never return this product (repeat for several).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// A signal the shopper states, e.g. lifestyle:vegetarian (repeat for several): a hard rule.
+    #[arg(long)]
+    pub signal: Vec<String>,
+    /// At most this many items from one aisle (0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    pub max_per_aisle: u32,
+}
+
+/// The operations `endcap query` can ask.
+#[derive(Subcommand)]
+pub enum QueryOp {
+    /// Products for a shopper, here, now.
+    Recommend {
         /// Customer id ("" for an anonymous shopper).
         #[arg(long, default_value = "")]
         customer: String,
@@ -214,10 +281,75 @@ pub enum Command {
         /// In mixed mode: at least this many products the customer has not bought.
         #[arg(long, default_value_t = 0)]
         min_discover: u32,
-        /// Print the same JSON as the HTTP API instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        options: OptionFlags,
     },
+    /// Substitutes for a product.
+    Similar {
+        /// The product id.
+        #[arg(long)]
+        product: String,
+        /// Customer id (their rules apply).
+        #[arg(long, default_value = "")]
+        customer: String,
+        /// Zone name.
+        #[arg(long, default_value = "")]
+        zone: String,
+        /// Aisle name.
+        #[arg(long, default_value = "")]
+        aisle: String,
+        /// Number of items (0 = server default).
+        #[arg(long, default_value_t = 0)]
+        k: u32,
+        /// Where to look first: aisle, department or store.
+        #[arg(long, default_value = "aisle")]
+        scope: String,
+        #[command(flatten)]
+        options: OptionFlags,
+    },
+    /// What goes with a basket.
+    Complete {
+        /// Product id in the basket (repeat for several; at least one).
+        #[arg(long, required = true)]
+        basket: Vec<String>,
+        /// Customer id.
+        #[arg(long, default_value = "")]
+        customer: String,
+        /// Zone name.
+        #[arg(long, default_value = "")]
+        zone: String,
+        /// Number of items (0 = server default).
+        #[arg(long, default_value_t = 0)]
+        k: u32,
+        #[command(flatten)]
+        options: OptionFlags,
+    },
+    /// A product's bundle partners (an ops device).
+    Bundles {
+        /// The product id.
+        #[arg(long)]
+        product: String,
+        /// Number of partners (0 = server default).
+        #[arg(long, default_value_t = 0)]
+        k: u32,
+    },
+    /// Products a screen can show, in the shopper's order.
+    Rerank {
+        /// Customer id ("" for an anonymous shopper).
+        #[arg(long, default_value = "")]
+        customer: String,
+        /// A product on the shelf (repeat, in any order).
+        #[arg(long, required = true)]
+        product: Vec<String>,
+        /// Never return this product (repeat for several).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// A signal the shopper states (repeat for several): a hard rule.
+        #[arg(long)]
+        signal: Vec<String>,
+    },
+    /// The store's layout: zones, aisles, signals, rules.
+    Store,
 }
 
 /// Training settings shared by `train` and `eval`.
@@ -282,9 +414,27 @@ pub enum ModelCommand {
     Inspect {
         /// The artifact.
         path: PathBuf,
-        /// Also map and fully validate the body.
+        /// Also read and fully validate the body.
         #[arg(long)]
         check: bool,
+        /// With --check, also verify the signature (MODEL.sig) with this public key.
+        #[arg(long, requires = "check")]
+        signing_key: Option<PathBuf>,
+    },
+    /// Make an Ed25519 key pair for signing models: DIR/model-signing.pk8 (private, keep it on
+    /// the training machine) and DIR/model-signing.pub (for servers' model.signing_key).
+    Keygen {
+        /// Directory for the two files (an existing private key is never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an artifact: writes MODEL.sig. Sign before publishing (renaming over the served path).
+    Sign {
+        /// The private key (model-signing.pk8).
+        #[arg(long)]
+        key: PathBuf,
+        /// The artifact.
+        path: PathBuf,
     },
 }
 
@@ -350,6 +500,19 @@ pub enum ModeArg {
     BuyAgain,
     /// Only products not bought before.
     Discover,
+}
+
+/// `recommend-batch --op`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BatchOpArg {
+    /// Products for each customer.
+    Recommend,
+    /// Substitutes for --product, with each customer's rules.
+    Similar,
+    /// What goes with --basket, with each customer's rules and taste.
+    Complete,
+    /// The --product shelf in each customer's order.
+    Rerank,
 }
 
 impl From<ModeArg> for Mode {

@@ -148,6 +148,7 @@ impl DemoStore {
             products: self.products.clone(),
             product_vectors: self.product_vectors.clone(),
             product_purchases: self.product_purchases(),
+            total_orders: self.orders as u64,
             customers,
             customer_vectors: self.customer_vectors.clone(),
             signal_vectors,

@@ -17,7 +17,7 @@
 //! allocation once `Scratch` has grown, no clock, no I/O.
 
 use super::features::time_features;
-use super::recommend::Resolved;
+use super::recommend::{Ask, Resolved};
 use super::*;
 
 /// A calibration table applied to `score`: linear between knots, clamped to the end knots; 0
@@ -43,27 +43,21 @@ pub fn calibrated(scores: &[f32], probs: &[f32], score: f32) -> f32 {
 impl Engine {
     /// Ranks products for `q`; the answer is `scratch.hits()`.
     pub fn recommend(&self, q: &Query<'_>, s: &mut Scratch) -> Result<(), EngineError> {
-        let r = self.resolve(q, s)?;
-        let Some(c) = r.customer else {
-            // Nothing is known of this shopper's purchases: the basket or popularity.
-            if q.mode != Mode::BuyAgain {
-                self.embedding(&r, false, s);
-                if s.trace.plan != Plan::Popular {
-                    s.hits.extend(s.topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, Reason::Basket)));
+        let r = self.resolve(&Ask::from(q), s)?;
+        let c = match r.customer {
+            Some(c) if self.blended => c,
+            // Nothing is known of this shopper's purchases (the basket, stated signals or
+            // popularity), or a model without purchase history (planted vectors): the embedding
+            // is all there is.
+            _ => {
+                if q.mode != Mode::BuyAgain {
+                    self.embedding(&r, false, s);
+                    self.embedding_candidates(&r, s);
                 }
+                self.select(&r, 0, s);
+                return Ok(());
             }
-            return Ok(());
         };
-        if !self.blended {
-            // A model without purchase history (planted vectors): the embedding is all there is.
-            if q.mode != Mode::BuyAgain {
-                self.embedding(&r, false, s);
-                s.hits.extend(s.topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, Reason::Personal)));
-            }
-            return Ok(());
-        }
-        s.cands.clear();
-        s.raw.clear();
         let quota = if q.mode == Mode::Mixed { q.min_discover as usize } else { 0 };
         if q.mode != Mode::Discover {
             self.buy_again(&r, c, q.now_unix_s, s);
@@ -72,6 +66,7 @@ impl Engine {
         // sources can score (their calibrations top out), the answer is those: skip the search.
         let settled = q.mode == Mode::Mixed
             && quota == 0
+            && r.pool == r.k
             && s.cands.len() == r.k
             && s.cands.iter().all(|h| h.score > self.new_ceiling);
         if q.mode != Mode::BuyAgain && !settled {
@@ -98,12 +93,12 @@ impl Engine {
         } else {
             s.trace.plan = Plan::History;
         }
-        self.rank(r.k, quota, s);
+        self.select(&r, quota, s);
         Ok(())
     }
 
-    /// Buy-again candidates: the customer's admitted past purchases, at most `k`, with their
-    /// probability at the caller's time.
+    /// Buy-again candidates: the customer's admitted past purchases, at most `r.pool`, with
+    /// their probability at the caller's time.
     fn buy_again(&self, r: &Resolved, c: u32, now_unix_s: i64, s: &mut Scratch) {
         let data = self.model.data();
         let cu = &data.customers;
@@ -112,39 +107,21 @@ impl Engine {
                 (Some(&a), Some(&b)) => (a as usize, b as usize),
                 _ => return,
             };
-        let now = if now_unix_s > 0 { now_unix_s } else { self.data_end_ts };
-        let (items, last) = (u32s(&cu.repeat.items), view::i64s(&cu.repeat_last_ts));
-        let (logits, gap_days, gap_orders) =
-            (f32s(&cu.repeat_logit), f32s(&cu.repeat_gap_days), f32s(&cu.repeat_gap_orders));
-        let w = f32s(&data.blend.time_weights);
-        let (w_days, w_due) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(0.0));
+        let now = self.clock(now_unix_s);
+        let items = u32s(&cu.repeat.items);
         let first = s.cands.len();
         let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
         let filter = self.filter(r.restricted(), s);
-        for i in start..end.min(items.len()) {
-            let row = items[i];
-            if !filter.admits(row) {
-                continue;
+        for (i, &row) in items.iter().enumerate().take(end).skip(start) {
+            if filter.admits(row) {
+                let (hit, logit) = self.again(i, now);
+                cands.push(hit);
+                raw.push(logit);
             }
-            let days = ((now - last[i]).max(0) as f64 / 86_400.0) as f32;
-            let t = time_features(days as f64, gap_days[i]);
-            let logit = logits[i] as f64 + w_days as f64 * t[0] + w_due as f64 * t[1];
-            let p = (1.0 / (1.0 + (-logit).exp())) as f32;
-            let gap = |g: f32| if g > 0.0 { g } else { -1.0 };
-            cands.push(Hit {
-                row,
-                score: p,
-                reason: Reason::BuyAgain,
-                because: Hit::NONE,
-                days_since_last: days,
-                usual_gap_days: gap(gap_days[i]),
-                usual_gap_orders: gap(gap_orders[i]),
-            });
-            raw.push(logits[i]);
         }
         (s.cands, s.raw) = (cands, raw);
-        // Only the best k can be in the answer.
-        let k = r.k;
+        // Only the best of the pool can be in the answer.
+        let k = r.pool;
         if s.cands.len() - first >= k {
             rank_slice(&mut s.cands[first..], &mut s.raw[first..], &mut s.ranked);
             s.cands.truncate(first + k);
@@ -152,7 +129,40 @@ impl Engine {
         }
     }
 
-    /// Discovery candidates: the customer's list, admitted entries, at most `k`.
+    /// Repeat entry `i` (an index into the customers' repeat arrays) as a buy-again hit with its
+    /// probability at `now` (unix s), and its stored logit (the tie-break).
+    pub(super) fn again(&self, i: usize, now: i64) -> (Hit, f32) {
+        let data = self.model.data();
+        let cu = &data.customers;
+        let (items, last) = (u32s(&cu.repeat.items), view::i64s(&cu.repeat_last_ts));
+        let (logits, gap_days, gap_orders) =
+            (f32s(&cu.repeat_logit), f32s(&cu.repeat_gap_days), f32s(&cu.repeat_gap_orders));
+        let w = f32s(&data.blend.time_weights);
+        let (w_days, w_due) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(0.0));
+        let days = ((now - last[i]).max(0) as f64 / 86_400.0) as f32;
+        let t = time_features(days as f64, gap_days[i]);
+        let logit = logits[i] as f64 + w_days as f64 * t[0] + w_due as f64 * t[1];
+        let p = (1.0 / (1.0 + (-logit).exp())) as f32;
+        let gap = |g: f32| if g > 0.0 { g } else { -1.0 };
+        let hit = Hit {
+            row: items[i],
+            score: p,
+            reason: Reason::BuyAgain,
+            because: Hit::NONE,
+            days_since_last: days,
+            usual_gap_days: gap(gap_days[i]),
+            usual_gap_orders: gap(gap_orders[i]),
+            promoted: false,
+        };
+        (hit, logits[i])
+    }
+
+    /// The clock of a request: the caller's, or the model's newest purchase.
+    pub(super) fn clock(&self, now_unix_s: i64) -> i64 {
+        if now_unix_s > 0 { now_unix_s } else { self.data_end_ts }
+    }
+
+    /// Discovery candidates: the customer's list, admitted entries, at most `r.pool`.
     fn discovery(&self, r: &Resolved, c: u32, s: &mut Scratch) {
         let data = self.model.data();
         let cu = &data.customers;
@@ -167,7 +177,7 @@ impl Engine {
         let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
         let filter = self.filter(r.restricted(), s);
         for (i, &row) in items.iter().enumerate().take(end).skip(start as usize) {
-            if taken == r.k {
+            if taken == r.pool {
                 break;
             }
             if !filter.admits(row) {
@@ -181,28 +191,6 @@ impl Engine {
             taken += 1;
         }
         (s.cands, s.raw) = (cands, raw);
-    }
-
-    /// The best `k` candidates by probability into `s.hits`, at least `quota` of them not
-    /// buy-again when there are that many.
-    fn rank(&self, k: usize, quota: usize, s: &mut Scratch) {
-        rank_slice(&mut s.cands, &mut s.raw, &mut s.ranked);
-        let fresh = s.cands.iter().filter(|h| h.reason != Reason::BuyAgain).count();
-        let max_again = k - quota.min(k).min(fresh);
-        let (mut again, mut taken) = (0, 0);
-        for h in &s.cands {
-            if taken == k {
-                break;
-            }
-            if h.reason == Reason::BuyAgain {
-                if again == max_again {
-                    continue;
-                }
-                again += 1;
-            }
-            s.hits.push(*h);
-            taken += 1;
-        }
     }
 }
 

@@ -2,22 +2,30 @@
 //! (zones -> aisle numbers, rules -> tag masks), the unit the server swaps on reload.
 //!
 //! One file per part of the answer (`recommend.rs`: resolving a request and the embedding
-//! source; `blend.rs`: the sources merged by probability); this file holds what they share: the
-//! settings, the request (`Query`, `Mode`), the per-thread `Scratch`, hits, reasons, plans and
-//! errors. Plain synchronous code: no I/O, no locks, no clock (the caller passes its time), no
+//! source; `blend.rs`: the sources merged by probability; `select.rs`: promotions, diversity and
+//! the final cut; `similar.rs`, `complete.rs` (with bundles), `rerank.rs`: the store's other
+//! questions); this file holds what they share: the settings, the requests (`Query`, `Mode`,
+//! `Options`), the per-thread `Scratch`, hits, reasons, plans and errors. Plain synchronous code: no I/O, no locks, no clock (the caller passes its time), no
 //! allocation once `Scratch` has warmed up. The engine knows the model and the settings it is
 //! given, never the whole config, the protocol or a transport.
 
 mod blend;
+mod complete;
 mod features;
 mod recommend;
+mod rerank;
+mod select;
+mod similar;
 
 pub use blend::calibrated;
+pub use complete::{Bundle, CompleteQuery};
 pub use features::{MAX_DAYS, MAX_DUE, time_features};
+pub use rerank::RerankQuery;
+pub use similar::{Scope, SimilarQuery};
 
 use std::collections::HashMap;
 
-use crate::config::{Config, RecommendConfig, RuleConfig, ZoneConfig};
+use crate::config::{Config, PromotionConfig, RecommendConfig, RuleConfig, ZoneConfig};
 use crate::ids::{self, IdList};
 use crate::index::TopK;
 use crate::index::exact::scan_rows;
@@ -47,6 +55,13 @@ pub enum Reason {
     PopularInZone,
     /// Popular in the requested aisle.
     PopularInAisle,
+    /// Close to another product (`similar`; `Hit::because` names it).
+    Similar,
+    /// Often in the same order as a basket item (`complete`; `Hit::because` names it).
+    BoughtWith,
+    /// `rerank`: an id the catalogue does not know, listed last (`Hit::because` is its position
+    /// in the request).
+    UnknownProduct,
 }
 
 impl Reason {
@@ -60,6 +75,9 @@ impl Reason {
             Reason::Popular => "popular",
             Reason::PopularInZone => "popular_in_zone",
             Reason::PopularInAisle => "popular_in_aisle",
+            Reason::Similar => "similar",
+            Reason::BoughtWith => "bought_with",
+            Reason::UnknownProduct => "unknown_product",
         }
     }
 }
@@ -76,7 +94,8 @@ pub struct Hit {
     pub score: f32,
     /// Why.
     pub reason: Reason,
-    /// For `also_bought`: the product row the suggestion comes from; else [`Hit::NONE`].
+    /// For `also_bought`, `similar`, `bought_with`: the product row the suggestion comes from;
+    /// else [`Hit::NONE`].
     pub because: u32,
     /// For `buy_again`: days since the customer last bought it (by the request's clock); else -1.
     pub days_since_last: f32,
@@ -86,6 +105,8 @@ pub struct Hit {
     /// For `buy_again`: the usual gap in the customer's visits (2 = every other visit); -1
     /// when bought once or not a buy-again hit.
     pub usual_gap_orders: f32,
+    /// Boosted by a promotion from the config.
+    pub promoted: bool,
 }
 
 impl Hit {
@@ -102,6 +123,7 @@ impl Hit {
             days_since_last: -1.0,
             usual_gap_days: -1.0,
             usual_gap_orders: -1.0,
+            promoted: false,
         }
     }
 }
@@ -145,8 +167,8 @@ impl Mode {
     }
 }
 
-/// What the engine needs from the configuration: the recommendation settings, the store layout
-/// and the rules.
+/// What the engine needs from the configuration: the recommendation settings, the store layout,
+/// the rules and the promotions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EngineSettings {
     /// Defaults and limits of `recommend`.
@@ -155,12 +177,46 @@ pub struct EngineSettings {
     pub zones: Vec<ZoneConfig>,
     /// Signal-driven exclusions.
     pub rules: Vec<RuleConfig>,
+    /// Boosted products and aisles.
+    pub promotions: Vec<PromotionConfig>,
 }
 
 impl EngineSettings {
     /// The engine's part of `config`.
     pub fn from_config(config: &Config) -> EngineSettings {
-        EngineSettings { recommend: config.recommend.clone(), zones: config.zones.clone(), rules: config.rules.clone() }
+        EngineSettings {
+            recommend: config.recommend.clone(),
+            zones: config.zones.clone(),
+            rules: config.rules.clone(),
+            promotions: config.promotions.clone(),
+        }
+    }
+}
+
+/// Request options every operation that suggests products takes (those that apply to it).
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// Product ids never to return.
+    pub exclude: &'a IdList,
+    /// Signals the shopper states themselves (`lifestyle:vegetarian`): hard rules like a known
+    /// customer's, and, for a shopper the model does not know, the taste their vectors carry. A
+    /// name neither a rule nor the model knows is refused (`UnknownSignal`): a typo must not
+    /// silently serve meat to a vegetarian.
+    pub signals: &'a IdList,
+    /// At most this many items from one aisle (0 = no limit).
+    pub max_per_aisle: u32,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options { exclude: &ids::EMPTY, signals: &ids::EMPTY, max_per_aisle: 0 }
+    }
+}
+
+impl Options<'_> {
+    /// True when the answer is cut by more than score (so sources gather a wider pool).
+    fn reshapes(&self) -> bool {
+        self.max_per_aisle > 0
     }
 }
 
@@ -185,6 +241,8 @@ pub struct Query<'a> {
     /// The caller's clock (unix seconds): how long ago a past purchase was. The engine never
     /// reads a clock; 0 or less means the model's newest purchase (what it was trained up to).
     pub now_unix_s: i64,
+    /// Exclusions, stated signals, diversity.
+    pub options: Options<'a>,
 }
 
 impl Default for Query<'_> {
@@ -198,6 +256,7 @@ impl Default for Query<'_> {
             mode: Mode::Mixed,
             min_discover: 0,
             now_unix_s: 0,
+            options: Options::default(),
         }
     }
 }
@@ -211,6 +270,12 @@ pub enum EngineError {
     /// The aisle is not in the catalogue.
     #[error("unknown aisle {0:?}")]
     UnknownAisle(String),
+    /// A product id the operation needs is not in the catalogue.
+    #[error("unknown product {0:?}")]
+    UnknownProduct(String),
+    /// A stated signal neither a rule nor the model knows.
+    #[error("unknown signal {0:?}: neither a rule nor the model knows it (see GET /v1/store)")]
+    UnknownSignal(String),
     /// A field is out of range.
     #[error("{0}")]
     InvalidArgument(String),
@@ -230,11 +295,13 @@ pub enum Plan {
     Popular,
     /// The customer's own history only (`buy_again`): no search.
     History,
+    /// Lists stored in the model (co-purchase for `complete`, the given products for `rerank`).
+    Lists,
 }
 
 impl Plan {
     /// Every plan, in metric order.
-    pub const ALL: [Plan; 5] = [Plan::None, Plan::ExactScan, Plan::Ivf, Plan::Popular, Plan::History];
+    pub const ALL: [Plan; 6] = [Plan::None, Plan::ExactScan, Plan::Ivf, Plan::Popular, Plan::History, Plan::Lists];
 
     /// Metric label.
     pub fn label(self) -> &'static str {
@@ -244,6 +311,7 @@ impl Plan {
             Plan::Ivf => "ivf",
             Plan::Popular => "popular",
             Plan::History => "history",
+            Plan::Lists => "lists",
         }
     }
 }
@@ -255,6 +323,8 @@ pub struct Trace {
     pub unknown_customer: bool,
     /// Basket ids not in the catalogue (ignored).
     pub unknown_basket_items: u32,
+    /// Items a promotion boosted into the answer.
+    pub promoted: u32,
     /// The plan that found the candidates.
     pub plan: Plan,
     /// Lists probed in the index (0 unless the plan is `Ivf`).
@@ -269,7 +339,17 @@ pub struct Scratch {
     query: Vec<f32>,
     mask: Vec<u64>,
     basket: Vec<u32>,
+    /// Rows never to return (`exclude`), sorted.
+    exclude: Vec<u32>,
+    /// Signals the shopper stated that the model has vectors for (signal rows).
+    stated: Vec<u32>,
     aisles: Vec<u64>,
+    /// Items taken per aisle while cutting an answer (`max_per_aisle`).
+    per_aisle: Vec<u16>,
+    /// Rows a promotion may not push out of the answer (habitual items).
+    pinned: Vec<u32>,
+    /// `complete`: (candidate row, confidence, basket row) before merging by row.
+    pairs: Vec<(u32, f32, u32)>,
     hits: Vec<Hit>,
     /// Candidates of a blended answer, with their source's raw score (tie-break) and the order
     /// they are ranked in.
@@ -301,6 +381,10 @@ pub struct Engine {
     blended: bool,
     /// The clock when a request gives none: the model's newest purchase.
     data_end_ts: i64,
+    /// Unit-length product vectors (row order), for `similar`'s cosine.
+    unit: Vec<f32>,
+    /// Per product row: the promotion boost (1 = none); empty without promotions.
+    boost: Vec<f32>,
     /// The highest probability discovery or the embedding can give (their calibrations' tops).
     new_ceiling: f32,
     /// Config entries this model cannot honour (unknown aisles in zones, unknown rule tags).
@@ -336,6 +420,8 @@ impl Engine {
         let data_end_ts = blend.data_end_ts.to_native();
         let top = |probs: &[f32]| probs.last().copied().unwrap_or(0.0);
         let new_ceiling = top(f32s(&blend.discover_probs)).max(top(f32s(&blend.embedding_probs)));
+        let unit = similar::unit_vectors(&model);
+        let boost = select::boosts(&config.promotions, &model, &aisles, &mut warnings);
         Ok(Engine {
             model,
             settings: config.recommend.clone(),
@@ -346,6 +432,8 @@ impl Engine {
             top_purchases,
             blended,
             data_end_ts,
+            unit,
+            boost,
             new_ceiling,
             warnings,
         })
@@ -376,5 +464,7 @@ impl Engine {
 
 #[cfg(test)]
 mod blend_tests;
+#[cfg(test)]
+mod ops_tests;
 #[cfg(test)]
 mod tests;

@@ -7,16 +7,48 @@
 
 use super::*;
 
-/// What a request resolved to; the filters themselves are in `Scratch` (aisles, basket, mask).
+/// What every operation's request shares, before it is resolved: who, where, the basket, how
+/// many, and the options.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ask<'a> {
+    pub(super) customer: &'a str,
+    pub(super) zone: &'a str,
+    pub(super) aisle: &'a str,
+    pub(super) basket: &'a IdList,
+    pub(super) k: u32,
+    pub(super) options: Options<'a>,
+}
+
+impl Default for Ask<'_> {
+    fn default() -> Self {
+        Ask { customer: "", zone: "", aisle: "", basket: &ids::EMPTY, k: 0, options: Options::default() }
+    }
+}
+
+impl<'a> From<&Query<'a>> for Ask<'a> {
+    fn from(q: &Query<'a>) -> Ask<'a> {
+        Ask { customer: q.customer, zone: q.zone, aisle: q.aisle, basket: q.basket, k: q.k, options: q.options }
+    }
+}
+
+/// What a request resolved to; the filters themselves are in `Scratch` (aisles, basket,
+/// exclusions, mask).
 pub(super) struct Resolved {
     /// The customer's row, when given and known.
     pub(super) customer: Option<u32>,
     /// Items wanted.
     pub(super) k: usize,
+    /// Candidates each source gathers: `k`, or more when the answer is cut by more than score
+    /// (diversity, promotions).
+    pub(super) pool: usize,
     /// An aisle was asked for.
     pub(super) by_aisle: bool,
     /// A zone was asked for.
     pub(super) by_zone: bool,
+    /// At most this many items per aisle (0 = no limit).
+    pub(super) max_per_aisle: u32,
+    /// The shopper stated signals the model has vectors for (`Scratch::stated`).
+    pub(super) stated_taste: bool,
 }
 
 impl Resolved {
@@ -26,8 +58,11 @@ impl Resolved {
     }
 }
 
-/// A request's filters: the aisle/zone restriction, the shopper's rules and the basket, over the
-/// model's arrays. Every source's candidates go through [`Filter::admits`].
+/// How many candidates per answer item sources gather when the answer is cut by more than score.
+const POOL_FACTOR: usize = 4;
+
+/// A request's filters: the aisle/zone restriction, the shopper's rules, the basket and the
+/// exclusions, over the model's arrays. Every source's candidates go through [`Filter::admits`].
 pub(super) struct Filter<'a> {
     restricted: bool,
     words: usize,
@@ -36,11 +71,13 @@ pub(super) struct Filter<'a> {
     allowed: &'a [u64],
     mask: &'a [u64],
     basket: &'a [u32],
+    exclude: &'a [u32],
 }
 
 impl Filter<'_> {
     /// Whether `row` passes: in the allowed aisles (when restricted), no tag the shopper's rules
-    /// exclude (fail closed: a row without tags or aisle is refused), not in the basket.
+    /// exclude (fail closed: a row without tags or aisle is refused), not in the basket, not
+    /// excluded by the request.
     #[inline]
     pub(super) fn admits(&self, row: u32) -> bool {
         let r = row as usize;
@@ -51,6 +88,7 @@ impl Filter<'_> {
             self.allowed.get(a / 64).is_some_and(|w| w & (1 << (a % 64)) != 0)
         }) && !Rules::excludes(self.mask, product_tags)
             && !self.basket.contains(&row)
+            && (self.exclude.is_empty() || self.exclude.binary_search(&row).is_err())
     }
 }
 
@@ -60,19 +98,19 @@ impl Engine {
     /// products. For evaluation, benches and the index's recall tests; the served answer is
     /// [`Engine::recommend`].
     pub fn recommend_embedding(&self, q: &Query<'_>, s: &mut Scratch) -> Result<(), EngineError> {
-        let r = self.resolve(q, s)?;
+        let r = self.resolve(&Ask::from(q), s)?;
         self.embedding(&r, q.mode == Mode::Discover, s);
-        let reason = if r.customer.is_some() { Reason::Personal } else { Reason::Basket };
-        if s.trace.plan != Plan::Popular {
-            s.hits.extend(s.topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, reason)));
-        }
+        self.embedding_candidates(&r, s);
+        self.select(&r, 0, s);
         Ok(())
     }
 
     /// Checks the request and resolves its ids and filters into `s`.
-    pub(super) fn resolve(&self, q: &Query<'_>, s: &mut Scratch) -> Result<Resolved, EngineError> {
+    pub(super) fn resolve(&self, q: &Ask<'_>, s: &mut Scratch) -> Result<Resolved, EngineError> {
         s.trace = Trace::default();
         s.hits.clear();
+        s.cands.clear();
+        s.raw.clear();
         if q.customer.len() > MAX_ID_BYTES {
             return Err(EngineError::InvalidArgument(format!("customer id is longer than {MAX_ID_BYTES} bytes")));
         }
@@ -81,6 +119,21 @@ impl Engine {
                 "basket has {} items, at most {} are accepted",
                 q.basket.len(),
                 self.settings.max_basket
+            )));
+        }
+        let opts = &q.options;
+        if opts.exclude.len() > self.settings.max_exclude {
+            return Err(EngineError::InvalidArgument(format!(
+                "exclude has {} products, at most {} are accepted",
+                opts.exclude.len(),
+                self.settings.max_exclude
+            )));
+        }
+        if opts.signals.len() > self.settings.max_signals {
+            return Err(EngineError::InvalidArgument(format!(
+                "{} signals stated, at most {} are accepted",
+                opts.signals.len(),
+                self.settings.max_signals
             )));
         }
         let k = self.effective_k(q.k);
@@ -118,9 +171,24 @@ impl Engine {
             }
         }
 
-        // Exclusions from the shopper's signals.
+        // Products the request excludes (unknown ids cannot be returned anyway).
+        s.exclude.clear();
+        s.exclude.extend(opts.exclude.iter().filter_map(|id| products.ids.row(id)));
+        s.exclude.sort_unstable();
+
+        // Exclusions from the shopper's signals: the ones they state, and a known customer's.
         s.mask.clear();
         s.mask.resize(self.rules.words(), 0);
+        s.stated.clear();
+        for name in opts.signals.iter() {
+            if name.len() > MAX_ID_BYTES || !self.rules.add_stated(name, &mut s.mask) {
+                let shown: String = name.chars().take(64).collect();
+                return Err(EngineError::UnknownSignal(shown));
+            }
+            if let Some(row) = data.signals.names.position(name) {
+                s.stated.push(row as u32);
+            }
+        }
         let customer = match q.customer {
             "" => None,
             id => {
@@ -134,7 +202,17 @@ impl Engine {
                 self.rules.add_signal(sig, &mut s.mask);
             }
         }
-        Ok(Resolved { customer, k, by_aisle: aisle.is_some(), by_zone: zone.is_some() })
+        let reshaped = opts.reshapes() || !self.boost.is_empty();
+        let pool = if reshaped { k.saturating_mul(POOL_FACTOR) } else { k };
+        Ok(Resolved {
+            customer,
+            k,
+            pool,
+            by_aisle: aisle.is_some(),
+            by_zone: zone.is_some(),
+            max_per_aisle: opts.max_per_aisle,
+            stated_taste: customer.is_none() && !s.stated.is_empty(),
+        })
     }
 
     /// The request's filters over the model's arrays, resolved once per request (see
@@ -149,35 +227,60 @@ impl Engine {
             allowed: &s.aisles,
             mask: &s.mask,
             basket: &s.basket,
+            exclude: &s.exclude,
         }
     }
 
-    /// The embedding source: the best `r.k` admitted products for the customer's vector pulled
-    /// toward the basket (or the basket alone), leaving out the customer's past purchases when
-    /// `new_only`, into `s.topk`. A shopper with neither gets popular items into `s.hits`
-    /// (plan `Popular`).
+    /// The embedding source's best products (`s.topk`) as candidates: `personal` for a known
+    /// customer or stated signals, `basket` for a basket alone. (Popular answers are already
+    /// candidates.)
+    pub(super) fn embedding_candidates(&self, r: &Resolved, s: &mut Scratch) {
+        if s.trace.plan == Plan::Popular {
+            return;
+        }
+        let reason = if r.customer.is_some() || r.stated_taste { Reason::Personal } else { Reason::Basket };
+        for &(score, row) in s.topk.as_slice() {
+            s.cands.push(Hit::new(row, score, reason));
+            s.raw.push(score);
+        }
+    }
+
+    /// The embedding source: the best `r.pool` admitted products for the customer's vector (or
+    /// their stated signals' vectors) pulled toward the basket, or the basket alone, leaving out
+    /// the customer's past purchases when `new_only`, into `s.topk`. A shopper with none of
+    /// these gets popular items as candidates (plan `Popular`).
     pub(super) fn embedding(&self, r: &Resolved, new_only: bool, s: &mut Scratch) {
-        let k = r.k;
+        let k = r.pool;
         let data = self.model.data();
         let products = &data.products;
-        let np = products.ids.len();
         let dim = self.model.dim();
         let restricted = r.restricted();
         s.topk.reset(k);
 
-        // The query vector: the customer's taste, moved toward the basket; or the basket alone.
+        // The query vector: the customer's taste (or the mean of the signals they state), moved
+        // toward the basket; or the basket alone.
         s.query.clear();
-        match (r.customer, s.basket.is_empty()) {
-            (Some(c), _) => s.query.extend_from_slice(self.model.customer_vector(c)),
-            (None, false) => s.query.resize(dim, 0.0),
-            (None, true) => {
+        match (r.customer, r.stated_taste, s.basket.is_empty()) {
+            (Some(c), _, _) => s.query.extend_from_slice(self.model.customer_vector(c)),
+            (None, true, _) => {
+                s.query.resize(dim, 0.0);
+                let vectors = f32s(&data.signals.vectors);
+                let w = 1.0 / s.stated.len() as f32;
+                for &sig in &s.stated {
+                    let v = &vectors[sig as usize * dim..(sig as usize + 1) * dim];
+                    s.query.iter_mut().zip(v).for_each(|(q, x)| *q += w * x);
+                }
+            }
+            (None, false, false) => s.query.resize(dim, 0.0),
+            (None, false, true) => {
                 s.trace.plan = Plan::Popular;
                 self.popular(k, r.by_aisle, r.by_zone, restricted, s);
                 return;
             }
         }
         if !s.basket.is_empty() {
-            let weight = if r.customer.is_none() { 1.0 } else { self.settings.basket_weight };
+            let tasted = r.customer.is_some() || r.stated_taste;
+            let weight = if tasted { self.settings.basket_weight } else { 1.0 };
             let w = weight / s.basket.len() as f32;
             for &b in &s.basket {
                 for (q, v) in s.query.iter_mut().zip(self.model.product_vector(b)) {
@@ -191,13 +294,26 @@ impl Engine {
             (true, Some(c)) => data.customers.repeat.row(c as usize),
             _ => &[],
         };
+        self.search(r, f32s(&products.vectors), self.nprobe, history, s);
+    }
+
+    /// The best `r.pool` admitted products for `s.query` by inner product over `vectors` (the
+    /// product vectors, or their unit-length copies for cosine), leaving out `history` (sorted
+    /// rows), into `s.topk`: an exact scan of a small filtered subset, or the IVF index probing
+    /// `base_nprobe` lists widened by the share of products the filter removes.
+    pub(super) fn search(&self, r: &Resolved, vectors: &[f32], base_nprobe: usize, history: &[u32], s: &mut Scratch) {
+        let k = r.pool;
+        let data = self.model.data();
+        let products = &data.products;
+        let np = products.ids.len();
+        let dim = self.model.dim();
+        let restricted = r.restricted();
         let mut topk = std::mem::take(&mut s.topk);
         let mut probes = std::mem::take(&mut s.probes);
         let scratch: &Scratch = s;
         let allowed = &scratch.aisles[..];
         let filter = self.filter(restricted, scratch);
         let accept = |row: u32| filter.admits(row) && (history.is_empty() || history.binary_search(&row).is_err());
-        let vectors = f32s(&products.vectors);
         let in_aisles = |a: usize| allowed[a / 64] & (1 << (a % 64)) != 0;
         let candidates: usize = if restricted {
             (0..products.aisle_names.len()).filter(|&a| in_aisles(a)).map(|a| products.by_aisle.row(a).len()).sum()
@@ -208,12 +324,12 @@ impl Engine {
         // Widen the probe by the share of products the filter removes, so about as many
         // admitted candidates are scored as for an unfiltered query.
         let kept = (candidates as f64 / np.max(1) as f64) * (1.0 - self.rules.excluded_fraction(&scratch.mask));
-        let nprobe = ((self.nprobe as f64 / kept.max(0.01)).ceil() as usize).max(self.nprobe);
+        let nprobe = ((base_nprobe as f64 / kept.max(0.01)).ceil() as usize).max(base_nprobe);
         let lists = u32s(&data.ivf.offsets).len().saturating_sub(1);
         // A probe that covers every list is a scan of the whole catalogue: the filtered subset
         // alone is less to scan, and exact (trained indexes tuned to a high nprobe get here).
+        topk.reset(k);
         let plan = if restricted && (candidates as f64 <= exact_max || nprobe >= lists) {
-            topk.reset(k);
             let rows = (0..products.aisle_names.len())
                 .filter(|&a| in_aisles(a))
                 .flat_map(|a| products.by_aisle.row(a).iter().copied());
@@ -236,7 +352,8 @@ impl Engine {
         s.trace.nprobe = plan.1;
     }
 
-    /// Popular items for a shopper without a vector, within the zone or aisle if given.
+    /// Popular items for a shopper without a vector, within the zone or aisle if given, as
+    /// candidates.
     fn popular(&self, k: usize, by_aisle: bool, by_zone: bool, restricted: bool, s: &mut Scratch) {
         let products = &self.model.data().products;
         let purchases = u32s(&products.purchases);
@@ -257,14 +374,19 @@ impl Engine {
                     topk.push(score(row), row);
                 }
             }
-            s.hits.extend(topk.as_slice().iter().map(|&(score, row)| Hit::new(row, score, reason)));
+            for &(score, row) in topk.as_slice() {
+                s.cands.push(Hit::new(row, score, reason));
+                s.raw.push(score);
+            }
             s.topk = topk;
         } else {
-            let mut hits = std::mem::take(&mut s.hits);
+            let (mut cands, mut raw) = (std::mem::take(&mut s.cands), std::mem::take(&mut s.raw));
             let filter = self.filter(false, s);
-            let best = u32s(&products.popular).iter().copied().filter(|&r| filter.admits(r)).take(k);
-            hits.extend(best.map(|row| Hit::new(row, score(row), reason)));
-            s.hits = hits;
+            for row in u32s(&products.popular).iter().copied().filter(|&r| filter.admits(r)).take(k) {
+                cands.push(Hit::new(row, score(row), reason));
+                raw.push(score(row));
+            }
+            (s.cands, s.raw) = (cands, raw);
         }
     }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{ImportReport, StoreTables, timed};
 use crate::data::TrainData;
 use crate::index::{Kernel, TopK};
-use crate::model::input::{BlendInput, CustomerInput, Discovery, ModelInput, RepeatPurchase, SegmentInput};
+use crate::model::input::{BlendInput, CoPurchase, CustomerInput, Discovery, ModelInput, RepeatPurchase, SegmentInput};
 use crate::train::als::Sparse;
 use crate::train::buy_again::{customer_repeat, features, propensity};
 use crate::train::calibrate::fit as calibrate;
@@ -233,7 +233,12 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
         customers,
         customer_vectors: factors.customers,
         signal_vectors,
-        co_purchase: t.co_purchase.into_iter().map(|l| l.into_iter().map(|(p, s, _)| (p, s)).collect()).collect(),
+        total_orders: t.total_orders,
+        co_purchase: t
+            .co_purchase
+            .into_iter()
+            .map(|l| l.into_iter().map(|(product, score, together)| CoPurchase { product, score, together }).collect())
+            .collect(),
         also_bought: t.also_bought,
         repeat,
         discover: discovery,

@@ -10,8 +10,15 @@ use crate::model;
 use crate::train::TrainOptions;
 
 /// `endcap import`: reads the tables of `store` (or the only store) under `root`, builds the
-/// model and publishes it at `out` (checked before any work), printing a summary to stderr.
-pub fn import_command(root: &Path, store: Option<&str>, out: &Path, opts: &TrainOptions) -> anyhow::Result<()> {
+/// model and publishes it at `out` (checked before any work), signed with `sign_key` when given,
+/// printing a summary to stderr.
+pub fn import_command(
+    root: &Path,
+    store: Option<&str>,
+    out: &Path,
+    opts: &TrainOptions,
+    sign_key: Option<&Path>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     model::check_destination(out)?;
     let store = pick_store(root, store)?;
@@ -21,6 +28,12 @@ pub fn import_command(root: &Path, store: Option<&str>, out: &Path, opts: &Train
     let (input, mut report) = assemble(tables, opts).map_err(|e| anyhow::anyhow!("store {store}: {e}"))?;
     steps.append(&mut report.steps);
     let artifact = timed(&mut steps, "index + artifact", || model::build_owned(input))?;
+    if let Some(key) = sign_key {
+        // The signature goes first, so a server that requires one never sees the model unsigned.
+        let sig =
+            model::sign::sign_parts(key, out, &[&artifact.header(), &artifact.body]).map_err(anyhow::Error::msg)?;
+        writeln!(std::io::stderr(), "signed: {}", sig.display())?;
+    }
     timed(&mut steps, "publish", || artifact.write_atomic(out))?;
     let m = &artifact.manifest;
     let mut e = std::io::stderr().lock();

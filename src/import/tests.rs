@@ -60,7 +60,7 @@ fn an_unreadable_part_file_is_named_in_the_error() {
     let t = Tables::new("garbage", &[("summary", "all")]);
     let part = t.root().join("summary/store=all/part-00000.parquet");
     std::fs::write(&part, b"not parquet at all").expect("part");
-    let e = read_store(t.root(), "all").err().expect("garbage is refused").to_string();
+    let e = read_store(t.root(), "all").expect_err("garbage is refused").to_string();
     assert!(e.contains("part-00000.parquet"), "{e}");
 }
 

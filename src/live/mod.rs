@@ -360,7 +360,15 @@ impl Live {
                 if current.as_ref().is_some_and(|c| c.model().is_file(&path)) {
                     return Ok(None);
                 }
-                Model::load(&path)?
+                // With a publisher's key configured, only models it signed are served (the key
+                // is read on every load, so a rotated key needs no restart).
+                let verifier = match &self.model.signing_key {
+                    Some(key) => Some(crate::model::sign::Verifier::from_file(key).map_err(|reason| {
+                        crate::model::LoadError::Invalid { source_name: path.display().to_string(), reason }
+                    })?),
+                    None => None,
+                };
+                Model::load_signed(&path, verifier.as_ref())?
             }
             Source::Made(make) => make().map_err(ReloadError::Build)?,
         };

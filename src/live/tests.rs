@@ -160,14 +160,6 @@ fn configured_width_is_enforced() {
     assert!(s.engine().is_none());
 }
 
-/// How many of this process's memory mappings are of `path`.
-#[cfg(target_os = "linux")]
-fn mappings_of(path: &Path) -> usize {
-    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
-    let name = path.display().to_string();
-    maps.lines().filter(|l| l.contains(&name)).count()
-}
-
 #[test]
 fn a_replaced_model_is_freed_when_its_last_request_ends() {
     let dir = TempDir::new("free");
@@ -185,19 +177,14 @@ fn a_replaced_model_is_freed_when_its_last_request_ends() {
     reload(&s, &paths[2], Trigger::Admin).expect("m3");
     // m1 is neither serving nor kept for rollback (m2 is), but its request is still running.
     assert!(first.upgrade().is_some());
-    #[cfg(target_os = "linux")]
-    assert!(mappings_of(&paths[0]) > 0, "m1 is still mapped while a request uses it");
     drop(in_flight);
+    // The engine owns the model's bytes (a private copy of the file): freeing it frees them.
     assert!(first.upgrade().is_none(), "m1 is freed when its last request ends");
-    #[cfg(target_os = "linux")]
-    assert_eq!(mappings_of(&paths[0]), 0, "m1's file is unmapped");
 
     // m2, kept for rollback, is freed by the next swap.
     let second: Weak<Engine> = Arc::downgrade(&s.previous_engine().expect("m2 kept"));
     reload(&s, &paths[0], Trigger::Admin).expect("m1 again");
     assert!(second.upgrade().is_none(), "m2 is freed once nothing keeps it");
-    #[cfg(target_os = "linux")]
-    assert_eq!(mappings_of(&paths[1]), 0);
 }
 
 fn with_last_good(path: &Path) -> Live {

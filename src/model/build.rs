@@ -11,7 +11,7 @@ use rkyv::util::AlignedVec;
 
 use super::format::{
     BODY_ALIGN, Blend, Counts, Csr, Customers, FORMAT_VERSION, IdMap, IndexSummary, Ivf, MAGIC, Manifest, ModelData,
-    Products, Segments, Signals, Strings, body_offset, checksum_hex,
+    Products, Segments, Signals, Strings, body_offset, check_model_version, checksum_hex, manifest_checksum,
 };
 use super::input::{Discovery, ModelInput, RepeatPurchase};
 use crate::index::ivf::{self, IvfView};
@@ -59,6 +59,7 @@ impl Artifact {
         head.extend_from_slice(&MAGIC);
         head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         head.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        head.extend_from_slice(&manifest_checksum(&json).to_le_bytes());
         head.extend_from_slice(&json);
         head.resize(body_offset(json.len()), 0);
         head
@@ -123,6 +124,7 @@ fn check(input: &ModelInput, repeat: &[Vec<RepeatPurchase>], discover: &[Vec<Dis
     if dim == 0 {
         return Err(invalid("dim is 0"));
     }
+    check_model_version(&input.model_version).map_err(invalid)?;
     if np == 0 {
         return Err(invalid("the catalogue is empty"));
     }
@@ -170,8 +172,22 @@ fn check(input: &ModelInput, repeat: &[Vec<RepeatPurchase>], discover: &[Vec<Dis
     if !input.co_purchase.is_empty() && input.co_purchase.len() != np {
         return Err(invalid("co_purchase must be empty or have one list per product"));
     }
-    for &(p, _) in input.co_purchase.iter().flatten() {
-        in_range("co_purchase", p)?;
+    let orders_of = |p: u32| input.product_purchases[p as usize];
+    for (a, list) in input.co_purchase.iter().enumerate() {
+        for n in list {
+            in_range("co_purchase", n.product)?;
+            finite("co_purchase score", &[n.score])?;
+            let together = u64::from(n.together);
+            if together > orders_of(a as u32) || together > orders_of(n.product) {
+                return Err(invalid(format!(
+                    "co_purchase: products {a} and {} held together by {together} orders, more than either alone",
+                    n.product
+                )));
+            }
+        }
+    }
+    if input.total_orders > 0 && input.product_purchases.iter().any(|&n| n > input.total_orders) {
+        return Err(invalid("a product is held by more orders than total_orders"));
     }
     if !input.also_bought.is_empty() && input.also_bought.len() != np {
         return Err(invalid("also_bought must be empty or have one list per product"));
@@ -244,6 +260,7 @@ fn body_estimate(d: &ModelData) -> usize {
         + strings(&p.names)
         + 8 * p.tags.len()
         + csr(&p.co_purchase)
+        + 4 * p.co_purchase_together.len()
         + csr(&p.also_bought)
         + csr(&p.by_aisle)
         + csr(&p.by_department);
@@ -366,15 +383,18 @@ fn build_lists(
             tag_bits[r * tag_words + t / 64] |= 1 << (t % 64);
         }
     }
-    let co_purchase = if input.co_purchase.is_empty() {
-        Csr::default()
+    let (co_purchase, co_purchase_together) = if input.co_purchase.is_empty() {
+        (Csr::default(), Vec::new())
     } else {
-        csr(0..np, |r, items, scores| {
-            for &(p, s) in &input.co_purchase[order[r] as usize] {
-                items.push(new_row[p as usize]);
-                scores.push(s);
+        let mut together = Vec::new();
+        let co = csr(0..np, |r, items, scores| {
+            for n in &input.co_purchase[order[r] as usize] {
+                items.push(new_row[n.product as usize]);
+                scores.push(n.score);
+                together.push(n.together);
             }
-        })
+        });
+        (co, together)
     };
     let also_bought = if input.also_bought.is_empty() {
         Csr::default()
@@ -405,8 +425,10 @@ fn build_lists(
         aisle: aisle_of,
         department: department_of,
         purchases,
+        total_orders: input.total_orders,
         popular,
         co_purchase,
+        co_purchase_together,
         also_bought,
     };
 

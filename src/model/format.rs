@@ -4,13 +4,16 @@
 //! offset 0   magic  b"ENDCAPMD"                  8 bytes
 //! offset 8   format version, u32 little-endian   (FORMAT_VERSION)
 //! offset 12  manifest length, u32 little-endian
-//! offset 16  manifest: UTF-8 JSON (`Manifest`)
+//! offset 16  xxh3-64 of the manifest bytes, u64 little-endian
+//! offset 24  manifest: UTF-8 JSON (`Manifest`)
 //! ...        zero padding up to a multiple of BODY_ALIGN
 //! body       rkyv archive of `ModelData`, to the end of the file
 //! ```
 //!
 //! The manifest is readable without touching the body (`endcap model inspect`) and carries the
-//! body's length and xxh3-64 checksum. The body is used in place (zero-copy) from an mmap, so every
+//! body's length and xxh3-64 checksum; the header carries the manifest's, so no byte of the file
+//! goes unchecked. (A checksum catches corruption, not forgery: that is the optional signature's
+//! job, see `model::load`.) The body is used in place (zero-copy) from an mmap, so every
 //! array a request touches is a slice into the file. This module only defines shapes; building
 //! is `model::build`, reading and validation is `model::load`.
 
@@ -22,11 +25,11 @@ use serde::{Deserialize as SerdeDeserialize, Serialize as SerdeSerialize};
 /// First eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"ENDCAPMD";
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The body starts at a multiple of this, so archived arrays are aligned in an mmap.
 pub const BODY_ALIGN: usize = 64;
 /// Fixed header before the manifest.
-pub const HEADER_LEN: usize = 16;
+pub const HEADER_LEN: usize = 24;
 /// Upper bound on the manifest, so a corrupt length cannot make us read gigabytes of "JSON".
 pub const MAX_MANIFEST_LEN: usize = 16 << 20;
 
@@ -146,8 +149,10 @@ pub struct Products {
     pub department: Vec<u32>,
     /// Price in cents, `u32::MAX` when unknown.
     pub price_cents: Vec<u32>,
-    /// Purchase count per product (popularity).
+    /// Orders holding each product (popularity; the denominator of a bundle's confidence).
     pub purchases: Vec<u32>,
+    /// Orders in the training data, 0 when unknown (the denominator of a bundle's support).
+    pub total_orders: u64,
     /// `rows * tag_words` bitset words: bit `t` set when the product has tag `t`.
     pub tags: Vec<u64>,
     /// Words per product in `tags`.
@@ -166,6 +171,8 @@ pub struct Products {
     pub popular: Vec<u32>,
     /// Frequently bought together: per product, neighbour rows with scores, best first.
     pub co_purchase: Csr,
+    /// Orders holding both products, parallel to `co_purchase.items` (empty without co-purchase).
+    pub co_purchase_together: Vec<u32>,
     /// Bought by the same customers (counted per customer, not per order): per product,
     /// neighbour rows with similarities, best first.
     pub also_bought: Csr,
@@ -285,6 +292,29 @@ const _: () = {
 /// Rounds `n` up to the next multiple of `BODY_ALIGN`.
 pub fn body_offset(manifest_len: usize) -> usize {
     (HEADER_LEN + manifest_len).div_ceil(BODY_ALIGN) * BODY_ALIGN
+}
+
+/// The header's checksum of the manifest bytes.
+pub fn manifest_checksum(manifest: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(manifest)
+}
+
+/// Longest `model_version` accepted: it travels in every answer and in log lines.
+pub const MAX_MODEL_VERSION_LEN: usize = 128;
+
+/// Checks a model version: 1 to `MAX_MODEL_VERSION_LEN` bytes of printable ASCII (letters,
+/// digits, punctuation and inner spaces), so it cannot forge a log line or bloat every answer.
+pub fn check_model_version(version: &str) -> Result<(), String> {
+    if version.is_empty() || version.len() > MAX_MODEL_VERSION_LEN {
+        return Err(format!("model_version is {} bytes; 1 to {MAX_MODEL_VERSION_LEN} are allowed", version.len()));
+    }
+    if let Some(c) = version.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
+        return Err(format!("model_version holds {c:?}; only printable ASCII is allowed"));
+    }
+    if version.starts_with(' ') || version.ends_with(' ') {
+        return Err("model_version starts or ends with a space".into());
+    }
+    Ok(())
 }
 
 /// Lower-case hex of an xxh3-64 digest, as stored in the manifest.

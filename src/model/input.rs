@@ -59,6 +59,18 @@ pub struct Discovery {
     pub because: u32,
 }
 
+/// One frequently-bought-together neighbour of a product.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoPurchase {
+    /// Index into `ModelInput::products`.
+    pub product: u32,
+    /// The ranking score (co-occurrence normalised by both products' order counts).
+    pub score: f32,
+    /// Orders that held both products: with `ModelInput::product_purchases` and
+    /// `ModelInput::total_orders` it gives support, confidence and lift.
+    pub together: u32,
+}
+
 /// What the engine needs to merge its sources: the time part of the buy-again model and the
 /// calibration of the other sources' scores to probabilities (all fitted on held-out baskets).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,17 +105,18 @@ pub struct ModelInput {
     pub products: Vec<ProductInput>,
     /// `products.len() * dim` values.
     pub product_vectors: Vec<f32>,
-    /// Purchase count per product (popularity), same order as `products`.
+    /// Orders holding each product (popularity), same order as `products`.
     pub product_purchases: Vec<u64>,
+    /// Orders in the training data (0 when unknown); the denominator of bundle support.
+    pub total_orders: u64,
     /// Known customers.
     pub customers: Vec<CustomerInput>,
     /// `customers.len() * dim` values.
     pub customer_vectors: Vec<f32>,
     /// Signal name -> vector learned from the customers who carry it (`dim` values each).
     pub signal_vectors: Vec<(String, Vec<f32>)>,
-    /// Per product: frequently-bought-together neighbours (product index, score), best first.
-    /// Empty when not computed.
-    pub co_purchase: Vec<Vec<(u32, f32)>>,
+    /// Per product: frequently-bought-together neighbours, best first. Empty when not computed.
+    pub co_purchase: Vec<Vec<CoPurchase>>,
     /// Per product: products bought by the same customers (product index, similarity), best
     /// first. Empty when not computed.
     pub also_bought: Vec<Vec<(u32, f32)>>,

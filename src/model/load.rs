@@ -2,7 +2,7 @@
 //!
 //! A model that fails any check is refused with a reason that names the part at fault; the
 //! caller keeps serving whatever it had. Checks: magic, format version, manifest, body length
-//! (truncation), xxh3 checksum, rkyv structure (bytecheck), then every invariant the engine
+//! (truncation), xxh3 checksums of manifest and body, the model version's form, rkyv structure (bytecheck), then every invariant the engine
 //! relies on (lengths against the manifest, offsets, UTF-8, id tables, indexes in range, finite
 //! values, index lists covering every product exactly once).
 
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::format::{
     ArchivedCsr, ArchivedIdMap, ArchivedModelData, ArchivedStrings, FORMAT_VERSION, HEADER_LEN, MAGIC,
-    MAX_MANIFEST_LEN, Manifest, body_offset, checksum_hex,
+    MAX_MANIFEST_LEN, Manifest, body_offset, check_model_version, checksum_hex, manifest_checksum,
 };
 use super::view::{f32s, u32s};
 
@@ -70,9 +70,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Manifest, usize), String> {
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version < FORMAT_VERSION {
         return Err(format!(
-            "format version {version} was written by an older endcap (before buy-again and source \
-             blending); this build reads version {FORMAT_VERSION}: retrain the model with `endcap train` \
-             (or rebuild a planted one with `endcap demo --model`)"
+            "format version {version} was written by an older endcap (before bundle counts and the \
+             manifest checksum); this build reads version {FORMAT_VERSION}: retrain the model with \
+             `endcap train` (or rebuild a planted one with `endcap demo --model`)"
         ));
     }
     if version != FORMAT_VERSION {
@@ -84,8 +84,15 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Manifest, usize), String> {
     if manifest_len > MAX_MANIFEST_LEN || HEADER_LEN + manifest_len > bytes.len() {
         return Err(format!("manifest length {manifest_len} runs past the end of the file (truncated?)"));
     }
-    let manifest: Manifest = serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + manifest_len])
-        .map_err(|e| format!("manifest is not valid: {e}"))?;
+    let manifest_bytes = &bytes[HEADER_LEN..HEADER_LEN + manifest_len];
+    let expected = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+    let sum = manifest_checksum(manifest_bytes);
+    if sum != expected {
+        return Err(format!("manifest checksum mismatch: it hashes to {sum:016x}, the header says {expected:016x}"));
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(manifest_bytes).map_err(|e| format!("manifest is not valid: {e}"))?;
+    check_model_version(&manifest.model_version)?;
     if manifest.format_version != version {
         return Err(format!("manifest says format {}, header says {version}", manifest.format_version));
     }
@@ -228,6 +235,25 @@ pub fn check_data(d: &ArchivedModelData, m: &Manifest) -> Result<(), String> {
     if p.co_purchase.items.len() as u64 != c.co_purchase_pairs {
         return Err("co-purchase: pair count differs from the manifest".into());
     }
+    let together = u32s(&p.co_purchase_together);
+    if together.len() != p.co_purchase.items.len() {
+        return Err("co-purchase: not one order count per pair".into());
+    }
+    // A pair's orders cannot outnumber either product's orders, nor all orders.
+    let purchases = u32s(&p.purchases);
+    let total = p.total_orders.to_native();
+    let (rows, items) = (u32s(&p.co_purchase.offsets), u32s(&p.co_purchase.items));
+    for (a, w) in rows.windows(2).enumerate() {
+        for i in w[0] as usize..w[1] as usize {
+            let (b, n) = (items[i] as usize, together[i]);
+            if n > purchases[a] || n > purchases[b] || (total > 0 && n as u64 > total) {
+                return Err(format!("co-purchase: pair {a}-{b} held by {n} orders, more than either product's"));
+            }
+        }
+    }
+    if total > 0 && purchases.iter().any(|&n| n as u64 > total) {
+        return Err("product purchase counts exceed the total number of orders".into());
+    }
     check_csr("also bought", &p.also_bought, np, np, true)?;
     if p.also_bought.items.len() as u64 != c.also_bought_pairs {
         return Err("also bought: pair count differs from the manifest".into());
@@ -322,6 +348,12 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, LoadError> {
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut head = vec![0u8; HEADER_LEN];
     file.read_exact(&mut head).map_err(io)?;
+    if head[..8] != MAGIC {
+        return Err(LoadError::Invalid {
+            source_name: path.display().to_string(),
+            reason: "not an endcap model (bad magic bytes)".into(),
+        });
+    }
     let len = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes")) as usize;
     file.take(len.min(MAX_MANIFEST_LEN) as u64).read_to_end(&mut head).map_err(io)?;
     parse_header(&head)

@@ -1,16 +1,23 @@
 //! The model artifact: its format, how it is built, loaded and validated, and the loaded `Model`
 //! that the engine reads from.
 //!
-//! A `Model` owns the artifact's bytes (an mmap of the file, or a buffer for a model built in
-//! memory) and hands out the archived data in place. It is immutable: a new model is a new
+//! A `Model` owns the artifact's bytes (a private copy of the file, or a buffer for a model built
+//! in memory) and hands out the archived data in place. It is immutable: a new model is a new
 //! `Model`, swapped in whole by the model lifecycle (`live::Live`). Nothing here knows about
 //! requests.
+//!
+//! The file is read into memory the process owns rather than mapped: a map shares the file's
+//! pages, so a `cp`, `scp` or `truncate` onto the served path would change or remove bytes under
+//! a running request (a truncated map raises SIGBUS and kills the process). Only regular files
+//! are read (a FIFO at the path would hang a reload; it is opened non-blocking and refused). The
+//! cost is the model's size in anonymous memory instead of page cache (BENCHMARKS.md).
 
 pub mod build;
 pub mod format;
 pub mod input;
 pub mod load;
 pub mod publish;
+pub mod sign;
 pub mod view;
 
 use std::path::Path;
@@ -24,11 +31,13 @@ pub use load::{LoadError, read_manifest};
 pub use publish::{DestinationError, check_destination};
 use view::f32s;
 
+/// Largest artifact read (a wrong path must not make the server read a disk image).
+pub const MAX_MODEL_BYTES: u64 = 64 << 30;
+
 /// Where a model's bytes live.
 enum Backing {
-    /// A read-only map of the artifact file, and which file it was. The trainer publishes by
-    /// rename, so the mapped inode is never rewritten under us.
-    Mapped(memmap2::Mmap, FileId),
+    /// A private copy of the artifact file, and which file it was.
+    File(AlignedVec<BODY_ALIGN>, FileId),
     /// A model built in memory (the built-in demo).
     Owned(AlignedVec<BODY_ALIGN>),
 }
@@ -36,8 +45,7 @@ enum Backing {
 impl Backing {
     fn bytes(&self) -> &[u8] {
         match self {
-            Backing::Mapped(m, _) => m,
-            Backing::Owned(v) => v,
+            Backing::File(v, _) | Backing::Owned(v) => v,
         }
     }
 }
@@ -66,6 +74,45 @@ impl FileId {
     }
 }
 
+/// Reads the regular file at `path` whole into an aligned buffer, refusing anything else (a FIFO
+/// is opened without blocking, then refused) and a file that changed while it was read.
+fn read_private(path: &Path) -> Result<(AlignedVec<BODY_ALIGN>, FileId), LoadError> {
+    use std::io::Read;
+    let io = |source| LoadError::Io { path: path.display().to_string(), source };
+    let invalid = |reason: String| LoadError::Invalid { source_name: path.display().to_string(), reason };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK | libc::O_NOCTTY);
+    let mut file = opts.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(invalid(format!(
+            "not a regular file ({}); publish models as files",
+            if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" }
+        )));
+    }
+    if meta.len() > MAX_MODEL_BYTES {
+        return Err(invalid(format!("{} bytes, over the {MAX_MODEL_BYTES}-byte limit", meta.len())));
+    }
+    let len = meta.len() as usize;
+    let mut bytes = AlignedVec::<BODY_ALIGN>::with_capacity(len);
+    bytes.resize(len, 0);
+    let mut extra = [0u8; 1];
+    let changed = match file.read_exact(&mut bytes) {
+        Ok(()) => file.read(&mut extra).map_err(io)? != 0,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => true,
+        Err(e) => return Err(io(e)),
+    };
+    let id = FileId::of(&meta);
+    if changed || std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) != id) {
+        // Someone is writing the file in place; the watcher reads it again once it is quiet.
+        let e = std::io::Error::new(std::io::ErrorKind::Interrupted, "the file changed while it was read");
+        return Err(io(e));
+    }
+    Ok((bytes, id))
+}
+
 /// A validated, immutable model, read in place.
 pub struct Model {
     backing: Backing,
@@ -82,15 +129,20 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Maps and validates the artifact at `path`.
+    /// Reads and validates the artifact at `path`.
     pub fn load(path: &Path) -> Result<Model, LoadError> {
-        let io = |source| LoadError::Io { path: path.display().to_string(), source };
-        let file = std::fs::File::open(path).map_err(io)?;
-        // SAFETY: the map is read-only and artifacts are replaced by rename, never rewritten in
-        // place, so the bytes cannot change while mapped (documented in models/README.md).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        let id = FileId::of(&file.metadata().map_err(io)?);
-        Self::from_backing(Backing::Mapped(map, id), path.display().to_string())
+        Self::load_signed(path, None)
+    }
+
+    /// Reads the artifact at `path` into memory of its own, checks its signature when a
+    /// `verifier` is given, and validates it.
+    pub fn load_signed(path: &Path, verifier: Option<&sign::Verifier>) -> Result<Model, LoadError> {
+        let (bytes, id) = read_private(path)?;
+        if let Some(v) = verifier {
+            v.verify(path, &bytes)
+                .map_err(|reason| LoadError::Invalid { source_name: path.display().to_string(), reason })?;
+        }
+        Self::from_backing(Backing::File(bytes, id), path.display().to_string())
     }
 
     /// Validates a model built in memory, exactly as if it had been read from a file.
@@ -115,7 +167,7 @@ impl Model {
     /// inode, length and modification time). False for models built in memory.
     pub fn is_file(&self, path: &Path) -> bool {
         match &self.backing {
-            Backing::Mapped(_, id) => std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) == *id),
+            Backing::File(_, id) => std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) == *id),
             Backing::Owned(_) => false,
         }
     }

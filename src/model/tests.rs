@@ -1,7 +1,7 @@
 //! Build -> load round trips, and the validator refusing every kind of bad artifact.
 
-use super::format::{HEADER_LEN, Manifest, checksum_hex};
-use super::input::{CustomerInput, ModelInput, ProductInput};
+use super::format::{HEADER_LEN, Manifest, checksum_hex, manifest_checksum};
+use super::input::{CoPurchase, CustomerInput, ModelInput, ProductInput};
 use super::*;
 use crate::rng::SplitMix64;
 
@@ -61,6 +61,7 @@ fn reseal(bytes: &[u8], f: impl FnOnce(&mut Manifest, &mut Vec<u8>)) -> Vec<u8> 
         let mut h = format::MAGIC.to_vec();
         h.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
         h.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        h.extend_from_slice(&manifest_checksum(&json).to_le_bytes());
         h.extend_from_slice(&json);
         h.resize(format::body_offset(json.len()), 0);
         h
@@ -133,6 +134,30 @@ fn refuses_bad_magic_version_truncation_and_checksum() {
     let last = bad.len() - 1000;
     bad[last] ^= 0x55;
     assert!(refused(&bad).contains("checksum mismatch"));
+    // One flipped bit in the manifest (here in the version every answer carries) is caught too.
+    let mut bad = good.clone();
+    let at = bad.windows(6).position(|w| w == b"tiny-1").expect("version in the manifest");
+    bad[at + 5] ^= 0x02;
+    assert!(refused(&bad).contains("manifest checksum mismatch"), "{}", refused(&bad));
+}
+
+#[test]
+fn model_version_must_be_short_printable_ascii() {
+    for bad in ["", "v1\nINFO forged log line", &"x".repeat(129), " padded", "tab\there", "caf\u{e9}"] {
+        let mut input = tiny_input();
+        input.model_version = bad.to_string();
+        let e = build(&input).unwrap_err().to_string();
+        assert!(e.contains("model_version"), "{bad:?}: {e}");
+        // A file written by another tool with such a version is refused at load as well.
+        let good = tiny_bytes();
+        let forged = reseal(&good, |m, _| m.model_version = bad.to_string());
+        assert!(refused(&forged).contains("model_version"), "{bad:?}");
+    }
+    for good in ["2026-12-01T10:00:00Z-3f2a", "demo-s42-p5000-c20000", "spark 2026.12 (store 12)", &"x".repeat(128)] {
+        let mut input = tiny_input();
+        input.model_version = good.to_string();
+        build(&input).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+    }
 }
 
 #[test]
@@ -209,6 +234,15 @@ pub(crate) fn tiny_trained_input() -> ModelInput {
         })
         .collect();
     input.also_bought = (0..300u32).map(|p| vec![((p + 1) % 300, 0.5), ((p + 2) % 300, 0.25)]).collect();
+    // Order counts large enough that the marker pair count below is unique in the body.
+    input.product_purchases.iter_mut().for_each(|n| *n += 20_000_000);
+    input.total_orders = 40_000_000;
+    input.co_purchase = (0..300u32)
+        .map(|p| {
+            let together = if p == 7 { 12_345_678 } else { 1_000 + p };
+            vec![CoPurchase { product: (p + 3) % 300, score: 0.4, together }]
+        })
+        .collect();
     input.blend = Some(BlendInput {
         time_weights: [-0.5, 0.25],
         discover: vec![(0.0, 0.01), (0.5, 0.123)],
@@ -245,6 +279,14 @@ fn purchase_history_round_trips_with_rows_sorted_and_statistics_alongside() {
     }
     assert_eq!(model.manifest().counts.discover_entries, 600);
     assert_eq!(model.manifest().counts.also_bought_pairs, 600);
+    let p = &d.products;
+    assert_eq!(p.total_orders.to_native(), 40_000_000);
+    let (together, co_rows) = (view::u32s(&p.co_purchase_together), view::u32s(&p.co_purchase.offsets));
+    for (i, list) in input.co_purchase.iter().enumerate() {
+        let row = ids.row(&input.products[i].id).expect("id") as usize;
+        assert_eq!(p.co_purchase.row(row), &[ids.row(&input.products[list[0].product as usize].id).expect("id")]);
+        assert_eq!(together[co_rows[row] as usize], list[0].together, "the count follows its pair");
+    }
     assert_eq!(view::f32s(&d.blend.time_weights), &[-0.5, 0.25]);
     assert_eq!(d.blend.data_end_ts.to_native(), 1_700_000_100);
 }
@@ -264,6 +306,8 @@ fn refuses_bad_purchase_history_and_blend_and_older_formats() {
     assert!(refused(&negative).contains("negative gap"), "{}", refused(&negative));
     let prob = reseal(&good, |_, body| replace(body, &0.123f32.to_le_bytes(), &1.5f32.to_le_bytes()));
     assert!(refused(&prob).contains("discovery calibration"), "{}", refused(&prob));
+    let pair = reseal(&good, |_, body| replace(body, &12_345_678u32.to_le_bytes(), &30_000_000u32.to_le_bytes()));
+    assert!(refused(&pair).contains("more than either product's"), "{}", refused(&pair));
     let counts = reseal(&good, |m, _| m.counts.discover_entries += 1);
     assert!(refused(&counts).contains("discovery lists"), "{}", refused(&counts));
     let mut old = good.clone();
@@ -278,4 +322,7 @@ fn refuses_bad_purchase_history_and_blend_and_older_formats() {
     let again = input.repeat[1][0];
     input.repeat[1].push(again);
     assert!(build(&input).unwrap_err().to_string().contains("twice"));
+    let mut input = tiny_trained_input();
+    input.co_purchase[2][0].together = 30_000_000;
+    assert!(build(&input).unwrap_err().to_string().contains("more than either alone"));
 }

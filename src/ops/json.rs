@@ -36,6 +36,23 @@ pub struct ItemJson<'a> {
     /// `buy_again`: the usual gap in visits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usual_gap_orders: Option<f32>,
+    /// Boosted by one of the store's promotions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promoted: bool,
+}
+
+/// Reads a `u32` given as a number or as a string of digits (a query-string parameter).
+pub fn u32_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(u32),
+        Text(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Number(n) => Ok(n),
+        Either::Text(t) => t.trim().parse().map_err(|_| serde::de::Error::custom(format!("{t:?} is not a count"))),
+    }
 }
 
 /// A value that is given when not negative.

@@ -9,13 +9,18 @@
 //! Plain synchronous code: no I/O, no async; the caller passes the clock (`Now`). Errors are
 //! answers with a code ([`OpError`]), never panics.
 
+mod bundles;
+mod complete;
 mod events;
 mod forget;
 pub mod json;
 mod model_info;
 mod opt_out;
+mod options;
 mod ping;
 mod recommend;
+mod rerank;
+mod similar;
 mod store;
 
 use std::time::Instant;
@@ -26,7 +31,7 @@ use crate::engine::{Engine, EngineError, Scratch};
 use crate::journal::{Ack, AppendError, Appended};
 use crate::live::Live;
 use crate::protocol::{ErrorCode, WireError};
-use crate::shoppers::Shoppers;
+use crate::shoppers::{Choice, Shoppers};
 
 pub use model_info::ModelInfo;
 pub use model_info::model_info;
@@ -185,6 +190,19 @@ impl<'a> Cx<'a> {
         OpError::new(ErrorCode::PermissionDenied, format!("a {role} device may not {what}"))
     }
 
+    /// The customer id to serve personally: `customer`, or "" (an anonymous shopper) for one who
+    /// opted out or was forgotten, so they are never served from their own vector.
+    #[inline]
+    pub fn personal<'c>(&self, customer: &'c str) -> &'c str {
+        if customer.is_empty() {
+            return customer;
+        }
+        match self.shoppers.map_or(Choice::None, |s| s.privacy.choice(customer)) {
+            Choice::None => customer,
+            Choice::OptedOut | Choice::Erased => "",
+        }
+    }
+
     /// Microseconds since the request arrived.
     #[inline]
     pub fn took_us(&self) -> u64 {
@@ -206,6 +224,13 @@ impl OpError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> OpError {
         OpError { code, message: message.into() }
     }
+}
+
+/// Overwrites `s` with `v` (a repeated scalar field: the last one wins, as in protobuf).
+#[inline]
+pub(crate) fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
 }
 
 /// Longest zone or aisle name accepted, bytes.
@@ -237,6 +262,8 @@ impl From<EngineError> for OpError {
         let code = match e {
             EngineError::UnknownZone(_) => ErrorCode::UnknownZone,
             EngineError::UnknownAisle(_) => ErrorCode::UnknownAisle,
+            EngineError::UnknownProduct(_) => ErrorCode::UnknownProduct,
+            EngineError::UnknownSignal(_) => ErrorCode::UnknownSignal,
             EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
         };
         OpError { code, message: e.to_string() }
@@ -395,6 +422,14 @@ operations! {
     OptOut = 15, "opt_out", Post "/v1/opt-out", [Terminal, Ops] => opt_out::OptOut;
     /// The store's layout: zones, aisles, signals, rules.
     Store = 16, "store", Get "/v1/store", [Screen, Beacon, Terminal, Ops] => store::Store;
+    /// Substitutes for a product (a beacon: without a customer).
+    Similar = 17, "similar", Post "/v1/similar", [Screen, Beacon, Terminal, Ops] => similar::Similar;
+    /// What goes with a basket (a beacon: without a customer).
+    Complete = 18, "complete", Post "/v1/complete", [Screen, Beacon, Terminal, Ops] => complete::Complete;
+    /// A product's bundle partners with support, confidence and lift (sales figures: ops only).
+    Bundles = 19, "bundles", Get "/v1/bundles", [Ops] => bundles::Bundles;
+    /// Products a screen can show, in the shopper's order (a beacon: without a customer).
+    Rerank = 20, "rerank", Post "/v1/rerank", [Screen, Beacon, Terminal, Ops] => rerank::Rerank;
 }
 
 #[cfg(test)]

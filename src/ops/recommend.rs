@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::json::{self, ItemJson, RecommendationJson};
-use super::{Cx, Form, OpError, Operation, Role, Served};
-use crate::engine::{Engine, Hit, Mode, Query, Scratch};
+use super::options::{OptionArgs, OptionsJson};
+use super::{Cx, Form, OpError, Operation, Role, Served, set};
+use crate::engine::{Engine, Hit, Mode, Query, Reason, Scratch};
 use crate::ids::IdList;
 use crate::protocol::{self, ErrorCode, ItemRef, WireError};
-use crate::shoppers::Choice;
 
 /// `recommend`.
 pub struct Recommend;
@@ -32,6 +32,8 @@ pub struct RecommendArgs {
     pub mode: String,
     /// In `mixed`: at least this many new products.
     pub min_discover: u32,
+    /// Exclusions, stated signals, diversity.
+    pub options: OptionArgs,
 }
 
 /// `POST /v1/recommend` body. Unknown fields are ignored, as protobuf skips unknown fields, so a
@@ -51,13 +53,8 @@ struct RecommendBody {
     mode: String,
     #[serde(default)]
     min_discover: u32,
-}
-
-/// Overwrites `s` with `v` (a repeated scalar field: the last one wins, as in protobuf).
-#[inline]
-fn set(s: &mut String, v: &str) {
-    s.clear();
-    s.push_str(v);
+    #[serde(flatten)]
+    options: OptionsJson,
 }
 
 impl Operation for Recommend {
@@ -71,7 +68,11 @@ impl Operation for Recommend {
         a.k = 0;
         a.mode.clear();
         a.min_discover = 0;
+        a.options.clear();
         protocol::for_each_field(body, |tag, v| {
+            if a.options.decode_field(tag, v)? {
+                return Ok(());
+            }
             match tag {
                 1 => set(&mut a.customer, v.str(tag)?),
                 2 => set(&mut a.zone, v.str(tag)?),
@@ -96,6 +97,7 @@ impl Operation for Recommend {
         a.k = b.k.unwrap_or(0);
         a.mode = b.mode;
         a.min_discover = b.min_discover;
+        a.options.set_json(b.options);
         Ok(())
     }
 
@@ -113,12 +115,7 @@ impl Operation for Recommend {
         super::check_name("aisle", &a.aisle)?;
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
-        // A forgotten customer is served as an unknown one; one who opted out as an anonymous
-        // shopper (never from their own vector).
-        let customer = match cx.shoppers.map_or(Choice::None, |s| s.privacy.choice(&a.customer)) {
-            Choice::None => a.customer.as_str(),
-            Choice::OptedOut | Choice::Erased => "",
-        };
+        let customer = cx.personal(&a.customer);
         let mode = Mode::parse(&a.mode).ok_or_else(|| {
             let m: String = a.mode.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown mode {m:?} (mixed, buy_again, discover)"))
@@ -132,16 +129,22 @@ impl Operation for Recommend {
             mode,
             min_discover: a.min_discover,
             now_unix_s: cx.now.unix_s(),
+            options: a.options.checked()?,
         };
         engine.recommend(&q, s)?;
-        write_items(cx, engine, s, form, out);
+        write_items(cx, engine, s, &crate::ids::EMPTY, form, out);
         Ok(Served::Done)
     }
 }
 
-/// Appends the hits in `s` as a `Recommendation` (protobuf) or its JSON document.
-pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &mut Vec<u8>) {
+/// Appends the hits in `s` as a `Recommendation` (protobuf) or its JSON document. `asked` is the
+/// request's product list, for `rerank`'s unknown ids (their hits point into it).
+pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, asked: &IdList, form: Form, out: &mut Vec<u8>) {
     let items = s.hits().iter().map(|h| {
+        if h.reason == Reason::UnknownProduct {
+            let id = asked.get(h.because as usize).unwrap_or("");
+            return ItemRef::plain(id, "", "", 0.0, h.reason.as_str());
+        }
         let (product_id, name, aisle) = engine.describe(h.row);
         let because = if h.because == Hit::NONE { "" } else { engine.describe(h.because).0 };
         ItemRef {
@@ -154,6 +157,7 @@ pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &
             days_since_last: h.days_since_last,
             usual_gap_days: h.usual_gap_days,
             usual_gap_orders: h.usual_gap_orders,
+            promoted: h.promoted,
         }
     });
     match form {
@@ -170,6 +174,7 @@ pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, form: Form, out: &
                     days_since_last: json::given(i.days_since_last),
                     usual_gap_days: json::given(i.usual_gap_days),
                     usual_gap_orders: json::given(i.usual_gap_orders),
+                    promoted: i.promoted,
                 })
                 .collect();
             let answer =

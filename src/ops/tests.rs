@@ -66,6 +66,9 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
             k: [0, 1, 9, u32::MAX][rng.below(4)],
             mode: ["", "buy_again", "discover"][rng.below(3)].into(),
             min_discover: [0, 3][rng.below(2)],
+            exclude: (0..rng.below(3)).map(|_| random_string(&mut rng)).collect(),
+            signals: (0..rng.below(3)).map(|_| random_string(&mut rng)).collect(),
+            max_per_aisle: [0, 2][rng.below(2)],
         };
         let mut bytes = want.encode_to_vec();
         if rng.chance(0.3) {
@@ -78,6 +81,9 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
         assert_eq!(args.basket.iter().collect::<Vec<_>>(), want.basket);
         assert_eq!(args.k, want.k);
         assert_eq!((args.mode.as_str(), args.min_discover), (want.mode.as_str(), want.min_discover));
+        assert_eq!(args.options.exclude.iter().collect::<Vec<_>>(), want.exclude);
+        assert_eq!(args.options.signals.iter().collect::<Vec<_>>(), want.signals);
+        assert_eq!(args.options.max_per_aisle, want.max_per_aisle);
     }
     // A repeated scalar: the last one wins, as in prost.
     let twice = [0x0a, 0x01, b'a', 0x0a, 0x02, b'b', b'c'];

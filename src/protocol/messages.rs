@@ -8,7 +8,7 @@ pub struct Request {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     /// The operation; `None` when the client sent one this server does not know.
-    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15, 16")]
+    #[prost(oneof = "request::Op", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")]
     pub op: Option<request::Op>,
 }
 
@@ -38,6 +38,18 @@ pub mod request {
         /// The store's layout.
         #[prost(message, tag = "16")]
         Store(super::StoreRequest),
+        /// Substitutes for a product.
+        #[prost(message, tag = "17")]
+        Similar(super::SimilarRequest),
+        /// What goes with a basket.
+        #[prost(message, tag = "18")]
+        Complete(super::CompleteRequest),
+        /// A product's bundle partners with their figures.
+        #[prost(message, tag = "19")]
+        Bundles(super::BundlesRequest),
+        /// Products a screen can show, in the shopper's order.
+        #[prost(message, tag = "20")]
+        Rerank(super::RerankRequest),
     }
 }
 
@@ -73,6 +85,101 @@ pub struct RecommendRequest {
     /// In `mixed`: at least this many products the customer has not bought.
     #[prost(uint32, tag = "7")]
     pub min_discover: u32,
+    /// Product ids never to return.
+    #[prost(string, repeated, tag = "20")]
+    pub exclude: Vec<String>,
+    /// Signals the shopper states (hard rules, and taste for an anonymous shopper).
+    #[prost(string, repeated, tag = "21")]
+    pub signals: Vec<String>,
+    /// At most this many items per aisle (0 = no limit).
+    #[prost(uint32, tag = "22")]
+    pub max_per_aisle: u32,
+}
+
+/// `similar`. Empty strings mean "not given".
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SimilarRequest {
+    /// The product to find substitutes for.
+    #[prost(string, tag = "1")]
+    pub product: String,
+    /// Customer id: their rules apply.
+    #[prost(string, tag = "2")]
+    pub customer: String,
+    /// Zone name: only products in the zone.
+    #[prost(string, tag = "3")]
+    pub zone: String,
+    /// Aisle name: only products in the aisle.
+    #[prost(string, tag = "4")]
+    pub aisle: String,
+    /// Items wanted; 0 = server default.
+    #[prost(uint32, tag = "5")]
+    pub k: u32,
+    /// `aisle` (default, ""), `department` or `store`.
+    #[prost(string, tag = "6")]
+    pub scope: String,
+    /// Product ids never to return.
+    #[prost(string, repeated, tag = "20")]
+    pub exclude: Vec<String>,
+    /// Signals the shopper states.
+    #[prost(string, repeated, tag = "21")]
+    pub signals: Vec<String>,
+    /// At most this many items per aisle (0 = no limit).
+    #[prost(uint32, tag = "22")]
+    pub max_per_aisle: u32,
+}
+
+/// `complete`. Empty strings mean "not given".
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CompleteRequest {
+    /// Product ids in the basket (at least one).
+    #[prost(string, repeated, tag = "1")]
+    pub basket: Vec<String>,
+    /// Customer id.
+    #[prost(string, tag = "2")]
+    pub customer: String,
+    /// Zone name: only products in the zone.
+    #[prost(string, tag = "3")]
+    pub zone: String,
+    /// Items wanted; 0 = server default.
+    #[prost(uint32, tag = "4")]
+    pub k: u32,
+    /// Product ids never to return.
+    #[prost(string, repeated, tag = "20")]
+    pub exclude: Vec<String>,
+    /// Signals the shopper states.
+    #[prost(string, repeated, tag = "21")]
+    pub signals: Vec<String>,
+    /// At most this many items per aisle (0 = no limit).
+    #[prost(uint32, tag = "22")]
+    pub max_per_aisle: u32,
+}
+
+/// `bundles`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BundlesRequest {
+    /// The product.
+    #[prost(string, tag = "1")]
+    pub product: String,
+    /// Partners wanted; 0 = server default.
+    #[prost(uint32, tag = "2")]
+    pub k: u32,
+}
+
+/// `rerank`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RerankRequest {
+    /// Customer id; empty for an anonymous shopper.
+    #[prost(string, tag = "1")]
+    pub customer: String,
+    /// The products to order.
+    #[prost(string, repeated, tag = "2")]
+    pub products: Vec<String>,
+    /// Product ids to leave out.
+    #[prost(string, repeated, tag = "20")]
+    pub exclude: Vec<String>,
+    /// Signals the shopper states.
+    #[prost(string, repeated, tag = "21")]
+    pub signals: Vec<String>,
 }
 
 /// Server -> client.
@@ -85,7 +192,7 @@ pub struct Response {
     #[prost(string, tag = "2")]
     pub model_version: String,
     /// The answer.
-    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15, 16")]
+    #[prost(oneof = "response::Result", tags = "10, 11, 12, 13, 15, 16, 17")]
     pub result: Option<response::Result>,
 }
 
@@ -100,7 +207,7 @@ pub mod response {
         /// To `model_info`.
         #[prost(message, tag = "11")]
         ModelInfo(super::ModelInfo),
-        /// To `recommend`.
+        /// To `recommend`, `similar`, `complete`, `rerank`.
         #[prost(message, tag = "12")]
         Recommendation(super::Recommendation),
         /// To `events`, `forget`, `opt_out`.
@@ -109,6 +216,9 @@ pub mod response {
         /// To `store`.
         #[prost(message, tag = "16")]
         Store(super::StoreLayout),
+        /// To `bundles`.
+        #[prost(message, tag = "17")]
+        Bundles(super::Bundles),
         /// A refusal.
         #[prost(message, tag = "15")]
         Error(super::Error),
@@ -216,6 +326,58 @@ pub struct Item {
     /// `buy_again`: the usual gap in the customer's visits (2 = every other visit).
     #[prost(float, optional, tag = "9")]
     pub usual_gap_orders: Option<f32>,
+    /// Boosted by one of the store's promotions.
+    #[prost(bool, tag = "10")]
+    pub promoted: bool,
+}
+
+/// Answer to `bundles`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Bundles {
+    /// The product asked about.
+    #[prost(string, tag = "1")]
+    pub product_id: String,
+    /// Its name.
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// Orders holding it.
+    #[prost(uint64, tag = "3")]
+    pub orders: u64,
+    /// Orders in the model's training data.
+    #[prost(uint64, tag = "4")]
+    pub total_orders: u64,
+    /// Partners, strongest first.
+    #[prost(message, repeated, tag = "5")]
+    pub partners: Vec<BundlePartner>,
+    /// Server time spent, microseconds.
+    #[prost(uint64, tag = "6")]
+    pub took_us: u64,
+}
+
+/// One bundle partner.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BundlePartner {
+    /// Product id.
+    #[prost(string, tag = "1")]
+    pub product_id: String,
+    /// Product name.
+    #[prost(string, tag = "2")]
+    pub name: String,
+    /// Aisle name.
+    #[prost(string, tag = "3")]
+    pub aisle: String,
+    /// Orders holding both products.
+    #[prost(uint64, tag = "4")]
+    pub orders: u64,
+    /// Share of all orders holding both.
+    #[prost(float, tag = "5")]
+    pub support: f32,
+    /// Share of the product's orders that also hold the partner.
+    #[prost(float, tag = "6")]
+    pub confidence: f32,
+    /// How much likelier the partner is beside the product than in any order (1 = independent).
+    #[prost(float, tag = "7")]
+    pub lift: f32,
 }
 
 /// A refusal.
@@ -258,8 +420,10 @@ pub enum ErrorCode {
     Overloaded = 9,
     /// The device's role may not call this operation (or not with these arguments).
     PermissionDenied = 10,
-    /// A product id not in the served catalogue (events).
+    /// A product id not in the served catalogue (events, similar, complete, bundles).
     UnknownProduct = 11,
+    /// A stated signal neither a rule nor the model knows.
+    UnknownSignal = 12,
 }
 
 impl ErrorCode {
@@ -278,6 +442,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::UnknownProduct => "UNKNOWN_PRODUCT",
+            ErrorCode::UnknownSignal => "UNKNOWN_SIGNAL",
         }
     }
 
@@ -296,6 +461,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::PermissionDenied => "permission_denied",
             ErrorCode::UnknownProduct => "unknown_product",
+            ErrorCode::UnknownSignal => "unknown_signal",
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct ItemRef<'a> {
     pub usual_gap_days: f32,
     /// Usual gap in visits (buy again); negative when not given.
     pub usual_gap_orders: f32,
+    /// Boosted by a promotion.
+    pub promoted: bool,
 }
 
 impl<'a> ItemRef<'a> {
@@ -47,6 +49,7 @@ impl<'a> ItemRef<'a> {
             days_since_last: -1.0,
             usual_gap_days: -1.0,
             usual_gap_orders: -1.0,
+            promoted: false,
         }
     }
 }
@@ -114,6 +117,7 @@ fn item_len(i: &ItemRef<'_>) -> usize {
         + opt_f32_len(7, i.days_since_last)
         + opt_f32_len(8, i.usual_gap_days)
         + opt_f32_len(9, i.usual_gap_orders)
+        + if i.promoted { key_len(10) + 1 } else { 0 }
 }
 
 /// Writes the `Response` envelope's id and model version.
@@ -154,6 +158,7 @@ where
             put_opt_f32(7, i.days_since_last, out);
             put_opt_f32(8, i.usual_gap_days, out);
             put_opt_f32(9, i.usual_gap_orders, out);
+            put_u64(10, u64::from(i.promoted), out);
         }
         put_u64(2, took_us, out);
     });

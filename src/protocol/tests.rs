@@ -32,6 +32,7 @@ fn hand_encoded_recommendations_equal_prost_bytes() {
                 days_since_last: [None, Some(0.0), Some(12.5)][rng.below(3)],
                 usual_gap_days: [None, Some(7.0)][rng.below(2)],
                 usual_gap_orders: [None, Some(0.0), Some(2.0)][rng.below(3)],
+                promoted: rng.chance(0.3),
             })
             .collect();
         let id = [0, 1, 300, u64::MAX][round % 4];
@@ -48,6 +49,7 @@ fn hand_encoded_recommendations_equal_prost_bytes() {
             days_since_last: i.days_since_last.unwrap_or(-1.0),
             usual_gap_days: i.usual_gap_days.unwrap_or(-1.0),
             usual_gap_orders: i.usual_gap_orders.unwrap_or(-1.0),
+            promoted: i.promoted,
         });
         encode_recommendation(&mut out, id, &version, refs, took);
         assert_eq!(out[0], 0xAA);
@@ -150,11 +152,11 @@ fn request_envelopes_find_the_id_and_the_last_known_operation() {
     let (tag, body) = op.expect("an operation");
     assert_eq!(tag, 12);
     assert_eq!(RecommendRequest::decode(body).expect("body"), RecommendRequest { k: 3, ..Default::default() });
-    // id 9, then field 20 (length-delimited, empty): an operation from a newer client is skipped.
-    assert_eq!(request_envelope(&[0x08, 0x09, 0xa2, 0x01, 0x00], known), Ok((9, None)));
+    // id 9, then field 99 (length-delimited, empty): an operation from a newer client is skipped.
+    assert_eq!(request_envelope(&[0x08, 0x09, 0x9a, 0x06, 0x00], known), Ok((9, None)));
     // A known operation, then an unknown one: the known one stays (prost's oneof does the same).
     let mut two = bytes.clone();
-    two.extend_from_slice(&[0xa2, 0x01, 0x00]);
+    two.extend_from_slice(&[0x9a, 0x06, 0x00]);
     assert_eq!(request_envelope(&two, known).expect("valid").1.map(|o| o.0), Some(12));
     // A known operation with the wrong wire type is an error, as in prost.
     assert!(matches!(request_envelope(&[0x50, 0x01], known), Err(WireError::WireType(10))));
@@ -214,6 +216,7 @@ fn response_envelopes_match_prost() {
             Some(response::Result::Recommendation(_)) => (12, None),
             Some(response::Result::EventsAck(_)) => (13, None),
             Some(response::Result::Store(_)) => (16, None),
+            Some(response::Result::Bundles(_)) => (17, None),
             Some(response::Result::Error(x)) => (15, Some(x.code)),
             None => (0, None),
         };

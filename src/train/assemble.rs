@@ -14,7 +14,7 @@ use super::{
     DiscoverWork, Factors, Interactions, Learned, Steps, TrainData, TrainOptions, TrainReport, also_bought,
     co_purchase, data, discover, fold_in, interactions, segments, utc_stamp,
 };
-use crate::model::input::{BlendInput, CustomerInput, Discovery, ModelInput, RepeatPurchase};
+use crate::model::input::{BlendInput, CoPurchase, CustomerInput, Discovery, ModelInput, RepeatPurchase};
 
 /// Which optional parts a model gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Counted<'a> {
     /// ALS confidences and product repeat propensities.
     pub inter: Interactions,
     /// Per-order co-purchase neighbours (empty when not wanted).
-    pub co: Vec<Vec<(u32, f32)>>,
+    pub co: Vec<Vec<CoPurchase>>,
     /// Per-customer co-purchase ("also bought") neighbours.
     pub neighbours: Vec<Vec<(u32, f32)>>,
 }
@@ -182,6 +182,7 @@ pub fn assemble(
         products: data.products.clone(),
         product_vectors: factors.products,
         product_purchases,
+        total_orders: orders.ts.len() as u64,
         customers,
         customer_vectors: factors.customers,
         signal_vectors,

@@ -1,13 +1,15 @@
 //! Step "co-purchase": per product, the products most often in the same order, scored by
 //! co-occurrence normalised by both products' order counts (cosine), above a minimum support.
+//! Each neighbour keeps its raw count of orders, for support, confidence and lift.
 
 use rayon::prelude::*;
 
 use super::orders::CustomerOrders;
 use super::{TrainOptions, bar};
+use crate::model::input::CoPurchase;
 
 /// Frequently-bought-together neighbours of every product (`products` of them).
-pub fn co_purchase(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Vec<Vec<(u32, f32)>> {
+pub fn co_purchase(orders: &CustomerOrders, products: usize, opts: &TrainOptions) -> Vec<Vec<CoPurchase>> {
     // Orders containing each product, as one flat list per product (a counting sort).
     let mut start = vec![0u32; products + 1];
     for &p in &orders.items {
@@ -43,16 +45,20 @@ pub fn co_purchase(orders: &CustomerOrders, products: usize, opts: &TrainOptions
                     }
                 }
                 let n_a = holding(a).len() as f32;
-                let mut scored: Vec<(u32, f32)> = touched
+                let mut scored: Vec<CoPurchase> = touched
                     .iter()
                     .filter(|&&b| counts[b as usize] >= opts.co_min_support)
-                    .map(|&b| (b, counts[b as usize] as f32 / (n_a * holding(b as usize).len() as f32).sqrt()))
+                    .map(|&b| {
+                        let together = counts[b as usize];
+                        let score = together as f32 / (n_a * holding(b as usize).len() as f32).sqrt();
+                        CoPurchase { product: b, score, together }
+                    })
                     .collect();
                 for &b in touched.iter() {
                     counts[b as usize] = 0;
                 }
                 touched.clear();
-                scored.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                scored.sort_unstable_by(|x, y| y.score.total_cmp(&x.score).then(x.product.cmp(&y.product)));
                 scored.truncate(opts.co_top);
                 if a % 1024 == 0 {
                     progress.inc(1024);

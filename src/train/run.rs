@@ -10,7 +10,8 @@ use super::orders::CustomerOrders;
 use super::{TrainOptions, TrainReport, read_dir, train, train_orders};
 use crate::config::Config;
 use crate::demo::{self, DemoSpec};
-use crate::engine::{Engine, Hit, Mode, Query, Scratch};
+use crate::engine::{CompleteQuery, Engine, Hit, Mode, Query, Reason, RerankQuery, Scratch, SimilarQuery};
+use crate::ids::IdList;
 use crate::model::{self, Model};
 
 /// Peak resident memory of this process so far, in bytes (Linux; 0 elsewhere).
@@ -58,7 +59,13 @@ pub fn demo_model(spec: &DemoSpec) -> Result<Model, String> {
 /// `endcap train`: reads `data`, trains, builds the index, publishes `out` atomically, and prints
 /// the summary and the self-check to stderr. `strict` also refuses malformed rows, and refuses
 /// to publish a model whose `mixed` answer does not beat personal frequency in the self-check.
-pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool) -> anyhow::Result<()> {
+pub fn train_command(
+    data: &Path,
+    out: &Path,
+    opts: &TrainOptions,
+    strict: bool,
+    sign_key: Option<&Path>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     model::check_destination(out)?;
     let t = Instant::now();
@@ -83,6 +90,12 @@ pub fn train_command(data: &Path, out: &Path, opts: &TrainOptions, strict: bool)
     let artifact = model::build_owned(input)?;
     report.steps.push(("index + artifact", t.elapsed()));
     let t = Instant::now();
+    if let Some(key) = sign_key {
+        // The signature goes first, so a server that requires one never sees the model unsigned.
+        let sig =
+            model::sign::sign_parts(key, out, &[&artifact.header(), &artifact.body]).map_err(anyhow::Error::msg)?;
+        writeln!(std::io::stderr(), "signed: {}", sig.display())?;
+    }
     artifact.write_atomic(out)?;
     report.steps.push(("publish", t.elapsed()));
     let m = &artifact.manifest;
@@ -214,10 +227,11 @@ pub fn write_eval(out: &mut impl Write, r: &EvalReport) -> std::io::Result<()> {
     )
 }
 
-/// `endcap recommend-batch`: CSV `customer_id,rank,product_id` on `out` for every id in
-/// `customers` (one per line; blank lines and `#` comments skipped), in `mode` at `now_unix_s`;
-/// with `explain`, also `score,reason,because,days_since_last,usual_gap_days,usual_gap_orders`.
-/// Returns (customers, unknown).
+/// `endcap recommend-batch`: CSV `customer_id,rank,product_id,score,reason` on `out` for every
+/// id in `customers` (one per line; blank lines and `#` comments skipped), from operation
+/// `batch.op` at `now_unix_s`; with `explain`, also `because,days_since_last,usual_gap_days,
+/// usual_gap_orders`. `k` is clamped to the config's `max_k`, as the server clamps it. Returns
+/// (customers, unknown).
 pub fn recommend_batch(
     model_path: &Path,
     customers: &Path,
@@ -235,9 +249,14 @@ pub fn recommend_batch(
         model_path.display(),
         batch.mode.as_str()
     );
-    let mut config = config.clone();
-    config.recommend.max_k = config.recommend.max_k.max(batch.k);
-    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(&config))?;
+    if batch.k > config.recommend.max_k {
+        tracing::warn!(
+            k = batch.k,
+            max_k = config.recommend.max_k,
+            "k is above recommend.max_k: clamped, as the server does"
+        );
+    }
+    let engine = Engine::new(model, &crate::engine::EngineSettings::from_config(config))?;
     let file = std::fs::File::open(customers)
         .map_err(|e| anyhow::anyhow!("cannot read customer ids from {}: {e}", customers.display()))?;
     let ids = &engine.model().data().customers.ids;
@@ -249,7 +268,7 @@ pub fn recommend_batch(
             "customer_id,rank,product_id,score,reason,because,days_since_last,usual_gap_days,usual_gap_orders"
         )?;
     } else {
-        writeln!(out, "customer_id,rank,product_id")?;
+        writeln!(out, "customer_id,rank,product_id,score,reason")?;
     }
     for (line_no, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| anyhow::anyhow!("{}:{}: {e}", customers.display(), line_no + 1))?;
@@ -259,28 +278,57 @@ pub fn recommend_batch(
         }
         n += 1;
         unknown += u64::from(ids.row(id).is_none());
-        let q = Query {
-            customer: id,
-            k: batch.k,
-            mode: batch.mode,
-            min_discover: batch.min_discover,
-            now_unix_s: batch.now_unix_s,
-            ..Query::default()
-        };
-        if let Err(e) = engine.recommend(&q, &mut s) {
+        let answered =
+            match &batch.op {
+                BatchOp::Recommend => engine.recommend(
+                    &Query {
+                        customer: id,
+                        k: batch.k,
+                        mode: batch.mode,
+                        min_discover: batch.min_discover,
+                        now_unix_s: batch.now_unix_s,
+                        ..Query::default()
+                    },
+                    &mut s,
+                ),
+                BatchOp::Similar { product } => engine
+                    .similar(&SimilarQuery { product, customer: id, k: batch.k, ..SimilarQuery::default() }, &mut s),
+                BatchOp::Complete { basket } => engine
+                    .complete(&CompleteQuery { basket, customer: id, k: batch.k, ..CompleteQuery::default() }, &mut s),
+                BatchOp::Rerank { products } => engine.rerank(
+                    &RerankQuery { customer: id, products, now_unix_s: batch.now_unix_s, ..RerankQuery::default() },
+                    &mut s,
+                ),
+            };
+        if let Err(e) = answered {
             anyhow::bail!("{}:{}: {e}", customers.display(), line_no + 1);
         }
         for (rank, hit) in s.hits().iter().enumerate() {
-            let (product, _, _) = engine.describe(hit.row);
-            write!(out, "{},{},{}", csv_field(id), rank + 1, csv_field(product))?;
+            let product = match (&batch.op, hit.reason) {
+                (BatchOp::Rerank { products }, Reason::UnknownProduct) => {
+                    products.get(hit.because as usize).unwrap_or("")
+                }
+                _ => engine.describe(hit.row).0,
+            };
+            write!(
+                out,
+                "{},{},{},{:.4},{}",
+                csv_field(id),
+                rank + 1,
+                csv_field(product),
+                hit.score,
+                hit.reason.as_str()
+            )?;
             if batch.explain {
-                let because = if hit.because == Hit::NONE { "" } else { engine.describe(hit.because).0 };
+                let because = match hit.because {
+                    Hit::NONE => "",
+                    _ if hit.reason == Reason::UnknownProduct => "",
+                    b => engine.describe(b).0,
+                };
                 let num = |x: f32| if x < 0.0 { String::new() } else { format!("{x:.1}") };
                 write!(
                     out,
-                    ",{:.4},{},{},{},{},{}",
-                    hit.score,
-                    hit.reason.as_str(),
+                    ",{},{},{},{}",
                     csv_field(because),
                     num(hit.days_since_last),
                     num(hit.usual_gap_days),
@@ -294,9 +342,34 @@ pub fn recommend_batch(
     Ok((n, unknown))
 }
 
+/// Which operation `recommend-batch` asks for each customer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum BatchOp {
+    /// `recommend`.
+    #[default]
+    Recommend,
+    /// `similar` to one product, with each customer's rules.
+    Similar {
+        /// The product.
+        product: String,
+    },
+    /// `complete` one basket, with each customer's rules and taste.
+    Complete {
+        /// The basket.
+        basket: IdList,
+    },
+    /// `rerank` one shelf for each customer.
+    Rerank {
+        /// The shelf.
+        products: IdList,
+    },
+}
+
 /// How `recommend-batch` asks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchOptions {
+    /// The operation.
+    pub op: BatchOp,
     /// Items per customer.
     pub k: u32,
     /// Which sources.
@@ -343,6 +416,7 @@ mod tests {
 
         // Mixed with a quota of 3 new products, so it must show both kinds.
         let batch = |mode| BatchOptions {
+            op: BatchOp::Recommend,
             k: 12,
             mode,
             min_discover: if mode == Mode::Mixed { 3 } else { 0 },
@@ -355,7 +429,7 @@ mod tests {
             assert_eq!((n, unknown), (ids.len() as u64, 1));
             let text = String::from_utf8(out).expect("utf8");
             let mut lines = text.lines();
-            assert_eq!(lines.next(), Some("customer_id,rank,product_id"));
+            assert_eq!(lines.next(), Some("customer_id,rank,product_id,score,reason"));
             let rows: Vec<(String, usize, String)> = lines
                 .map(|l| {
                     let f: Vec<&str> = l.split(',').collect();
@@ -405,6 +479,36 @@ mod tests {
         assert!(!again.is_empty() && again.iter().all(|l| l.split(',').nth(6).is_some_and(|d| !d.is_empty())));
         let text = explained(Mode::Discover);
         assert!(text.lines().any(|l| l.contains(",also_bought,p")), "discovery names its product");
+        // The other per-customer operations, with each customer's rules; k clamped to max_k.
+        let meat =
+            (0..store.products.len()).find(|&p| store.products[p].tags.iter().any(|t| t == "meat")).expect("meat");
+        let meat_id = format!("p{meat}");
+        let shelf: IdList = [meat_id.as_str(), "p1", "p2", "p3", "ghost"].into_iter().collect();
+        for op in [
+            BatchOp::Similar { product: meat_id.clone() },
+            BatchOp::Complete { basket: [meat_id.as_str()].into_iter().collect() },
+            BatchOp::Rerank { products: shelf.clone() },
+        ] {
+            let mut out = Vec::new();
+            let options = BatchOptions { op: op.clone(), k: 500, ..batch(Mode::Mixed) };
+            recommend_batch(&model_path, &list, &config, &options, &mut out).expect("batch");
+            let text = String::from_utf8(out).expect("utf8");
+            let mut per_customer: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            for line in text.lines().skip(1) {
+                let f: Vec<&str> = line.split(',').collect();
+                *per_customer.entry(f[0]).or_default() += 1;
+                if f[0] != "nobody" && f[4] != "unknown_product" {
+                    let p: usize = f[2][1..].parse().expect("p<n>");
+                    let tags = &store.products[p].tags;
+                    assert!(!tags.iter().any(|t| t == "meat" || t == "fish"), "{op:?}: {} offered {}", f[0], f[2]);
+                }
+            }
+            let most = per_customer.values().copied().max().unwrap_or(0);
+            assert!(most > 0 && most <= config.recommend.max_k as usize, "{op:?}: {most} rows for one customer");
+            if let BatchOp::Rerank { .. } = op {
+                assert!(text.contains(",ghost,0.0000,unknown_product"), "unknown ids flagged");
+            }
+        }
         // A model without purchase history cannot honour discover or buy_again: refused, not ignored.
         let planted = dir.join("planted.endcap");
         model::build(&store.model_input()).expect("builds").write_atomic(&planted).expect("writes");

@@ -51,7 +51,7 @@ fn planted_bundles_are_found_as_co_purchase_neighbours() {
         for &a in bundle {
             for &b in bundle.iter().filter(|&&b| b != a) {
                 total += 1;
-                found += usize::from(input.co_purchase[a as usize].iter().take(10).any(|&(p, _)| p == b));
+                found += usize::from(input.co_purchase[a as usize].iter().take(10).any(|n| n.product == b));
             }
         }
     }
@@ -102,4 +102,24 @@ fn default_versions_carry_the_time_and_a_content_hash() {
     other.customer_vectors[0] += 1.0;
     assert_ne!(other.content_hash(), input.content_hash());
     assert_eq!(input.clone().content_hash(), input.content_hash(), "the same content, the same hash");
+}
+
+#[test]
+fn co_purchase_keeps_the_number_of_orders_holding_both_products() {
+    let (store, input) = trained();
+    let mut orders: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for line in &store.purchases {
+        orders.entry(line.order).or_default().push(line.product);
+    }
+    assert_eq!(input.total_orders, orders.len() as u64);
+    let both = |a: u32, b: u32| orders.values().filter(|o| o.contains(&a) && o.contains(&b)).count() as u32;
+    let mut checked = 0;
+    for a in (0..input.products.len()).step_by(37) {
+        for n in input.co_purchase[a].iter().take(3) {
+            assert_eq!(n.together, both(a as u32, n.product), "products {a} and {}", n.product);
+            assert!(u64::from(n.together) <= input.product_purchases[a]);
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} pairs checked");
 }

@@ -30,9 +30,11 @@ use crate::service::Service;
 pub fn status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::FrameTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::UnknownZone | ErrorCode::UnknownAisle | ErrorCode::UnknownOperation | ErrorCode::UnknownProduct => {
-            StatusCode::NOT_FOUND
-        }
+        ErrorCode::UnknownZone
+        | ErrorCode::UnknownAisle
+        | ErrorCode::UnknownOperation
+        | ErrorCode::UnknownProduct
+        | ErrorCode::UnknownSignal => StatusCode::NOT_FOUND,
         ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Overloaded => StatusCode::TOO_MANY_REQUESTS,
@@ -76,11 +78,17 @@ pub fn router(service: Arc<Service>) -> Router {
         let handler = move |state: State<Arc<Service>>,
                             caller: Option<Extension<Caller>>,
                             arrived: Option<Extension<Arrived>>,
+                            uri: axum::http::Uri,
                             body: Result<Bytes, BytesRejection>| {
             // Every connection's requests carry their caller (`listen`); one without is treated
             // as the least trusted device, never as an open server.
             let caller = caller.map_or(Caller { role: Some(Role::Beacon) }, |Extension(c)| c);
             let arrived = arrived.map_or_else(std::time::Instant::now, |Extension(Arrived(t))| t);
+            // A GET operation's arguments are its query string, read as a JSON object of strings.
+            let body = match (method, uri.query()) {
+                (Method::Get, Some(_)) => query_as_json(&uri),
+                _ => body,
+            };
             async move {
                 let service = state.0.clone();
                 let response = operation(state, caller, op, body).await;
@@ -112,6 +120,16 @@ pub fn router(service: Arc<Service>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(service)
+}
+
+/// The query string of `uri` as a JSON object of strings (`?product=p1&k=5` ->
+/// `{"product":"p1","k":"5"}`); a malformed one is a body the operation refuses.
+fn query_as_json(uri: &axum::http::Uri) -> Result<Bytes, BytesRejection> {
+    let json = match axum::extract::Query::<std::collections::BTreeMap<String, String>>::try_from_uri(uri) {
+        Ok(axum::extract::Query(map)) => serde_json::to_vec(&map).unwrap_or_default(),
+        Err(e) => serde_json::to_vec(&serde_json::json!({ "invalid query string": e.body_text() })).unwrap_or_default(),
+    };
+    Ok(Bytes::from(json))
 }
 
 /// The admin listener (loopback by default): reload and rollback behind the bearer token, and

@@ -35,8 +35,8 @@ fn oversize_frame_ends_only_that_stream() {
 fn unknown_operation_keeps_the_request_id() {
     block_on(async {
         let mut c = client().await;
-        // Field 1 = id 9, then field 20 (an operation from the future) as an empty message.
-        let payload = [0x08, 0x09, 0xa2, 0x01, 0x00];
+        // Field 1 = id 9, then field 99 (an operation from the future) as an empty message.
+        let payload = [0x08, 0x09, 0x9a, 0x06, 0x00];
         let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
         frame.extend_from_slice(&payload);
         let a = c.send_raw(&frame).await.expect("answer");

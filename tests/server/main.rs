@@ -11,5 +11,6 @@ mod quality;
 mod quic;
 mod reload;
 mod spark;
+mod store_ops;
 mod threads;
 mod trust;
