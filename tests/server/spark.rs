@@ -1,8 +1,9 @@
 //! The chain-scale path end to end: the Spark job (`spark/train.py`, Spark's local mode, pyspark
-//! from a venv) trains on a demo store less each customer's last order, `endcap import` builds
-//! the model from its tables, a real server serves it over HTTP, vegetarians are never offered
-//! meat or fish, and the model's quality on the held-out last baskets, scored by the same code
-//! as `endcap eval`, is within a stated margin of `endcap train` on the same data.
+//! from a venv) trains a chain of two stores (`--store`) on a demo store's data less each
+//! customer's last order, `endcap import` builds each store's model from its tables, a real server
+//! serves the main store's, vegetarians are never offered meat or fish, and the model's quality
+//! on the held-out last baskets, scored by the same code as `endcap eval`, is within a stated
+//! margin of `endcap train` on the main store's data.
 //!
 //! Needs a Python with spark/requirements.txt installed (and Java 17+): `ENDCAP_SPARK_PYTHON`, or
 //! `target/spark-venv/bin/python` (what .ci/run makes). Without one the test says so loudly and passes, unless
@@ -58,21 +59,44 @@ impl Drop for TempDir {
     }
 }
 
-/// Writes `data` less each customer's last order (the orders `known`) as the data contract's CSV.
-fn write_split(data: &TrainData, known: &CustomerOrders, dir: &Path, full: &Path) {
-    for name in ["products.csv", "social.csv"] {
-        std::fs::copy(full.join(name), dir.join(name)).expect("copy");
-    }
-    let mut out = String::from("customer_id,order_id,product_id,ts\n");
-    for c in 0..known.customers() {
-        for o in known.orders_of(c) {
-            for &p in known.items_of(o) {
+/// The customers (rows of the data) shopping at the small second store of the chain.
+fn in_annex(c: usize) -> bool {
+    c % 16 == 15
+}
+
+/// Writes the orders `orders` of `data` as the data contract's CSV in `dir` (products and social
+/// signals from `full`): for the chain (`chain`), every customer with a `store` column (`main`,
+/// and `annex` for [`in_annex`] customers); otherwise the `main` store alone (its purchases and
+/// its customers' signals), the data a store trains on by itself.
+fn write_store(data: &TrainData, orders: &CustomerOrders, full: &Path, dir: &Path, chain: bool) {
+    std::fs::create_dir_all(dir).expect("dir");
+    std::fs::copy(full.join("products.csv"), dir.join("products.csv")).expect("copy");
+    let annex: std::collections::HashSet<&str> =
+        (0..data.customers.len()).filter(|&c| in_annex(c)).map(|c| data.customers[c].as_str()).collect();
+    let social = std::fs::read_to_string(full.join("social.csv")).expect("social");
+    let kept: Vec<&str> =
+        social.lines().filter(|l| chain || !annex.contains(l.split(',').next().unwrap_or_default())).collect();
+    std::fs::write(dir.join("social.csv"), kept.join("\n") + "\n").expect("social");
+    let mut out = String::from(if chain { "store," } else { "" });
+    out.push_str("customer_id,order_id,product_id,ts\n");
+    for c in (0..orders.customers()).filter(|&c| chain || !in_annex(c)) {
+        let store = if in_annex(c) { "annex," } else { "main," };
+        for o in orders.orders_of(c) {
+            for &p in orders.items_of(o) {
                 let (customer, product) = (&data.customers[c], &data.products[p as usize].id);
-                out.push_str(&format!("{customer},o{o},{product},{}\n", known.ts[o]));
+                out.push_str(if chain { store } else { "" });
+                out.push_str(&format!("{customer},o{o},{product},{}\n", orders.ts[o]));
             }
         }
     }
     std::fs::write(dir.join("purchases.csv"), out).expect("purchases");
+}
+
+/// Runs `cmd`, expecting it to fail with `expected` in its error output.
+fn run_fails(what: &str, cmd: &mut Command, expected: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains(expected), "{what}: {}\n{stderr}", out.status);
 }
 
 fn run(what: &str, cmd: &mut Command) {
@@ -104,8 +128,8 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let endcap = env!("CARGO_BIN_EXE_endcap");
     let dir = TempDir::new("e2e");
-    let (full_dir, split_dir, tables) = (dir.0.join("full"), dir.0.join("split"), dir.0.join("tables"));
-    std::fs::create_dir_all(&split_dir).expect("dir");
+    let (full_dir, tables) = (dir.0.join("full"), dir.0.join("tables"));
+    let (chain_dir, main_dir) = (dir.0.join("chain"), dir.0.join("main"));
 
     // The demo store, and the same less each customer's last order.
     // The demo's vegetarians never buy meat or fish, so some of its meat eaters turn vegetarian
@@ -129,10 +153,18 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
     let full = endcap::data::read_dir(&full_dir, true).expect("reads");
     let all = CustomerOrders::new(&full);
     let known = all.known_at(1, 0);
-    write_split(&full, &known, &split_dir, &full_dir);
+    write_store(&full, &known, &full_dir, &chain_dir, true);
+    write_store(&full, &known, &full_dir, &main_dir, false);
+    // The main store's every order: what its model is scored on (the annex's customers are not
+    // the main store's to serve).
+    let main_all_dir = dir.0.join("main-all");
+    write_store(&full, &all, &full_dir, &main_all_dir, false);
+    let main_all = endcap::data::read_dir(&main_all_dir, true).expect("reads");
 
-    // Both trainers on the split.
+    // The chain's job (both stores, `--store`), and `endcap train` on the main store's data alone;
+    // the main store's model imported from the job's tables is compared with the latter.
     let (spark_model, endcap_model) = (dir.0.join("spark.endcap"), dir.0.join("endcap.endcap"));
+    let annex_model = dir.0.join("annex.endcap");
     let dim = SPEC.dim.to_string();
     let job = root.join("spark/train.py");
     run(
@@ -145,19 +177,39 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
             .args([
                 "--segments",
                 "8",
+                "--store",
+                "store",
                 "--data",
-                &split_dir.display().to_string(),
+                &chain_dir.display().to_string(),
                 "--out",
                 &tables.display().to_string(),
             ]),
     );
-    run("endcap import", Command::new(endcap).arg("import").arg("--from").arg(&tables).arg("--out").arg(&spark_model));
+    let import = |store: &str, out: &Path| {
+        let mut cmd = Command::new(endcap);
+        cmd.args(["import", "--store", store]).arg("--from").arg(&tables).arg("--out").arg(out);
+        cmd
+    };
+    run("endcap import --store main", &mut import("main", &spark_model));
+    run("endcap import --store annex", &mut import("annex", &annex_model));
+    let mut unnamed = Command::new(endcap);
+    unnamed.arg("import").arg("--from").arg(&tables).arg("--out").arg(dir.0.join("unnamed.endcap"));
+    run_fails("endcap import without --store", &mut unnamed, "holds 2 stores; say which with --store");
+    // Each store's model holds that store's customers (ALS was fitted over both).
+    let shoppers = |annex: bool| {
+        (0..known.customers()).filter(|&c| in_annex(c) == annex && !known.orders_of(c).is_empty()).count() as u64
+    };
+    for (path, store, annex) in [(&spark_model, "main", false), (&annex_model, "annex", true)] {
+        let model = Model::load(path).expect("an imported model loads");
+        assert!(model.version().starts_with(&format!("spark-{store}-")), "{}", model.version());
+        assert_eq!(model.manifest().counts.customers, shoppers(annex), "store {store}: its customers only");
+    }
     run(
         "endcap train",
         Command::new(endcap)
             .args(["train", "--no-self-check", "--segments", "8", "--dim", &dim])
             .arg("--data")
-            .arg(&split_dir)
+            .arg(&main_dir)
             .arg("--out")
             .arg(&endcap_model),
     );
@@ -166,7 +218,7 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
     let config = test_config();
     let score = |path: &Path| {
         let model = Model::load(path).expect("loads");
-        eval::evaluate_model(&full, model, &config, 10).expect("evaluates")
+        eval::evaluate_model(&main_all, model, &config, 10).expect("evaluates")
     };
     let (spark, ours) = (score(&spark_model), score(&endcap_model));
     for (name, r) in [("Spark + endcap import", &spark), ("endcap train", &ours)] {
@@ -196,8 +248,14 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
     // Served over real HTTP: vegetarians, born or converted, are offered neither meat nor fish.
     let born = (0..store.customers.len()).filter(|&c| is_vegetarian(c)).count();
     assert!(born > 100 && converts.len() >= 100, "{born} vegetarians, {} converts", converts.len());
-    let vegetarians: Vec<usize> =
-        (0..store.customers.len()).filter(|&c| is_vegetarian(c)).chain(converts.iter().copied()).collect();
+    // The main store's model serves the main store's shoppers.
+    let annex_ids: std::collections::HashSet<String> =
+        (0..full.customers.len()).filter(|&c| in_annex(c)).map(|c| full.customers[c].clone()).collect();
+    let vegetarians: Vec<usize> = (0..store.customers.len())
+        .filter(|&c| is_vegetarian(c))
+        .chain(converts.iter().copied())
+        .filter(|c| !annex_ids.contains(&format!("c{c}")))
+        .collect();
     let banned_ids: std::collections::HashSet<String> =
         (0..store.products.len()).filter(|&p| banned(p)).map(|p| full.products[p].id.clone()).collect();
     let known_ids: std::collections::HashSet<String> = full.products.iter().map(|p| p.id.clone()).collect();
@@ -232,7 +290,7 @@ fn a_spark_trained_model_imports_serves_keeps_the_rules_and_matches_endcap_train
         .await
         .expect("join");
         let info: serde_json::Value = serde_json::from_str(&served).expect("json");
-        assert!(info["model_version"].as_str().is_some_and(|v| v.starts_with("spark-all-")), "{served}");
+        assert!(info["model_version"].as_str().is_some_and(|v| v.starts_with("spark-main-")), "{served}");
         assert!(info["built_by"].as_str().is_some_and(|b| b.contains("endcap import")), "{served}");
         assert!(checked > 1_000, "{checked} items checked");
         running.shutdown().await;
