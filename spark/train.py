@@ -221,6 +221,9 @@ def read_products(spark, a, skips):
         ok = s.rlike(r"^[0-9]+$")
         price = F.when(ok, s.cast("long"))
         price_bad = (s.isNotNull() & (s != "")) & ~ok
+    # A --store column in products gives each store its own catalogue. Not yet exercised by
+    # tests/server/spark.rs, which runs a chain with one catalogue (the products crossed with the
+    # stores below); treat per-store catalogues as untested.
     store = [F.trim(F.col(a.store).cast("string")).alias("store")] if a.store and a.store in cols else []
     df = df.select(
         text(df, "product_id").alias("product_id"),
