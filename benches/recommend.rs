@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use endcap::config::Config;
 use endcap::engine::{
-    CompleteQuery, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
+    CompleteQuery, Context, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
 };
 use endcap::ids::IdList;
 use endcap::model::Model;
@@ -68,12 +68,25 @@ fn trained(c: &mut Criterion) {
     let exclude: IdList = (0..10).map(|r| engine.model().data().products.ids.id(r * 7).to_string()).collect();
     let said: IdList = ["lifestyle:vegetarian"].into_iter().collect();
     let diverse = Options { max_per_aisle: 2, ..Options::default() };
-    let all = Options { exclude: &exclude, signals: &said, max_per_aisle: 2 };
+    let all = Options { exclude: &exclude, signals: &said, max_per_aisle: 2, ..Options::default() };
     run(&mut g, "mixed_k10_max_per_aisle2", &engine, &mut s, &ids, |c| Query {
         options: diverse,
         ..q(c, Mode::Mixed, 10)
     });
     run(&mut g, "mixed_k10_all_options", &engine, &mut s, &ids, |c| Query { options: all, ..q(c, Mode::Mixed, 10) });
+    // What reading a live session costs (issue 15: within 10 us of none), against mixed_k10: a
+    // shopper who walked into a zone, looked at 8 products, has 3 in the basket and bought 2.
+    let p = &engine.model().data().products;
+    let recent: IdList = (0..8).map(|i| p.ids.id(i * 97).to_string()).collect();
+    let basket: IdList = (0..3).map(|i| p.ids.id(1_000 + i * 31).to_string()).collect();
+    let bought: IdList = (0..2).map(|i| p.ids.id(2_000 + i * 17).to_string()).collect();
+    let bought_at = [now - 600, now - 60];
+    let context = Context { zone: "", recent: &recent, basket: &basket, bought: &bought, bought_at: &bought_at };
+    let session = Options { context, ..Options::default() };
+    run(&mut g, "mixed_k10_session", &engine, &mut s, &ids, |c| Query { options: session, ..q(c, Mode::Mixed, 10) });
+    let zoned = Options { context: Context { zone: "fresh", ..context }, ..Options::default() };
+    run(&mut g, "mixed_k10_session_zone", &engine, &mut s, &ids, |c| Query { options: zoned, ..q(c, Mode::Mixed, 10) });
+    run(&mut g, "mixed_zone_k10", &engine, &mut s, &ids, |c| Query { zone: "fresh", ..q(c, Mode::Mixed, 10) });
     g.finish();
     store_ops(c, &engine, &scale, &ids, now);
 }

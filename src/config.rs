@@ -305,6 +305,11 @@ pub struct RecommendConfig {
     /// `complete` for a known customer: the weight of their taste against the basket's
     /// co-purchase evidence (0 = the basket alone).
     pub complete_taste_weight: f32,
+    /// How far the products a shopper just looked at or picked up (their live session) pull the
+    /// query, next to their taste or basket (0 = not at all).
+    pub session_weight: f32,
+    /// The zone a shopper walked into counts as where they are for this long, seconds (0 = never).
+    pub session_zone_s: u64,
 }
 
 impl Default for RecommendConfig {
@@ -323,6 +328,8 @@ impl Default for RecommendConfig {
             max_promoted_share: 0.2,
             bundle_min_orders: 3,
             complete_taste_weight: 0.3,
+            session_weight: 0.3,
+            session_zone_s: 900,
         }
     }
 }
@@ -533,6 +540,9 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&r.max_promoted_share) {
             return bad(format!("recommend.max_promoted_share = {} must be in 0..=1", r.max_promoted_share));
+        }
+        if !r.session_weight.is_finite() || r.session_weight < 0.0 {
+            return bad(format!("recommend.session_weight = {} must be finite and >= 0", r.session_weight));
         }
         if !(0.0..=1.0).contains(&r.complete_taste_weight) {
             return bad(format!("recommend.complete_taste_weight = {} must be in 0..=1", r.complete_taste_weight));

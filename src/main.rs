@@ -90,8 +90,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             demo_command(&spec, out.as_deref(), model.as_deref())
         }
-        Command::Train { data, out, train, strict, version, sign_key } => {
-            train::run::train_command(&data, &out, &train.options(version)?, strict, sign_key.as_deref())
+        Command::Train { data, out, train, strict, version, events, sign_key } => {
+            let inputs = train::run::TrainInputs { data: &data, events: events.as_deref(), strict };
+            train::run::train_command(&inputs, &out, &train.options(version)?, sign_key.as_deref())
         }
         Command::Import { from, out, store, version, signal_weight, lambda, threads, sign_key } => {
             if let Some(n) = threads {

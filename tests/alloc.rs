@@ -1,6 +1,6 @@
 //! The allocation rule (ARCHITECTURE.md): once a stream's buffers have warmed up, serving
-//! `recommend` through `Service::handle_frame` (decode, engine, encode, metrics) allocates
-//! nothing. A counting global allocator counts the allocations made on this test's thread.
+//! `recommend`, `similar`, `complete` and `rerank` through `Service::handle_frame` (decode, the
+//! live session's copy, engine, encode, metrics) allocates nothing. A counting global allocator counts the allocations made on this test's thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -10,9 +10,12 @@ use endcap::config::Config;
 use endcap::demo::DemoSpec;
 use endcap::live::{Source, Trigger};
 use endcap::ops::{Caller, State};
-use endcap::protocol::{self, CompleteRequest, RecommendRequest, Request, RerankRequest, SimilarRequest, request};
+use endcap::protocol::{
+    self, CompleteRequest, EventKind, RecommendRequest, Request, RerankRequest, SimilarRequest, request,
+};
 use endcap::rng::SplitMix64;
 use endcap::service::Service;
+use endcap::shoppers::{Shopper, Shoppers};
 
 struct Counting;
 
@@ -68,6 +71,8 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
     let mut rng = SplitMix64::new(17);
     (0..10_000u64)
         .map(|id| {
+            // Anonymous shoppers name a live session (half of them one that exists).
+            let session = format!("phone-{}", rng.below(40));
             let customer = match rng.below(10) {
                 0 => String::new(),
                 1 => format!("stranger-{id}"),
@@ -96,6 +101,7 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
                     exclude,
                     signals,
                     max_per_aisle,
+                    session,
                     ..Default::default()
                 }),
                 1 if !basket.is_empty() && !basket.iter().all(|b: &String| b == "p-unknown") => {
@@ -106,6 +112,7 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
                         exclude,
                         signals,
                         max_per_aisle,
+                        session,
                         ..Default::default()
                     })
                 }
@@ -114,6 +121,7 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
                     products: (0..1 + rng.below(30)).map(|_| format!("p{}", rng.below(products + 20))).collect(),
                     exclude,
                     signals,
+                    session,
                 }),
                 _ => request::Op::Recommend(RecommendRequest {
                     customer,
@@ -126,6 +134,7 @@ fn frames(customers: usize, products: usize) -> Vec<Vec<u8>> {
                     exclude,
                     signals,
                     max_per_aisle,
+                    session,
                 }),
             };
             let mut frame = Vec::new();
@@ -140,7 +149,26 @@ fn serving_allocates_nothing_after_warm_up() {
     let spec = DemoSpec { products: 2_000, customers: 3_000, seed: 8, dim: 32 };
     let model = endcap::train::demo_model(&spec).expect("demo model");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/endcap.toml");
-    let service = Service::new(Config::load(Some(&path)).expect("shipped config"));
+    let mut config = Config::load(Some(&path)).expect("shipped config");
+    config.events.journal_dir = endcap::journal::scratch_dir("alloc");
+    // Live sessions for half the customers and half the anonymous ids the frames name: what
+    // they looked at, scanned, bought, and the zone they are in.
+    let now_ms = (Now::read().unix_us / 1000) as i64;
+    let shoppers = Shoppers::open(&config.events, &config.zones, now_ms).expect("journal opens");
+    let zones = endcap::demo::zones();
+    let mut rng = SplitMix64::new(5);
+    let ids =
+        (0..spec.customers / 2).map(|c| (true, format!("c{c}"))).chain((0..20).map(|p| (false, format!("phone-{p}"))));
+    for (customer, id) in ids.collect::<Vec<_>>() {
+        let who = if customer { Shopper::Customer(&id) } else { Shopper::Anonymous(&id) };
+        let zone = zones[rng.below(zones.len())].name;
+        shoppers.sessions.apply(who, EventKind::ZoneEnter, "", zone, now_ms, now_ms);
+        for kind in [EventKind::View, EventKind::View, EventKind::Add, EventKind::Purchase] {
+            let product = format!("p{}", rng.below(spec.products));
+            shoppers.sessions.apply(who, kind, &product, "", now_ms, now_ms);
+        }
+    }
+    let service = Service::with_shoppers(config, Some(std::sync::Arc::new(shoppers)));
     service.live.load(Source::loaded(model), Trigger::Start).expect("serves");
     let frames = frames(spec.customers, spec.products);
     let mut state = State::default();

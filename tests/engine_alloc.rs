@@ -9,7 +9,7 @@ use std::cell::Cell;
 use endcap::config::{Config, PromotionConfig, RuleConfig, ZoneConfig};
 use endcap::demo::{self, DemoSpec};
 use endcap::engine::{
-    CompleteQuery, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
+    CompleteQuery, Context, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
 };
 use endcap::ids::IdList;
 use endcap::model::{self, Model};
@@ -88,7 +88,10 @@ fn request_paths_do_not_allocate_after_warm_up() {
     let shelf: IdList = (0..40).map(|p| format!("p{}", p * 7)).chain(["ghost".to_string()]).collect();
     let exclude: IdList = ["p4", "p5"].into_iter().collect();
     let said: IdList = ["lifestyle:vegetarian"].into_iter().collect();
-    let shaped = Options { exclude: &exclude, signals: &said, max_per_aisle: 2 };
+    let recent: IdList = ["p7", "p8", "p9"].into_iter().collect();
+    let bought: IdList = ["p10"].into_iter().collect();
+    let context = Context { zone: "fresh", recent: &recent, basket: &basket, bought: &bought, bought_at: &[1] };
+    let shaped = Options { exclude: &exclude, signals: &said, max_per_aisle: 2, context, conceal: true };
     let mut s = Scratch::default();
     let pass = |s: &mut Scratch| {
         let mut answered = 0;

@@ -80,6 +80,11 @@ pub enum Command {
         /// Model version (default: train-<UTC time>-<content hash>, unique per content).
         #[arg(long)]
         version: Option<String>,
+        /// The server's event journal (events.journal_dir): purchases since the data's newest line
+        /// become purchase lines, views and scans weak interactions, forgotten customers are
+        /// dropped. Only read; the server may be running.
+        #[arg(long)]
+        events: Option<PathBuf>,
         /// Sign the model with this private key (model-signing.pk8) before publishing it.
         #[arg(long)]
         sign_key: Option<PathBuf>,
@@ -253,6 +258,9 @@ pub struct OptionFlags {
     /// At most this many items from one aisle (0 = no limit).
     #[arg(long, default_value_t = 0)]
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (as in their events): read that live session.
+    #[arg(long, default_value = "")]
+    pub session: String,
 }
 
 /// The operations `endcap query` can ask.
@@ -347,6 +355,9 @@ pub enum QueryOp {
         /// A signal the shopper states (repeat for several): a hard rule.
         #[arg(long)]
         signal: Vec<String>,
+        /// An anonymous shopper's session id (as in their events): read that live session.
+        #[arg(long, default_value = "")]
+        session: String,
     },
     /// The store's layout: zones, aisles, signals, rules.
     Store,
@@ -376,6 +387,9 @@ pub struct TrainArgs {
     /// Pull of a customer's social signals on their vector (0 = ignore signals).
     #[arg(long, default_value_t = 2.0)]
     signal_weight: f32,
+    /// What a view or scan from --events counts for against a purchase (not-bought products only).
+    #[arg(long, default_value_t = 0.1)]
+    view_weight: f32,
     /// Customer segments.
     #[arg(long, default_value_t = 24)]
     segments: usize,
@@ -400,6 +414,7 @@ impl TrainArgs {
             decay_orders: self.decay_orders,
             self_check: !self.no_self_check,
             signal_weight: self.signal_weight,
+            view_weight: self.view_weight,
             segments: self.segments,
             seed: self.seed,
             version: version.unwrap_or_default(),

@@ -21,10 +21,10 @@ use super::clip;
 
 /// The request for `op`.
 pub fn request(op: QueryOp) -> request::Op {
-    let opts = |o: OptionFlags| (o.exclude, o.signal, o.max_per_aisle);
+    let opts = |o: OptionFlags| (o.exclude, o.signal, o.max_per_aisle, o.session);
     match op {
         QueryOp::Recommend { customer, zone, aisle, basket, k, mode, min_discover, options } => {
-            let (exclude, signals, max_per_aisle) = opts(options);
+            let (exclude, signals, max_per_aisle, session) = opts(options);
             request::Op::Recommend(RecommendRequest {
                 customer,
                 zone,
@@ -36,10 +36,11 @@ pub fn request(op: QueryOp) -> request::Op {
                 exclude,
                 signals,
                 max_per_aisle,
+                session,
             })
         }
         QueryOp::Similar { product, customer, zone, aisle, k, scope, options } => {
-            let (exclude, signals, max_per_aisle) = opts(options);
+            let (exclude, signals, max_per_aisle, session) = opts(options);
             request::Op::Similar(SimilarRequest {
                 product,
                 customer,
@@ -50,15 +51,25 @@ pub fn request(op: QueryOp) -> request::Op {
                 exclude,
                 signals,
                 max_per_aisle,
+                session,
             })
         }
         QueryOp::Complete { basket, customer, zone, k, options } => {
-            let (exclude, signals, max_per_aisle) = opts(options);
-            request::Op::Complete(CompleteRequest { basket, customer, zone, k, exclude, signals, max_per_aisle })
+            let (exclude, signals, max_per_aisle, session) = opts(options);
+            request::Op::Complete(CompleteRequest {
+                basket,
+                customer,
+                zone,
+                k,
+                exclude,
+                signals,
+                max_per_aisle,
+                session,
+            })
         }
         QueryOp::Bundles { product, k } => request::Op::Bundles(BundlesRequest { product, k }),
-        QueryOp::Rerank { customer, product, exclude, signal } => {
-            request::Op::Rerank(RerankRequest { customer, products: product, exclude, signals: signal })
+        QueryOp::Rerank { customer, product, exclude, signal, session } => {
+            request::Op::Rerank(RerankRequest { customer, products: product, exclude, signals: signal, session })
         }
         QueryOp::Store => request::Op::Store(StoreRequest {}),
     }

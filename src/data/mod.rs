@@ -21,6 +21,7 @@ use rustc_hash::FxHashMap;
 
 use crate::model::input::ProductInput;
 
+pub mod events;
 mod rows;
 mod table;
 #[cfg(test)]
@@ -177,6 +178,9 @@ pub struct TrainData {
     pub signals: Vec<String>,
     /// Social rows: (customer row, signal row, weight).
     pub social: SocialRows,
+    /// Weak interactions (a product looked at or scanned, from the event journal): (customer
+    /// row, product row), one per event.
+    pub views: Vec<(u32, u32)>,
     /// One report per file read.
     pub files: Vec<FileReport>,
 }

@@ -42,6 +42,7 @@ impl DemoStore {
             orders: self.orders,
             signals,
             social,
+            views: Vec::new(),
             files: Vec::new(),
         }
     }

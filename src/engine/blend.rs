@@ -114,7 +114,9 @@ impl Engine {
         let filter = self.filter(r.restricted(), s);
         for (i, &row) in items.iter().enumerate().take(end).skip(start) {
             if filter.admits(row) {
-                let (hit, logit) = self.again(i, now);
+                // A purchase in the live session restarts the product's clock.
+                let since = s.bought.iter().find(|b| b.0 == row).map_or(0, |b| b.1);
+                let (hit, logit) = self.again_since(i, now, since);
                 cands.push(hit);
                 raw.push(logit);
             }
@@ -129,9 +131,9 @@ impl Engine {
         }
     }
 
-    /// Repeat entry `i` (an index into the customers' repeat arrays) as a buy-again hit with its
-    /// probability at `now` (unix s), and its stored logit (the tie-break).
-    pub(super) fn again(&self, i: usize, now: i64) -> (Hit, f32) {
+    /// `again`, with the last purchase no earlier than `since` (unix s; a purchase the model has
+    /// not seen yet, from the live session).
+    pub(super) fn again_since(&self, i: usize, now: i64, since: i64) -> (Hit, f32) {
         let data = self.model.data();
         let cu = &data.customers;
         let (items, last) = (u32s(&cu.repeat.items), view::i64s(&cu.repeat_last_ts));
@@ -139,7 +141,7 @@ impl Engine {
             (f32s(&cu.repeat_logit), f32s(&cu.repeat_gap_days), f32s(&cu.repeat_gap_orders));
         let w = f32s(&data.blend.time_weights);
         let (w_days, w_due) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(0.0));
-        let days = ((now - last[i]).max(0) as f64 / 86_400.0) as f32;
+        let days = ((now - last[i].max(since)).max(0) as f64 / 86_400.0) as f32;
         let t = time_features(days as f64, gap_days[i]);
         let logit = logits[i] as f64 + w_days as f64 * t[0] + w_due as f64 * t[1];
         let p = (1.0 / (1.0 + (-logit).exp())) as f32;

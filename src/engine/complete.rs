@@ -19,7 +19,7 @@ use super::*;
 /// A `complete` request. Empty strings mean "not given".
 #[derive(Debug, Clone, Copy)]
 pub struct CompleteQuery<'a> {
-    /// The basket (at least one product).
+    /// The basket (at least one product, here or in the shopper's live basket).
     pub basket: &'a IdList,
     /// Customer id: their rules apply, and their taste when the model has it.
     pub customer: &'a str,
@@ -57,7 +57,8 @@ impl Engine {
     /// `because` = the basket item whose pair is strongest), then `basket` items if the lists
     /// run short.
     pub fn complete(&self, q: &CompleteQuery<'_>, s: &mut Scratch) -> Result<(), EngineError> {
-        if q.basket.is_empty() {
+        // The session's live basket counts (a checkout that streamed its scans as events).
+        if q.basket.is_empty() && q.options.context.basket.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "the basket is empty: complete needs at least one product".into(),
             ));
@@ -66,7 +67,8 @@ impl Engine {
             Ask { customer: q.customer, zone: q.zone, basket: q.basket, k: q.k, options: q.options, ..Ask::default() };
         let r = self.resolve(&ask, s)?;
         if s.basket.is_empty() {
-            let first: String = q.basket.get(0).unwrap_or("").chars().take(64).collect();
+            let named = q.basket.get(0).or(q.options.context.basket.get(0)).unwrap_or("");
+            let first: String = named.chars().take(64).collect();
             return Err(EngineError::UnknownProduct(first));
         }
         let data = self.model.data();

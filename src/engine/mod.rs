@@ -62,6 +62,8 @@ pub enum Reason {
     /// `rerank`: an id the catalogue does not know, listed last (`Hit::because` is its position
     /// in the request).
     UnknownProduct,
+    /// Close to what an anonymous shopper just looked at or picked up (their live session).
+    Recent,
 }
 
 impl Reason {
@@ -78,6 +80,7 @@ impl Reason {
             Reason::Similar => "similar",
             Reason::BoughtWith => "bought_with",
             Reason::UnknownProduct => "unknown_product",
+            Reason::Recent => "recent",
         }
     }
 }
@@ -205,11 +208,58 @@ pub struct Options<'a> {
     pub signals: &'a IdList,
     /// At most this many items from one aisle (0 = no limit).
     pub max_per_aisle: u32,
+    /// What the shopper did in the store lately (their live session).
+    pub context: Context<'a>,
+    /// The answer goes to a public device (an in-aisle screen) for a named customer: it must not
+    /// tell whether the id is known or which rules apply (PROTOCOL.md, "Privacy of answers"). An
+    /// unknown id is answered from a customer segment chosen by the id (not the store's popular
+    /// list, which would single it out), and an answer the filters and rules leave short is
+    /// topped up to `k` with popular products they admit, from anywhere in the store.
+    pub conceal: bool,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { exclude: &ids::EMPTY, signals: &ids::EMPTY, max_per_aisle: 0 }
+        Options {
+            exclude: &ids::EMPTY,
+            signals: &ids::EMPTY,
+            max_per_aisle: 0,
+            context: Context::default(),
+            conceal: false,
+        }
+    }
+}
+
+/// What a shopper did in the store lately, copied out of their live session (`shoppers::Sessions`)
+/// by the operation: the engine never reads the sessions itself. Ids, not rows, so a session
+/// outlives model swaps; ids the model does not know are ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The zone they walked into lately: the default filter when the request names no zone or
+    /// aisle ("" = none).
+    pub zone: &'a str,
+    /// Products they looked at or picked up, newest last: they pull the query toward them, as the
+    /// basket does, by `recommend.session_weight`.
+    pub recent: &'a IdList,
+    /// The live basket (added, not removed or bought): joins the request's basket.
+    pub basket: &'a IdList,
+    /// Products bought since the model was trained: never offered again while the session
+    /// lasts, and their buy-again clock restarts at the purchase.
+    pub bought: &'a IdList,
+    /// When each of `bought` was bought, unix seconds.
+    pub bought_at: &'a [i64],
+}
+
+impl Default for Context<'_> {
+    fn default() -> Self {
+        Context { zone: "", recent: &ids::EMPTY, basket: &ids::EMPTY, bought: &ids::EMPTY, bought_at: &[] }
+    }
+}
+
+impl Context<'_> {
+    /// True when the session holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.zone.is_empty() && self.recent.is_empty() && self.basket.is_empty() && self.bought.is_empty()
     }
 }
 
@@ -325,6 +375,8 @@ pub struct Trace {
     pub unknown_basket_items: u32,
     /// Items a promotion boosted into the answer.
     pub promoted: u32,
+    /// The answer read a live session (recent items, live basket, purchases or zone).
+    pub session: bool,
     /// The plan that found the candidates.
     pub plan: Plan,
     /// Lists probed in the index (0 unless the plan is `Ivf`).
@@ -343,6 +395,10 @@ pub struct Scratch {
     exclude: Vec<u32>,
     /// Signals the shopper stated that the model has vectors for (signal rows).
     stated: Vec<u32>,
+    /// The session's recent products (rows), newest last.
+    recent: Vec<u32>,
+    /// The session's purchases: (row, unix s), for the buy-again clock.
+    bought: Vec<(u32, i64)>,
     aisles: Vec<u64>,
     /// Items taken per aisle while cutting an answer (`max_per_aisle`).
     per_aisle: Vec<u16>,

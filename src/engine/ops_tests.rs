@@ -381,3 +381,108 @@ fn promotions_are_bounded_marked_and_never_displace_a_habit() {
     assert!(habits > 1_000, "only {habits} habitual items checked");
     assert!(could > 50 && shown == could, "shown in {shown} of {could} discover answers that had the aisle");
 }
+
+#[test]
+fn a_live_session_moves_the_next_answer() {
+    let (store, _) = trained();
+    let mut c = settings();
+    let zone_aisles: Vec<String> = {
+        let p = &engine().model().data().products;
+        (0..3).map(|a| p.aisle_names.get(a).to_string()).collect()
+    };
+    c.zones.push(crate::config::ZoneConfig { name: "front".into(), aisles: zone_aisles.clone() });
+    let e = engine_with(&c);
+    let mut s = Scratch::default();
+    let department = |row: u32| u32s(&e.model().data().products.department)[row as usize];
+
+    // An anonymous shopper with no session gets popular products; after looking at three
+    // products of one department, the answer leans there and says why.
+    e.recommend(&Query { k: 10, ..Query::default() }, &mut s).expect("ok");
+    assert!(s.hits().iter().all(|h| h.reason == Reason::Popular));
+    // Pet food: a department only pet owners' taste reaches.
+    let pet: Vec<usize> = (0..store.products.len()).filter(|&p| store.products[p].department == "Pet").collect();
+    let seen: Vec<String> = pet.iter().take(3).map(|p| format!("p{p}")).collect();
+    let dept = department(row(&e, pet[0] as u32));
+    let before = s.hits().iter().filter(|h| department(h.row) == dept).count();
+    let recent = list(&seen.iter().map(String::as_str).collect::<Vec<_>>());
+    let looked = Options { context: Context { recent: &recent, ..Context::default() }, ..Options::default() };
+    e.recommend(&Query { k: 10, options: looked, ..Query::default() }, &mut s).expect("ok");
+    assert!(s.trace.session);
+    assert!(s.hits().iter().all(|h| h.reason == Reason::Recent), "{:?}", s.hits());
+    let after = s.hits().iter().filter(|h| department(h.row) == dept).count();
+    assert!(after > before && after >= 5, "{after} of 10 from the department looked at (before: {before})");
+
+    // A customer who just bought their likeliest item is not offered it again; the rest stays.
+    e.recommend(&Query { customer: "c3", k: 10, ..Query::default() }, &mut s).expect("ok");
+    let top = s.hits()[0];
+    let top_id = e.describe(top.row).0.to_string();
+    let bought = list(&[&top_id]);
+    let just =
+        Options { context: Context { bought: &bought, bought_at: &[1], ..Context::default() }, ..Options::default() };
+    let q = Query { customer: "c3", k: 10, options: just, ..Query::default() };
+    e.recommend(&q, &mut s).expect("ok");
+    assert!(s.hits().iter().all(|h| h.row != top.row), "{top_id} was just bought");
+    assert_eq!(s.hits().len(), 10);
+
+    // The buy-again clock restarts at a purchase the model has not seen: the product is less
+    // likely in rerank (which does not drop it) than before.
+    let history = e.model().data().customers.repeat.row(e.model().data().customers.ids.row("c3").expect("c3") as usize);
+    let again_id = e.describe(history[0]).0.to_string();
+    let shelf = list(&[&again_id]);
+    let now = e.model().data().blend.data_end_ts.to_native() + 30 * 86_400;
+    e.rerank(&RerankQuery { customer: "c3", products: &shelf, now_unix_s: now, ..RerankQuery::default() }, &mut s)
+        .expect("ok");
+    let (p_before, days_before) = (s.hits()[0].score, s.hits()[0].days_since_last);
+    let bought = list(&[&again_id]);
+    let ctx = Context { bought: &bought, bought_at: &[now - 3_600], ..Context::default() };
+    let q = RerankQuery {
+        customer: "c3",
+        products: &shelf,
+        now_unix_s: now,
+        options: Options { context: ctx, ..Options::default() },
+    };
+    e.rerank(&q, &mut s).expect("ok");
+    assert!(s.hits()[0].days_since_last < 0.1 && days_before > 1.0, "{days_before} -> {}", s.hits()[0].days_since_last);
+    assert_ne!(s.hits()[0].score, p_before);
+
+    // The live basket joins the request's: excluded, and enough for complete on its own.
+    let scanned = store.bundles[0][0];
+    let basket = list(&[&format!("p{scanned}")]);
+    let live = Options { context: Context { basket: &basket, ..Context::default() }, ..Options::default() };
+    e.complete(&CompleteQuery { k: 5, options: live, ..CompleteQuery::default() }, &mut s)
+        .expect("the live basket is a basket");
+    assert!(s.hits().iter().all(|h| h.row != row(&e, scanned)));
+    assert_eq!((s.hits()[0].reason, s.hits()[0].because), (Reason::BoughtWith, row(&e, scanned)));
+
+    // The zone they walked into is the default filter, unless the request places them.
+    let zoned = Options { context: Context { zone: "front", ..Context::default() }, ..Options::default() };
+    e.recommend(&Query { customer: "c3", k: 10, options: zoned, ..Query::default() }, &mut s).expect("ok");
+    let names = &e.model().data().products.aisle_names;
+    assert!(s.hits().iter().all(|h| zone_aisles.iter().any(|a| a == names.get(aisle(&e, h.row) as usize))));
+    let q = Query { customer: "c3", aisle: names.get(10), k: 5, options: zoned, ..Query::default() };
+    e.recommend(&q, &mut s).expect("ok");
+    assert!(s.hits().iter().all(|h| aisle(&e, h.row) == 10), "an aisle in the request wins");
+}
+
+/// A model with planted vectors and no repeat statistics (what the fuzz targets serve): every
+/// customer operation answers from taste alone (a fuzzed rerank once indexed the empty lists).
+#[test]
+fn a_model_without_repeat_statistics_answers_every_operation() {
+    let input = demo::generate(&DemoSpec { products: 300, customers: 200, seed: 7, dim: 8 }).model_input();
+    let e = Engine::new(
+        Model::from_artifact(build(&input).expect("builds"), "t").expect("valid"),
+        &EngineSettings::from_config(&settings()),
+    )
+    .expect("rules resolve");
+    let mut s = Scratch::default();
+    let shelf = list(&["p2", "p20", "p0"]);
+    e.rerank(&RerankQuery { customer: "c42", products: &shelf, ..RerankQuery::default() }, &mut s).expect("ok");
+    assert_eq!(s.hits().len(), 3);
+    e.recommend(&Query { customer: "c42", k: 5, ..Query::default() }, &mut s).expect("ok");
+    assert_eq!(s.hits().len(), 5);
+    let basket = list(&["p2"]);
+    e.complete(&CompleteQuery { customer: "c42", basket: &basket, k: 5, ..CompleteQuery::default() }, &mut s)
+        .expect("ok");
+    e.similar(&SimilarQuery { customer: "c42", product: "p2", k: 5, ..SimilarQuery::default() }, &mut s).expect("ok");
+    assert_eq!(s.hits().len(), 5);
+}

@@ -17,17 +17,36 @@ pub(super) struct Ask<'a> {
     pub(super) basket: &'a IdList,
     pub(super) k: u32,
     pub(super) options: Options<'a>,
+    /// Keep what the session bought admissible (rerank orders a shelf that still holds it; its
+    /// buy-again clock restarts instead).
+    pub(super) keep_bought: bool,
 }
 
 impl Default for Ask<'_> {
     fn default() -> Self {
-        Ask { customer: "", zone: "", aisle: "", basket: &ids::EMPTY, k: 0, options: Options::default() }
+        Ask {
+            customer: "",
+            zone: "",
+            aisle: "",
+            basket: &ids::EMPTY,
+            k: 0,
+            options: Options::default(),
+            keep_bought: false,
+        }
     }
 }
 
 impl<'a> From<&Query<'a>> for Ask<'a> {
     fn from(q: &Query<'a>) -> Ask<'a> {
-        Ask { customer: q.customer, zone: q.zone, aisle: q.aisle, basket: q.basket, k: q.k, options: q.options }
+        Ask {
+            customer: q.customer,
+            zone: q.zone,
+            aisle: q.aisle,
+            basket: q.basket,
+            k: q.k,
+            options: q.options,
+            keep_bought: false,
+        }
     }
 }
 
@@ -49,6 +68,18 @@ pub(super) struct Resolved {
     pub(super) max_per_aisle: u32,
     /// The shopper stated signals the model has vectors for (`Scratch::stated`).
     pub(super) stated_taste: bool,
+    /// A concealed unknown customer: answered from this segment's centroid.
+    pub(super) segment: Option<u32>,
+    /// Top a short answer up to `k` (`Options::conceal`).
+    pub(super) fill: bool,
+}
+
+impl Resolved {
+    /// The query has a taste of its own (a customer, stated signals, a segment), beyond the
+    /// basket and recent items.
+    pub(super) fn tasted(&self) -> bool {
+        self.customer.is_some() || self.stated_taste || self.segment.is_some()
+    }
 }
 
 impl Resolved {
@@ -145,7 +176,11 @@ impl Engine {
             "" => None,
             name => Some(*self.aisles.get(name).ok_or_else(|| EngineError::UnknownAisle(name.to_string()))?),
         };
+        let ctx = &opts.context;
         let zone = match q.zone {
+            // The zone the shopper walked into lately, when the request does not place them (an
+            // unknown one, from an older layout, is no filter rather than an error).
+            "" if q.aisle.is_empty() && !ctx.zone.is_empty() => self.zones.get(ctx.zone),
             "" => None,
             name => Some(self.zones.get(name).ok_or_else(|| EngineError::UnknownZone(name.to_string()))?),
         };
@@ -162,7 +197,8 @@ impl Engine {
             }
         }
 
-        // Basket: known products are excluded from the answer and pull the query toward them.
+        // Basket: known products are excluded from the answer and pull the query toward them;
+        // the session's live basket joins it.
         s.basket.clear();
         for id in q.basket.iter() {
             match products.ids.row(id) {
@@ -170,10 +206,28 @@ impl Engine {
                 None => s.trace.unknown_basket_items += 1,
             }
         }
+        for r in ctx.basket.iter().filter_map(|id| products.ids.row(id)) {
+            if !s.basket.contains(&r) {
+                s.basket.push(r);
+            }
+        }
+        s.recent.clear();
+        s.recent.extend(ctx.recent.iter().filter_map(|id| products.ids.row(id)));
+        s.bought.clear();
+        for (i, id) in ctx.bought.iter().enumerate() {
+            if let Some(r) = products.ids.row(id) {
+                s.bought.push((r, ctx.bought_at.get(i).copied().unwrap_or(0)));
+            }
+        }
+        s.trace.session = !ctx.is_empty();
 
-        // Products the request excludes (unknown ids cannot be returned anyway).
+        // Products the request excludes (unknown ids cannot be returned anyway), and what the
+        // shopper just bought.
         s.exclude.clear();
         s.exclude.extend(opts.exclude.iter().filter_map(|id| products.ids.row(id)));
+        if !q.keep_bought {
+            s.exclude.extend(s.bought.iter().map(|&(r, _)| r));
+        }
         s.exclude.sort_unstable();
 
         // Exclusions from the shopper's signals: the ones they state, and a known customer's.
@@ -204,6 +258,10 @@ impl Engine {
         }
         let reshaped = opts.reshapes() || !self.boost.is_empty();
         let pool = if reshaped { k.saturating_mul(POOL_FACTOR) } else { k };
+        let stated_taste = customer.is_none() && !s.stated.is_empty();
+        let segments = data.segments.centroids.len() / self.model.dim().max(1);
+        let segment = (opts.conceal && s.trace.unknown_customer && !stated_taste && segments > 0)
+            .then(|| (xxhash_rust::xxh3::xxh3_64(q.customer.as_bytes()) % segments as u64) as u32);
         Ok(Resolved {
             customer,
             k,
@@ -211,7 +269,9 @@ impl Engine {
             by_aisle: aisle.is_some(),
             by_zone: zone.is_some(),
             max_per_aisle: opts.max_per_aisle,
-            stated_taste: customer.is_none() && !s.stated.is_empty(),
+            stated_taste,
+            segment,
+            fill: opts.conceal,
         })
     }
 
@@ -238,7 +298,11 @@ impl Engine {
         if s.trace.plan == Plan::Popular {
             return;
         }
-        let reason = if r.customer.is_some() || r.stated_taste { Reason::Personal } else { Reason::Basket };
+        let reason = match (r.tasted(), s.basket.is_empty()) {
+            (true, _) => Reason::Personal,
+            (false, false) => Reason::Basket,
+            (false, true) => Reason::Recent,
+        };
         for &(score, row) in s.topk.as_slice() {
             s.cands.push(Hit::new(row, score, reason));
             s.raw.push(score);
@@ -260,8 +324,12 @@ impl Engine {
         // The query vector: the customer's taste (or the mean of the signals they state), moved
         // toward the basket; or the basket alone.
         s.query.clear();
-        match (r.customer, r.stated_taste, s.basket.is_empty()) {
+        match (r.customer, r.stated_taste || r.segment.is_some(), s.basket.is_empty()) {
             (Some(c), _, _) => s.query.extend_from_slice(self.model.customer_vector(c)),
+            (None, true, _) if !r.stated_taste => {
+                let seg = r.segment.unwrap_or(0) as usize;
+                s.query.extend_from_slice(&f32s(&data.segments.centroids)[seg * dim..(seg + 1) * dim]);
+            }
             (None, true, _) => {
                 s.query.resize(dim, 0.0);
                 let vectors = f32s(&data.signals.vectors);
@@ -272,6 +340,7 @@ impl Engine {
                 }
             }
             (None, false, false) => s.query.resize(dim, 0.0),
+            (None, false, true) if !s.recent.is_empty() => s.query.resize(dim, 0.0),
             (None, false, true) => {
                 s.trace.plan = Plan::Popular;
                 self.popular(k, r.by_aisle, r.by_zone, restricted, s);
@@ -279,11 +348,24 @@ impl Engine {
             }
         }
         if !s.basket.is_empty() {
-            let tasted = r.customer.is_some() || r.stated_taste;
-            let weight = if tasted { self.settings.basket_weight } else { 1.0 };
+            let weight = if r.tasted() { self.settings.basket_weight } else { 1.0 };
             let w = weight / s.basket.len() as f32;
             for &b in &s.basket {
                 for (q, v) in s.query.iter_mut().zip(self.model.product_vector(b)) {
+                    *q += w * v;
+                }
+            }
+        }
+        // What the shopper just looked at or picked up pulls too, the newest most (weights 1 to
+        // n over n items), less than the basket; alone, it is the query.
+        if !s.recent.is_empty() {
+            let alone = !r.tasted() && s.basket.is_empty();
+            let weight = if alone { 1.0 } else { self.settings.session_weight };
+            let n = s.recent.len() as f32;
+            let total = n * (n + 1.0) / 2.0;
+            for (i, &row) in s.recent.iter().enumerate() {
+                let w = weight * (i as f32 + 1.0) / total;
+                for (q, v) in s.query.iter_mut().zip(self.model.product_vector(row)) {
                     *q += w * v;
                 }
             }

@@ -45,7 +45,7 @@ impl Engine {
         if q.products.longest() > MAX_ID_BYTES {
             return Err(EngineError::InvalidArgument(format!("a product id is longer than {MAX_ID_BYTES} bytes")));
         }
-        let ask = Ask { customer: q.customer, options: q.options, ..Ask::default() };
+        let ask = Ask { customer: q.customer, options: q.options, keep_bought: true, ..Ask::default() };
         let r = self.resolve(&ask, s)?;
         let data = self.model.data();
         let products = &data.products;
@@ -62,6 +62,9 @@ impl Engine {
         s.query.clear();
         if let Some(c) = r.customer {
             s.query.extend_from_slice(self.model.customer_vector(c));
+        } else if let Some(seg) = r.segment {
+            let seg = seg as usize;
+            s.query.extend_from_slice(&f32s(&data.segments.centroids)[seg * dim..(seg + 1) * dim]);
         } else if r.stated_taste {
             s.query.resize(dim, 0.0);
             let vectors = f32s(&data.signals.vectors);
@@ -71,12 +74,14 @@ impl Engine {
                 s.query.iter_mut().zip(v).for_each(|(q, x)| *q += w * x);
             }
         }
+        // A model without repeat statistics (planted vectors) has empty lists: no history.
+        let start = |offsets: &[u32], c: u32| offsets.get(c as usize).map_or(0, |&o| o as usize);
         let (history, hist_start) = match r.customer {
-            Some(c) => (cu.repeat.row(c as usize), u32s(&cu.repeat.offsets)[c as usize] as usize),
+            Some(c) => (cu.repeat.row(c as usize), start(u32s(&cu.repeat.offsets), c)),
             None => (&[][..], 0),
         };
         let (discover, disc_start) = match r.customer {
-            Some(c) => (cu.discover.row(c as usize), u32s(&cu.discover.offsets)[c as usize] as usize),
+            Some(c) => (cu.discover.row(c as usize), start(u32s(&cu.discover.offsets), c)),
             None => (&[][..], 0),
         };
         let (disc_scores, disc_because) = (f32s(&cu.discover.scores), u32s(&cu.discover_because));
@@ -100,7 +105,9 @@ impl Engine {
             let (hit, tie) = match (r.customer, self.blended) {
                 (Some(_), true) => {
                     if let Ok(j) = history.binary_search(&row) {
-                        self.again(hist_start + j, now)
+                        // A purchase in the live session restarts the product's clock.
+                        let since = s.bought.iter().find(|b| b.0 == row).map_or(0, |b| b.1);
+                        self.again_since(hist_start + j, now, since)
                     } else if let Some(j) = discover.iter().position(|&d| d == row) {
                         let score = disc_scores.get(disc_start + j).copied().unwrap_or(0.0);
                         let mut hit = Hit::new(row, calibrated(disc_x, disc_y, score), Reason::AlsoBought);
@@ -111,7 +118,7 @@ impl Engine {
                     }
                 }
                 (Some(_), false) => (Hit::new(row, ip, Reason::Personal), ip),
-                (None, _) if r.stated_taste => (Hit::new(row, ip, Reason::Personal), ip),
+                (None, _) if r.stated_taste || r.segment.is_some() => (Hit::new(row, ip, Reason::Personal), ip),
                 (None, _) => {
                     let share = purchases.get(row as usize).copied().unwrap_or(0) as f32 / self.top_purchases;
                     (Hit::new(row, share, Reason::Popular), share)

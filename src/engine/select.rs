@@ -64,6 +64,9 @@ impl Engine {
             && s.cands.iter().any(|h| h.reason != Reason::BuyAgain && self.boost[h.row as usize] > 1.0);
         if !boosted {
             self.take(r, quota, s);
+            if r.fill {
+                self.fill(r, s);
+            }
             return;
         }
         // The answer without promotions: its habitual items are pinned.
@@ -93,6 +96,30 @@ impl Engine {
         }
         self.take(r, quota, s);
         s.trace.promoted = s.hits.iter().filter(|h| h.promoted).count() as u32;
+        if r.fill {
+            self.fill(r, s);
+        }
+    }
+
+    /// Tops a short answer up to `r.k` with the store's most popular products the shopper's
+    /// rules, the basket and the exclusions admit, from any aisle (`Options::conceal`), so the
+    /// answer's length does not tell that rules emptied it.
+    fn fill(&self, r: &Resolved, s: &mut Scratch) {
+        if s.hits.len() >= r.k {
+            return;
+        }
+        let popular = u32s(&self.model.data().products.popular);
+        let mut hits = std::mem::take(&mut s.hits);
+        let filter = self.filter(false, s);
+        for &row in popular {
+            if hits.len() == r.k {
+                break;
+            }
+            if filter.admits(row) && !hits.iter().any(|h| h.row == row) {
+                hits.push(Hit::new(row, 0.0, Reason::Popular));
+            }
+        }
+        s.hits = hits;
     }
 
     /// The best `r.k` of the ranked candidates into `s.hits`: at least `quota` not buy-again

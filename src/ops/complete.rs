@@ -32,6 +32,8 @@ pub struct CompleteArgs {
 /// `POST /v1/complete` body.
 #[derive(Debug, Deserialize)]
 struct CompleteBody {
+    /// May be empty (or absent) when the shopper's live session holds a basket.
+    #[serde(default)]
     basket: Vec<String>,
     #[serde(default)]
     customer: String,
@@ -89,15 +91,17 @@ impl Operation for Complete {
         super::check_name("zone", &a.zone)?;
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
+        let customer = cx.personal(&a.customer);
+        a.options.load_session(cx, customer)?;
         let q = CompleteQuery {
             basket: &a.basket,
-            customer: cx.personal(&a.customer),
+            customer,
             zone: &a.zone,
             k: a.k,
-            options: a.options.checked()?,
+            options: a.options.checked(cx.conceals(&a.customer))?,
         };
         engine.complete(&q, s)?;
-        write_items(cx, engine, s, &crate::ids::EMPTY, form, out);
+        write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);
         Ok(Served::Done)
     }
 }

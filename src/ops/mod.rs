@@ -203,6 +203,15 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// True when the answer for `customer` goes to a public device (an in-aisle screen or a
+    /// beacon, whose answers passers-by see): it then must not tell whether the id is known, why
+    /// each item was chosen (`because you bought ...`) or which rules apply (PROTOCOL.md,
+    /// "Privacy of answers"). Terminals, ops devices and an open server get the full answer.
+    #[inline]
+    pub fn conceals(&self, customer: &str) -> bool {
+        matches!(self.caller.role, Some(Role::Screen | Role::Beacon)) && !customer.is_empty()
+    }
+
     /// Microseconds since the request arrived.
     #[inline]
     pub fn took_us(&self) -> u64 {

@@ -1,12 +1,14 @@
-//! The request options every operation that suggests products shares: `exclude`, `signals` and
-//! `max_per_aisle` (fields 20-22 of its protobuf message, the same names in JSON).
+//! The request options every operation that suggests products shares: `exclude`, `signals`,
+//! `max_per_aisle` and `session` (fields 20-23 of its protobuf message, the same names in JSON),
+//! and the shopper's live session, copied out of `Sessions` into reused buffers for the engine.
 
 use serde::Deserialize;
 
-use super::OpError;
-use crate::engine::Options;
+use super::{Cx, OpError};
+use crate::engine::{Context, Options};
 use crate::ids::IdList;
 use crate::protocol::{self, WireError};
+use crate::shoppers::Shopper;
 
 /// The request options every product-suggesting operation shares (fields 20-22 of its message,
 /// `exclude`, `signals` and `max_per_aisle` in JSON).
@@ -18,6 +20,21 @@ pub struct OptionArgs {
     pub signals: IdList,
     /// At most this many items per aisle (0 = no limit).
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (a device-chosen id, as in their events), whose live
+    /// session to use; a known customer's session is found by their id.
+    pub session: String,
+    /// The shopper's live session, copied for this request.
+    context: ContextBuf,
+}
+
+/// A live session's parts, in buffers reused across requests.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ContextBuf {
+    zone: String,
+    recent: IdList,
+    basket: IdList,
+    bought: IdList,
+    bought_at: Vec<i64>,
 }
 
 impl OptionArgs {
@@ -27,12 +44,52 @@ impl OptionArgs {
     pub const SIGNALS: u32 = 21;
     /// See [`OptionArgs::EXCLUDE`].
     pub const MAX_PER_AISLE: u32 = 22;
+    /// See [`OptionArgs::EXCLUDE`].
+    pub const SESSION: u32 = 23;
 
     /// Clears every option.
     pub fn clear(&mut self) {
         self.exclude.clear();
         self.signals.clear();
         self.max_per_aisle = 0;
+        self.session.clear();
+    }
+
+    /// Copies the live session of `customer` (the id to serve personally, "" for an anonymous
+    /// shopper), or of the anonymous `session` id, out of the server's sessions for this request.
+    pub fn load_session(&mut self, cx: &Cx<'_>, customer: &str) -> Result<(), OpError> {
+        if self.session.len() > crate::ids::MAX_ID_BYTES {
+            let msg = format!("session id is longer than {} bytes", crate::ids::MAX_ID_BYTES);
+            return Err(OpError::new(protocol::ErrorCode::InvalidArgument, msg));
+        }
+        let c = &mut self.context;
+        c.zone.clear();
+        c.recent.clear();
+        c.basket.clear();
+        c.bought.clear();
+        c.bought_at.clear();
+        let Some(shoppers) = cx.shoppers else { return Ok(()) };
+        let who = match (customer, self.session.as_str()) {
+            ("", "") => return Ok(()),
+            ("", session) => Shopper::Anonymous(session),
+            (customer, _) => Shopper::Customer(customer),
+        };
+        let zone_ms = (cx.live.settings().recommend.session_zone_s as i64).saturating_mul(1000);
+        let now_ms = (cx.now.unix_us / 1000) as i64;
+        shoppers.sessions.read(who, |s| {
+            if let Some((zone, at)) = &s.zone
+                && now_ms.saturating_sub(*at) <= zone_ms
+            {
+                c.zone.push_str(zone);
+            }
+            s.recent.iter().for_each(|(p, _, _)| c.recent.push(p));
+            s.basket.iter().for_each(|p| c.basket.push(p));
+            for (p, at) in &s.bought {
+                c.bought.push(p);
+                c.bought_at.push(at / 1000);
+            }
+        });
+        Ok(())
     }
 
     /// Reads field `tag` if it is an option; false when it is not one.
@@ -41,6 +98,7 @@ impl OptionArgs {
             Self::EXCLUDE => self.exclude.push(v.str(tag)?),
             Self::SIGNALS => self.signals.push(v.str(tag)?),
             Self::MAX_PER_AISLE => self.max_per_aisle = v.varint(tag)?.min(u32::MAX as u64) as u32,
+            Self::SESSION => super::set(&mut self.session, v.str(tag)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -51,13 +109,24 @@ impl OptionArgs {
         self.exclude = j.exclude.iter().collect();
         self.signals = j.signals.iter().collect();
         self.max_per_aisle = j.max_per_aisle;
+        self.session = j.session;
     }
 
-    /// Checks the ids' lengths and hands the options to the engine.
-    pub fn checked(&self) -> Result<Options<'_>, OpError> {
+    /// Checks the ids' lengths and hands the options to the engine; `conceal` when the answer
+    /// goes to a public device for a named customer (`Cx::conceals`).
+    pub fn checked(&self, conceal: bool) -> Result<Options<'_>, OpError> {
         super::check_ids("excluded product", &self.exclude)?;
         super::check_ids("signal", &self.signals)?;
-        Ok(Options { exclude: &self.exclude, signals: &self.signals, max_per_aisle: self.max_per_aisle })
+        let c = &self.context;
+        let context =
+            Context { zone: &c.zone, recent: &c.recent, basket: &c.basket, bought: &c.bought, bought_at: &c.bought_at };
+        Ok(Options {
+            exclude: &self.exclude,
+            signals: &self.signals,
+            max_per_aisle: self.max_per_aisle,
+            context,
+            conceal,
+        })
     }
 }
 
@@ -70,4 +139,6 @@ pub struct OptionsJson {
     signals: Vec<String>,
     #[serde(default)]
     max_per_aisle: u32,
+    #[serde(default)]
+    session: String,
 }

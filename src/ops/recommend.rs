@@ -40,6 +40,8 @@ pub struct RecommendArgs {
 /// newer client's request still works.
 #[derive(Debug, Deserialize)]
 struct RecommendBody {
+    /// Absent for an anonymous shopper (who may name a live `session`).
+    #[serde(default)]
     customer: String,
     #[serde(default)]
     zone: Option<String>,
@@ -116,6 +118,7 @@ impl Operation for Recommend {
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
         let customer = cx.personal(&a.customer);
+        a.options.load_session(cx, customer)?;
         let mode = Mode::parse(&a.mode).ok_or_else(|| {
             let m: String = a.mode.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown mode {m:?} (mixed, buy_again, discover)"))
@@ -129,25 +132,44 @@ impl Operation for Recommend {
             mode,
             min_discover: a.min_discover,
             now_unix_s: cx.now.unix_s(),
-            options: a.options.checked()?,
+            options: a.options.checked(cx.conceals(&a.customer))?,
         };
         engine.recommend(&q, s)?;
-        write_items(cx, engine, s, &crate::ids::EMPTY, form, out);
+        write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);
         Ok(Served::Done)
     }
 }
 
+/// The reason a public device shows for every item chosen from what is known of the shopper:
+/// one word for all of them, so an answer does not tell a known id from an unknown one, or
+/// "bought before" from "popular".
+pub const CONCEALED_REASON: &str = "for_you";
+
 /// Appends the hits in `s` as a `Recommendation` (protobuf) or its JSON document. `asked` is the
-/// request's product list, for `rerank`'s unknown ids (their hits point into it).
-pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, asked: &IdList, form: Form, out: &mut Vec<u8>) {
-    let items = s.hits().iter().map(|h| {
+/// request's product list, for `rerank`'s unknown ids (their hits point into it). `conceal`
+/// (an answer for a named customer on a public device, `Cx::conceals`): scores become rank
+/// scores (1 for the first item, falling evenly), the reasons drawn from the shopper's history
+/// or taste become [`CONCEALED_REASON`], and their explanations (what they bought, when) are
+/// left out; `similar`, `bought_with` and `unknown_product` say nothing about the shopper and
+/// stay.
+pub fn write_items(
+    cx: &Cx<'_>,
+    engine: &Engine,
+    s: &Scratch,
+    asked: &IdList,
+    conceal: bool,
+    form: Form,
+    out: &mut Vec<u8>,
+) {
+    let n = s.hits().len().max(1) as f32;
+    let items = s.hits().iter().enumerate().map(move |(i, h)| {
         if h.reason == Reason::UnknownProduct {
             let id = asked.get(h.because as usize).unwrap_or("");
             return ItemRef::plain(id, "", "", 0.0, h.reason.as_str());
         }
         let (product_id, name, aisle) = engine.describe(h.row);
         let because = if h.because == Hit::NONE { "" } else { engine.describe(h.because).0 };
-        ItemRef {
+        let item = ItemRef {
             product_id,
             name,
             aisle,
@@ -158,6 +180,14 @@ pub fn write_items(cx: &Cx<'_>, engine: &Engine, s: &Scratch, asked: &IdList, fo
             usual_gap_days: h.usual_gap_days,
             usual_gap_orders: h.usual_gap_orders,
             promoted: h.promoted,
+        };
+        if !conceal {
+            return item;
+        }
+        let score = 1.0 - i as f32 / n;
+        match h.reason {
+            Reason::Similar | Reason::BoughtWith => ItemRef { score, ..item },
+            _ => ItemRef { promoted: h.promoted, ..ItemRef::plain(product_id, name, aisle, score, CONCEALED_REASON) },
         }
     });
     match form {

@@ -75,14 +75,16 @@ impl Operation for Rerank {
             return Err(cx.denied("ask about a customer by id"));
         }
         let engine = cx.engine()?;
+        let customer = cx.personal(&a.customer);
+        a.options.load_session(cx, customer)?;
         let q = RerankQuery {
-            customer: cx.personal(&a.customer),
+            customer,
             products: &a.products,
-            options: a.options.checked()?,
+            options: a.options.checked(cx.conceals(&a.customer))?,
             now_unix_s: cx.now.unix_s(),
         };
         engine.rerank(&q, s)?;
-        write_items(cx, engine, s, &a.products, form, out);
+        write_items(cx, engine, s, &a.products, cx.conceals(&a.customer), form, out);
         Ok(Served::Done)
     }
 }

@@ -99,21 +99,23 @@ impl Operation for Similar {
         super::check_name("zone", &a.zone)?;
         super::check_name("aisle", &a.aisle)?;
         let engine = cx.engine()?;
+        let customer = cx.personal(&a.customer);
+        a.options.load_session(cx, customer)?;
         let scope = Scope::parse(&a.scope).ok_or_else(|| {
             let m: String = a.scope.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown scope {m:?} (aisle, department, store)"))
         })?;
         let q = SimilarQuery {
             product: &a.product,
-            customer: cx.personal(&a.customer),
+            customer,
             zone: &a.zone,
             aisle: &a.aisle,
             k: a.k,
             scope,
-            options: a.options.checked()?,
+            options: a.options.checked(cx.conceals(&a.customer))?,
         };
         engine.similar(&q, s)?;
-        write_items(cx, engine, s, &crate::ids::EMPTY, form, out);
+        write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);
         Ok(Served::Done)
     }
 }

@@ -69,6 +69,7 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
             exclude: (0..rng.below(3)).map(|_| random_string(&mut rng)).collect(),
             signals: (0..rng.below(3)).map(|_| random_string(&mut rng)).collect(),
             max_per_aisle: [0, 2][rng.below(2)],
+            session: random_string(&mut rng),
         };
         let mut bytes = want.encode_to_vec();
         if rng.chance(0.3) {
@@ -84,6 +85,7 @@ fn recommend_args_decode_like_prost_and_reuse_leaves_nothing_stale() {
         assert_eq!(args.options.exclude.iter().collect::<Vec<_>>(), want.exclude);
         assert_eq!(args.options.signals.iter().collect::<Vec<_>>(), want.signals);
         assert_eq!(args.options.max_per_aisle, want.max_per_aisle);
+        assert_eq!(args.options.session, want.session);
     }
     // A repeated scalar: the last one wins, as in prost.
     let twice = [0x0a, 0x01, b'a', 0x0a, 0x02, b'b', b'c'];

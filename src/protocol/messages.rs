@@ -94,6 +94,9 @@ pub struct RecommendRequest {
     /// At most this many items per aisle (0 = no limit).
     #[prost(uint32, tag = "22")]
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (as in their events): the live session to read.
+    #[prost(string, tag = "23")]
+    pub session: String,
 }
 
 /// `similar`. Empty strings mean "not given".
@@ -126,6 +129,9 @@ pub struct SimilarRequest {
     /// At most this many items per aisle (0 = no limit).
     #[prost(uint32, tag = "22")]
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (as in their events): the live session to read.
+    #[prost(string, tag = "23")]
+    pub session: String,
 }
 
 /// `complete`. Empty strings mean "not given".
@@ -152,6 +158,9 @@ pub struct CompleteRequest {
     /// At most this many items per aisle (0 = no limit).
     #[prost(uint32, tag = "22")]
     pub max_per_aisle: u32,
+    /// An anonymous shopper's session id (as in their events): the live session to read.
+    #[prost(string, tag = "23")]
+    pub session: String,
 }
 
 /// `bundles`.
@@ -180,6 +189,9 @@ pub struct RerankRequest {
     /// Signals the shopper states.
     #[prost(string, repeated, tag = "21")]
     pub signals: Vec<String>,
+    /// An anonymous shopper's session id (as in their events): the live session to read.
+    #[prost(string, tag = "23")]
+    pub session: String,
 }
 
 /// Server -> client.

@@ -6,6 +6,8 @@
 //! 0.5^(orders since / decay_orders)`. The log keeps a heavy shopper's staples from swamping the
 //! factors (per-customer normalisation), and counting recency in the customer's orders rather
 //! than in calendar days from the data's newest line treats a weekly and a monthly shopper alike.
+//! Products a customer only looked at or scanned (`endcap train --events`) join with a small
+//! confidence, `alpha * ln(1 + view_weight * views)`.
 
 use rayon::prelude::*;
 
@@ -50,6 +52,15 @@ pub fn interactions(orders: &CustomerOrders, products: usize, opts: &TrainOption
                     }
                     cols.push(product);
                     conf.push(opts.alpha * (r.ln_1p() as f32));
+                }
+                // Products looked at or scanned (the event journal) and not bought: weak
+                // interactions, a view counting `view_weight` of a purchase.
+                let bought = cols.len();
+                for run in orders.views_of(c).chunk_by(|a, b| a == b) {
+                    if cols[..bought].binary_search(&run[0]).is_err() {
+                        cols.push(run[0]);
+                        conf.push(opts.alpha * (opts.view_weight * run.len() as f32).ln_1p());
+                    }
                 }
                 let counts = hist.iter().map(|h| (h.product, h.count)).collect();
                 (cols, conf, counts)

@@ -80,6 +80,9 @@ pub struct TrainOptions {
     pub decay_orders: f64,
     /// How strongly a customer's vector is pulled toward their signals' mean (0 = ignore signals).
     pub signal_weight: f32,
+    /// What a view or scan from the event journal counts for against a purchase, for products the
+    /// customer has not bought: `c = alpha * ln(1 + view_weight * views)`.
+    pub view_weight: f32,
     /// Co-purchase: orders two products must share to be neighbours.
     pub co_min_support: u32,
     /// Co-purchase: neighbours kept per product.
@@ -113,6 +116,7 @@ impl Default for TrainOptions {
             cg_steps: 3,
             decay_orders: 8.0,
             signal_weight: 2.0,
+            view_weight: 0.1,
             co_min_support: 3,
             co_top: 20,
             also_min_support: 3,

@@ -18,6 +18,10 @@ pub struct CustomerOrders {
     pub ts: Vec<i64>,
     /// Products of each order, sorted and distinct within the order.
     pub items: Vec<u32>,
+    /// `customers + 1` offsets into `viewed` (empty: no views), from `TrainData::views`.
+    pub view_offsets: Vec<u32>,
+    /// Products each customer looked at or scanned (one per event), sorted per customer.
+    pub viewed: Vec<u32>,
 }
 
 impl CustomerOrders {
@@ -70,6 +74,8 @@ impl CustomerOrders {
             order: Vec::with_capacity(n_orders + 1),
             ts: Vec::with_capacity(n_orders),
             items: Vec::with_capacity(n_items),
+            view_offsets: Vec::new(),
+            viewed: Vec::new(),
         };
         out.customer.push(0);
         out.order.push(0);
@@ -82,7 +88,23 @@ impl CustomerOrders {
             out.items.extend_from_slice(&items);
             out.customer.push(out.ts.len() as u32);
         }
+        if !data.views.is_empty() {
+            let (viewed, offsets) = ivf::order_by_list(&data.views.iter().map(|v| v.0).collect::<Vec<_>>(), nc);
+            out.viewed = viewed.iter().map(|&i| data.views[i as usize].1).collect();
+            for c in 0..nc {
+                out.viewed[offsets[c] as usize..offsets[c + 1] as usize].sort_unstable();
+            }
+            out.view_offsets = offsets;
+        }
         out
+    }
+
+    /// The products customer `c` looked at or scanned, sorted (repeated once per event).
+    pub fn views_of(&self, c: usize) -> &[u32] {
+        match (self.view_offsets.get(c), self.view_offsets.get(c + 1)) {
+            (Some(&s), Some(&e)) => &self.viewed[s as usize..e as usize],
+            _ => &[],
+        }
     }
 
     /// Number of customers.

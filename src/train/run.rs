@@ -59,17 +59,31 @@ pub fn demo_model(spec: &DemoSpec) -> Result<Model, String> {
 /// `endcap train`: reads `data`, trains, builds the index, publishes `out` atomically, and prints
 /// the summary and the self-check to stderr. `strict` also refuses malformed rows, and refuses
 /// to publish a model whose `mixed` answer does not beat personal frequency in the self-check.
+/// What `endcap train` reads.
+pub struct TrainInputs<'a> {
+    /// The data directory (products, purchases, social).
+    pub data: &'a Path,
+    /// The server's event journal, if given.
+    pub events: Option<&'a Path>,
+    /// Refuse malformed rows and a model that does not beat personal frequency.
+    pub strict: bool,
+}
+
 pub fn train_command(
-    data: &Path,
+    inputs: &TrainInputs<'_>,
     out: &Path,
     opts: &TrainOptions,
-    strict: bool,
     sign_key: Option<&Path>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     model::check_destination(out)?;
     let t = Instant::now();
-    let mut input_data = read_dir(data, strict)?;
+    let strict = inputs.strict;
+    let mut input_data = read_dir(inputs.data, strict)?;
+    if let Some(dir) = inputs.events {
+        let report = crate::data::events::add_journal(&mut input_data, dir).map_err(anyhow::Error::msg)?;
+        writeln!(std::io::stderr(), "events from {}: {report}", dir.display())?;
+    }
     let mut steps = super::Steps::default();
     steps.record("read", t.elapsed());
     let orders = steps.run("orders", || CustomerOrders::new(&input_data));

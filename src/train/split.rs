@@ -36,6 +36,10 @@ impl CustomerOrders {
             order: vec![0],
             ts: Vec::with_capacity(self.ts.len()),
             items: Vec::with_capacity(self.items.len()),
+            // Views carry no time that says which side of a held-out basket they fall on, so an
+            // evaluation origin learns without them.
+            view_offsets: Vec::new(),
+            viewed: Vec::new(),
         };
         out.customer.push(0);
         for c in 0..customers {
@@ -69,7 +73,7 @@ impl CustomerOrders {
 
     /// Only customers `rows`, renumbered in that order.
     pub fn subset(&self, rows: &[u32]) -> CustomerOrders {
-        let mut out = CustomerOrders { customer: vec![0], order: vec![0], ts: Vec::new(), items: Vec::new() };
+        let mut out = CustomerOrders { customer: vec![0], order: vec![0], ..CustomerOrders::default() };
         for &c in rows {
             for o in self.orders_of(c as usize) {
                 out.ts.push(self.ts[o]);

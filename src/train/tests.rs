@@ -123,3 +123,29 @@ fn co_purchase_keeps_the_number_of_orders_holding_both_products() {
     }
     assert!(checked > 20, "only {checked} pairs checked");
 }
+
+#[test]
+fn views_from_the_journal_pull_a_customer_toward_what_they_looked_at() {
+    let (store, _) = trained();
+    let mut data = store.train_data();
+    // A newcomer who only looked at pet products (in the store, or on a screen), many times.
+    let pet: Vec<u32> =
+        (0..data.products.len() as u32).filter(|&p| data.products[p as usize].department == "Pet").collect();
+    data.customers.push("watcher".into());
+    let watcher = data.customers.len() as u32 - 1;
+    for &p in pet.iter().take(6) {
+        data.views.extend(std::iter::repeat_n((watcher, p), 5));
+    }
+    let opts = TrainOptions { dim: 16, iterations: 3, segments: 0, ..TrainOptions::default() };
+    let (input, _) = train(&data, &opts).expect("trains");
+    let dim = input.dim;
+    let v = &input.customer_vectors[watcher as usize * dim..(watcher as usize + 1) * dim];
+    assert!(v.iter().any(|x| *x != 0.0), "views alone give a vector");
+    // Their best products by inner product are pet products.
+    let mut scored: Vec<(f32, u32)> = (0..data.products.len() as u32)
+        .map(|p| (crate::index::dot(v, &input.product_vectors[p as usize * dim..(p as usize + 1) * dim]), p))
+        .collect();
+    scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    let top_pet = scored.iter().take(10).filter(|(_, p)| pet.binary_search(p).is_ok()).count();
+    assert!(top_pet >= 7, "{top_pet} of the top 10 are pet products");
+}

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use endcap::client::Client;
 use endcap::config::Config;
 use endcap::demo::DemoSpec;
-use endcap::protocol::{ErrorCode, Event, EventKind, response};
+use endcap::protocol::{CompleteRequest, ErrorCode, Event, EventKind, RecommendRequest, request, response};
 use endcap::server::{self, ModelSource, Running};
 use endcap::shoppers::Shopper;
 use endcap::transport::tls::Trust;
@@ -168,6 +168,76 @@ fn forget_and_opt_out_act_at_once_and_survive_a_restart() {
             .expect("join");
         assert_eq!(status, 200, "{body}");
         assert_eq!(shoppers.privacy.choice("c9"), endcap::shoppers::Choice::Erased);
+        running.shutdown().await;
+    });
+}
+
+/// Every operation reads the shopper's live session: the very next answer after an event shows
+/// it (what moved is asserted, over QUIC and HTTP).
+#[test]
+fn an_event_moves_the_very_next_answer() {
+    let config = test_config();
+    let drinks: Vec<String> =
+        config.zones.iter().find(|z| z.name == "drinks").expect("the shipped drinks zone").aisles.clone();
+    let store = endcap::demo::generate(&DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 });
+    let scanned = format!("p{}", store.bundles[0][0]);
+    block_on(async {
+        let running = start(config).await;
+        let mut c = Client::connect(&running.quic_addr.to_string(), Trust::Insecure).await.expect("connects");
+        let ask = |customer: &str, session: &str| RecommendRequest {
+            customer: customer.into(),
+            session: session.into(),
+            k: 10,
+            ..RecommendRequest::default()
+        };
+
+        // A purchase: the product bought is not offered again in the next answer.
+        let before = items(&c.recommend(ask("c11", "")).await.expect("answer")).clone();
+        let top = before.items[0].product_id.clone();
+        let mut bought = event(EventKind::Purchase, "c11", &top, "");
+        bought.device_ts_ms = now_ms();
+        c.events(vec![bought]).await.expect("event");
+        let after = items(&c.recommend(ask("c11", "")).await.expect("answer")).clone();
+        assert!(after.items.iter().all(|i| i.product_id != top), "{top} was just bought: {after:?}");
+        assert_eq!(after.items.len(), 10);
+
+        // Walking into a zone: it becomes the default filter.
+        c.events(vec![event(EventKind::ZoneEnter, "c11", "", "drinks")]).await.expect("event");
+        let zoned = items(&c.recommend(ask("c11", "")).await.expect("answer")).clone();
+        assert!(zoned.items.iter().all(|i| drinks.contains(&i.aisle)), "not all in drinks: {zoned:?}");
+        assert!(after.items.iter().any(|i| !drinks.contains(&i.aisle)), "the zone moved the answer");
+
+        // An anonymous phone looks at three products: its next answer is built from them.
+        let cold = items(&c.recommend(ask("", "phone-7")).await.expect("answer")).clone();
+        assert!(cold.items.iter().all(|i| i.reason == "popular"), "{cold:?}");
+        let mut views = Vec::new();
+        for p in ["p40", "p41", "p42"] {
+            let mut e = event(EventKind::View, "", p, "");
+            e.session = "phone-7".into();
+            views.push(e);
+        }
+        c.events(views).await.expect("events");
+        let warm = items(&c.recommend(ask("", "phone-7")).await.expect("answer")).clone();
+        assert!(warm.items.iter().all(|i| i.reason == "recent"), "{warm:?}");
+        let other = items(&c.recommend(ask("", "phone-8")).await.expect("answer")).clone();
+        assert_eq!(other.items, cold.items, "another phone's session is its own");
+
+        // A checkout streams its scans; complete then needs no basket in the request (HTTP).
+        let addr = running.http_addr;
+        let scan = format!(r#"{{"events":[{{"kind":"scan","customer":"c12","product":"{scanned}"}}]}}"#);
+        let (status, body) = tokio::task::spawn_blocking(move || {
+            let _ = http_to(addr, "POST", "/v1/events", "", &scan);
+            http_to(addr, "POST", "/v1/complete", "", r#"{"customer":"c12","k":5}"#)
+        })
+        .await
+        .expect("join");
+        assert_eq!(status, 200, "{body}");
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(doc["items"][0]["reason"], "bought_with", "{body}");
+        assert_eq!(doc["items"][0]["because"], scanned.as_str(), "{body}");
+        let empty = CompleteRequest { customer: "c13".into(), k: 5, ..CompleteRequest::default() };
+        let refused = c.call(request::Op::Complete(empty)).await.expect("answer");
+        assert!(matches!(refused.result, Some(response::Result::Error(_))), "no basket anywhere: {refused:?}");
         running.shutdown().await;
     });
 }

@@ -314,3 +314,121 @@ fn a_restart_after_a_refused_publish_serves_the_last_good_model_and_says_so() {
         running.shutdown().await;
     });
 }
+
+/// Writes `bytes` over the file at `path` in place, the way `cp` or `scp` do (truncate, then write
+/// in pieces), pausing between pieces so the server sees the file half-written.
+async fn overwrite_in_place(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(path).expect("open in place");
+    for piece in bytes.chunks(bytes.len().div_ceil(4)) {
+        f.write_all(piece).expect("write");
+        f.flush().expect("flush");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+#[test]
+fn the_served_file_rewritten_truncated_or_replaced_by_a_fifo_in_place_cannot_crash_it() {
+    let _serial = one_at_a_time();
+    let dir = TempDir::new("in-place");
+    let path = dir.0.join("current.endcap");
+    let models: Vec<(Vec<u8>, String)> = (21..=23).map(|seed| artifact(seed, 16)).collect();
+    publish(&path, &models[0].0);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let running = start(config(&path, true)).await;
+        let service = running.service.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let devices: Vec<_> = (0..2)
+            .map(|n| {
+                tokio::spawn(device(running.quic_addr.to_string(), running.fingerprint.clone(), n * 1000, stop.clone()))
+            })
+            .collect();
+
+        // cp over the served file: it is read whole once quiet (a map of it would have changed
+        // under running requests).
+        overwrite_in_place(&path, &models[1].0).await;
+        until("the overwritten file to be served", || version(&service) == models[1].1).await;
+        // truncate in place (with a map: SIGBUS on the next request touching the lost pages).
+        let before = refused(&service);
+        std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(4096).expect("truncate");
+        until("the truncated file to be refused", || refused(&service) > before).await;
+        assert_eq!(version(&service), models[1].1);
+        // Garbage written in place: refused too.
+        let before = refused(&service);
+        overwrite_in_place(&path, &vec![0x5a; 50_000]).await;
+        until("the garbage to be refused", || refused(&service) > before).await;
+        // A FIFO at the path: refused without hanging the loader, which then takes a good model.
+        std::fs::remove_file(&path).expect("rm");
+        let fifo = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+        let before = refused(&service);
+        let addr = running.admin_addr;
+        let (status, body) = tokio::task::spawn_blocking(move || admin(addr, "reload")).await.expect("join");
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("not a regular file"), "{body}");
+        assert!(refused(&service) > before);
+        std::fs::remove_file(&path).expect("rm fifo");
+        publish(&path, &models[2].0);
+        until("a good model after the FIFO", || version(&service) == models[2].1).await;
+
+        stop.store(true, Ordering::Relaxed);
+        let mut total = Seen::default();
+        for d in devices {
+            let seen = d.await.expect("device task");
+            total.answers += seen.answers;
+            total.failures.extend(seen.failures);
+        }
+        assert!(total.failures.is_empty(), "failed requests: {:?}", &total.failures[..5.min(total.failures.len())]);
+        assert!(total.answers >= 100, "only {} answers", total.answers);
+        running.shutdown().await;
+    });
+}
+
+#[test]
+fn with_a_signing_key_only_models_the_publisher_signed_are_served() {
+    let _serial = one_at_a_time();
+    let dir = TempDir::new("signed");
+    let path = dir.0.join("current.endcap");
+    let (private, public) = model::sign::keygen(&dir.0.join("keys")).expect("keys");
+    let (stranger, _) = model::sign::keygen(&dir.0.join("stranger")).expect("keys");
+    let models: Vec<(Vec<u8>, String)> = (31..=33).map(|seed| artifact(seed, 16)).collect();
+    let sign = |key: &Path, bytes: &[u8]| model::sign::sign_parts(key, &path, &[bytes]).expect("signs");
+    sign(&private, &models[0].0);
+    publish(&path, &models[0].0);
+    let mut cfg = config(&path, true);
+    cfg.model.signing_key = Some(public);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let running = start(cfg).await;
+        let service = running.service.clone();
+        let reload = |want: u16| {
+            let addr = running.admin_addr;
+            async move {
+                let (status, body) = tokio::task::spawn_blocking(move || admin(addr, "reload")).await.expect("join");
+                assert_eq!(status, want, "{body}");
+                body
+            }
+        };
+        assert_eq!(version(&service), models[0].1);
+        // Unsigned (the old signature does not match the new bytes).
+        publish(&path, &models[1].0);
+        let body = reload(422).await;
+        assert!(body.contains("does not verify"), "{body}");
+        // Signed by someone else.
+        sign(&stranger, &models[1].0);
+        let body = reload(422).await;
+        assert!(body.contains("does not verify"), "{body}");
+        // No signature at all.
+        std::fs::remove_file(model::sign::sig_path(&path)).expect("rm sig");
+        let body = reload(422).await;
+        assert!(body.contains("no signature"), "{body}");
+        assert_eq!(version(&service), models[0].1, "still the signed model");
+        // Signed by the publisher: served.
+        sign(&private, &models[1].0);
+        reload(200).await;
+        assert_eq!(version(&service), models[1].1);
+        running.shutdown().await;
+    });
+}

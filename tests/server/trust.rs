@@ -413,3 +413,87 @@ fn a_server_exposed_to_the_network_needs_device_identity() {
         running.shutdown().await;
     });
 }
+
+#[test]
+fn a_public_screen_cannot_tell_known_ids_from_unknown_ones_nor_see_which_rules_apply() {
+    use endcap::ca::Role;
+    use endcap::protocol::{BundlesRequest, request};
+    let dir = TempDir::new("conceal");
+    let ids = devices(&dir.0, &[("screen-1", Role::Screen), ("till-1", Role::Terminal), ("office-1", Role::Ops)]);
+    let (screen, till, office) = (&ids[0], &ids[1], &ids[2]);
+    let store = endcap::demo::generate(&DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 });
+    let vegetarian = (0..store.customers.len())
+        .find(|&c| store.customers[c].signals.iter().any(|(s, _)| *s == "lifestyle:vegetarian"))
+        .map(|c| format!("c{c}"))
+        .expect("a vegetarian");
+    // An aisle where every product is meat or fish: the rules empty it for a vegetarian.
+    let meat_aisle = {
+        let mut aisles: Vec<&str> = store.products.iter().map(|p| p.aisle.as_str()).collect();
+        aisles.sort();
+        aisles.dedup();
+        aisles
+            .into_iter()
+            .find(|a| {
+                let mut of = store.products.iter().filter(|p| p.aisle == *a).peekable();
+                of.peek().is_some() && of.all(|p| p.tags.iter().any(|t| t == "meat" || t == "fish"))
+            })
+            .expect("a meat aisle")
+            .to_string()
+    };
+    let mut config = test_config();
+    config.server.client_ca = Some(dir.0.join("ca/ca.pem"));
+    block_on(async {
+        let running = start(config).await;
+        let addr = running.quic_addr.to_string();
+        let trust = || Trust::pinned(&running.fingerprint).expect("pin");
+        let mut sc = Client::connect_as(&addr, trust(), Some(screen)).await.expect("screen connects");
+        let mut tl = Client::connect_as(&addr, trust(), Some(till)).await.expect("terminal connects");
+        let mut of = Client::connect_as(&addr, trust(), Some(office)).await.expect("ops connects");
+
+        // Known and unknown ids look alike on a screen: k items, one reason, rank scores, no
+        // explanation.
+        let mut lists = Vec::new();
+        for id in ["c5", "c77", "c1400", "nobody-1", "nobody-2", "c99999"] {
+            let a = sc.recommend(rec(id, "", "", 6)).await.expect("answer");
+            let got = &items(&a).items;
+            assert_eq!(got.len(), 6, "{id}");
+            for (i, item) in got.iter().enumerate() {
+                assert_eq!(item.reason, "for_you", "{id}: {item:?}");
+                assert!((item.score - (1.0 - i as f32 / 6.0)).abs() < 1e-6, "{id}: rank scores");
+                assert!(item.because.is_empty() && item.days_since_last.is_none() && item.usual_gap_days.is_none());
+            }
+            lists.push(got.iter().map(|i| i.product_id.clone()).collect::<Vec<_>>());
+        }
+        // Unknown ids are not all answered with one list (the popular one would single them out).
+        let unknown: std::collections::BTreeSet<_> = lists[3..].iter().collect();
+        assert!(unknown.len() > 1, "unknown ids all got {:?}", lists[3]);
+        // The terminal sees the real reasons.
+        let a = tl.recommend(rec("c5", "", "", 6)).await.expect("answer");
+        assert!(items(&a).items.iter().all(|i| i.reason != "for_you"));
+
+        // A vegetarian at the meat aisle: the terminal's answer is empty (the rules remove it
+        // all); the screen's has k items, none of them meat, so its length tells nothing.
+        let at_meat = |who: &str| rec(who, "", &meat_aisle, 4);
+        let a = tl.recommend(at_meat(&vegetarian)).await.expect("answer");
+        assert!(items(&a).items.is_empty(), "the terminal sees the rules at work");
+        let a = sc.recommend(at_meat(&vegetarian)).await.expect("answer");
+        let got = &items(&a).items;
+        assert_eq!(got.len(), 4, "topped up to k");
+        for item in got {
+            let p: usize = item.product_id[1..].parse().expect("p<n>");
+            assert!(!store.products[p].tags.iter().any(|t| t == "meat" || t == "fish"), "{item:?}");
+            assert_eq!(item.reason, "for_you");
+        }
+        let a = sc.recommend(at_meat("c5")).await.expect("answer");
+        assert_eq!(items(&a).items.len(), 4);
+
+        // Bundles are sales figures: ops only.
+        let ask = || request::Op::Bundles(BundlesRequest { product: "p1".into(), k: 3 });
+        assert_eq!(error(&sc.call(ask()).await.expect("answer")).code(), ErrorCode::PermissionDenied);
+        assert!(matches!(
+            of.call(ask()).await.expect("answer").result,
+            Some(endcap::protocol::response::Result::Bundles(_))
+        ));
+        running.shutdown().await;
+    });
+}
