@@ -117,7 +117,6 @@ pub fn assemble(
         .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
         .collect();
 
-    let version = if opts.version.is_empty() { format!("train-{}", utc_stamp()) } else { opts.version.clone() };
     let (from, to) = (orders.ts.iter().min(), orders.ts.iter().max());
     let ba = &learned.buy_again;
     let mut training = BTreeMap::new();
@@ -178,8 +177,8 @@ pub fn assemble(
         discover: learned.discover.knots.clone(),
         embedding: learned.embedding.knots.clone(),
     };
-    let input = ModelInput {
-        model_version: version,
+    let mut input = ModelInput {
+        model_version: String::new(),
         builder: "endcap train".into(),
         dim,
         products: data.products.clone(),
@@ -199,6 +198,12 @@ pub fn assemble(
         customer_segment,
         training,
         seed: opts.seed,
+    };
+    input.model_version = if opts.version.is_empty() {
+        // The time says when; the content hash keeps two models of the same second apart.
+        format!("train-{}-{:012x}", utc_stamp(), input.content_hash() >> 16)
+    } else {
+        opts.version.clone()
     };
     Ok((input, report))
 }

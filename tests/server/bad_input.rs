@@ -93,6 +93,8 @@ fn http_bad_requests_get_json_errors_and_are_counted() {
         assert_eq!(e.error.code, code, "{body}");
         assert!(!e.error.message.is_empty());
     }
+    // A request without a customer is an anonymous shopper: answered, not refused.
+    assert_eq!(http("POST", "/v1/recommend", r#"{"zone": "fresh"}"#).0, 200);
     // Unknown fields are ignored, as protobuf ignores them: a newer client still gets answers.
     assert_eq!(http("POST", "/v1/recommend", r#"{"customer": "c1", "colour": "red"}"#).0, 200);
     let huge = format!(r#"{{"customer": "{}"}}"#, "x".repeat(100_000));

@@ -303,6 +303,38 @@ fn sighup_reloads_the_model_path() {
     });
 }
 
+#[test]
+fn a_restart_after_a_refused_publish_serves_the_last_good_model_and_says_so() {
+    let _one = one_at_a_time();
+    let dir = TempDir::new("last-good");
+    let path = dir.0.join("current.endcap");
+    let (good, v1) = artifact(31, 16);
+    publish(&path, &good);
+    crate::common::block_on(async {
+        let running = start(config(&path, false)).await;
+        assert_eq!(version(&running.service), v1);
+        running.shutdown().await;
+    });
+    assert!(dir.0.join("last-good/current.endcap").exists(), "the validated model was kept");
+    // The nightly publish is corrupt; the server restarts.
+    publish(&path, &good[..good.len() / 3]);
+    crate::common::block_on(async {
+        let running = start(config(&path, false)).await;
+        assert_eq!(version(&running.service), v1, "the last good model serves");
+        let addr = running.http_addr;
+        let get = |path: &'static str| tokio::task::spawn_blocking(move || http_to(addr, "GET", path, "", ""));
+        let (status, body) = get("/v1/model").await.expect("join");
+        assert_eq!(status, 200);
+        let info: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let why = info["last_good_fallback"].as_str().expect("field");
+        assert!(why.contains("was refused") && why.contains("last-good"), "{body}");
+        assert_eq!(info["model_version"], v1.as_str());
+        let (_, metrics) = get("/metrics").await.expect("join");
+        assert_eq!(metric(&metrics, r#"endcap_model_loads_total{trigger="start",result="last_good"}"#), 1.0);
+        running.shutdown().await;
+    });
+}
+
 /// Writes `bytes` over the file at `path` in place, the way `cp` or `scp` do (truncate, then write
 /// in pieces), pausing between pieces so the server sees the file half-written.
 async fn overwrite_in_place(path: &Path, bytes: &[u8]) {
