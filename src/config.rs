@@ -233,6 +233,11 @@ pub struct ModelConfig {
     pub keep_previous: bool,
     /// Nice value (0-19) of the thread that loads and checks a new model (Linux).
     pub reload_nice: i32,
+    /// Keep a copy of the last model that loaded from `path` and validated, and serve it at
+    /// start when the file at `path` is refused (or missing).
+    pub keep_last_good: bool,
+    /// Where that copy is kept; empty: `last-good/` beside `path`.
+    pub last_good_dir: PathBuf,
     /// The model publisher's Ed25519 public key (`endcap model keygen`): when set, only models
     /// with a valid signature (`MODEL.sig`) are served.
     pub signing_key: Option<PathBuf>,
@@ -248,8 +253,27 @@ impl Default for ModelConfig {
             dim: 0,
             keep_previous: true,
             reload_nice: 10,
+            keep_last_good: true,
+            last_good_dir: PathBuf::new(),
             signing_key: None,
         }
+    }
+}
+
+impl ModelConfig {
+    /// The last-known-good copy of the model at `path` (`None` when `keep_last_good` is off or
+    /// `path` names no file): `last_good_dir` (or `last-good/` beside `path`) and `path`'s file name.
+    pub fn last_good_path(&self) -> Option<PathBuf> {
+        if !self.keep_last_good {
+            return None;
+        }
+        let name = self.path.file_name()?;
+        let dir = if self.last_good_dir.as_os_str().is_empty() {
+            self.path.parent().unwrap_or(Path::new("")).join("last-good")
+        } else {
+            self.last_good_dir.clone()
+        };
+        Some(dir.join(name))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod ids;
+pub mod import;
 pub mod index;
 pub mod journal;
 pub mod live;

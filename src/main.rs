@@ -94,6 +94,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let inputs = train::run::TrainInputs { data: &data, events: events.as_deref(), strict };
             train::run::train_command(&inputs, &out, &train.options(version)?, sign_key.as_deref())
         }
+        Command::Import { from, out, store, version, signal_weight, lambda, threads, sign_key } => {
+            if let Some(n) = threads {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("--threads")?;
+            }
+            let opts = train::TrainOptions {
+                signal_weight,
+                lambda,
+                version: version.unwrap_or_default(),
+                ..train::TrainOptions::default()
+            };
+            endcap::import::run::import_command(&from, store.as_deref(), &out, &opts, sign_key.as_deref())
+        }
         Command::Eval { data, k, holdout, train, config, json } => {
             let cfg = Config::load(config.as_deref())?;
             train::run::eval_command(&data, &cfg, &train.options(None)?, k, holdout, json)

@@ -28,9 +28,9 @@ pub type Builder = Box<dyn FnOnce() -> Result<Model, String> + Send>;
 
 /// Where the first model comes from.
 pub enum ModelSource {
-    /// `config.model.path`; when it does not exist and `model.demo_when_missing` is set, the
-    /// model `demo` makes (the binary passes the built-in demo store; the server itself does not
-    /// link the trainer).
+    /// `config.model.path`; when neither it nor its last-known-good copy exists and
+    /// `model.demo_when_missing` is set, the model `demo` makes (the binary passes the built-in
+    /// demo store; the server itself does not link the trainer).
     Configured {
         /// Makes the demo model.
         demo: Option<Builder>,
@@ -82,7 +82,11 @@ fn first_source(config: &Config, source: ModelSource) -> Source {
         ModelSource::Configured { demo } => {
             let path = &config.model.path;
             match demo {
-                Some(make) if !path.exists() && config.model.demo_when_missing => {
+                Some(make)
+                    if !path.exists()
+                        && config.model.demo_when_missing
+                        && !config.model.last_good_path().is_some_and(|p| p.exists()) =>
+                {
                     info!(path = %path.display(), "no model at the configured path: generating the default demo store and training its model");
                     Source::Made(make)
                 }

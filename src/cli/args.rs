@@ -77,7 +77,7 @@ pub enum Command {
         /// refuse to publish a model that does not beat personal frequency in the self-check.
         #[arg(long)]
         strict: bool,
-        /// Model version (default: train-<UTC time>).
+        /// Model version (default: train-<UTC time>-<content hash>, unique per content).
         #[arg(long)]
         version: Option<String>,
         /// The server's event journal (events.journal_dir): purchases since the data's newest line
@@ -85,6 +85,33 @@ pub enum Command {
         /// dropped. Only read; the server may be running.
         #[arg(long)]
         events: Option<PathBuf>,
+        /// Sign the model with this private key (model-signing.pk8) before publishing it.
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
+    },
+    /// Build and publish one store's model from the tables the Spark job (spark/train.py) wrote.
+    Import {
+        /// The job's --out: one folder per table, each with a store=S folder per store.
+        #[arg(long)]
+        from: PathBuf,
+        /// Where to publish the artifact (written to a temporary name, fsynced, renamed).
+        #[arg(long)]
+        out: PathBuf,
+        /// The store to import (required when the tables hold more than one).
+        #[arg(long)]
+        store: Option<String>,
+        /// Model version (default: spark-<store>-<UTC time>-<content hash>).
+        #[arg(long)]
+        version: Option<String>,
+        /// Pull of a customer's social signals on their vector when it is folded in (0 = ignore).
+        #[arg(long, default_value_t = 2.0)]
+        signal_weight: f32,
+        /// L2 regularisation of the fold-in.
+        #[arg(long, default_value_t = 0.5)]
+        lambda: f32,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Sign the model with this private key (model-signing.pk8) before publishing it.
         #[arg(long)]
         sign_key: Option<PathBuf>,

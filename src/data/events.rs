@@ -3,14 +3,17 @@
 //!
 //! - A `purchase` of a known customer, later than the newest purchase line of the data (older
 //!   ones are taken to be in the retailer's export already), becomes a purchase line. Its order
-//!   is the event's receipt id, or, without one, the customer's purchases in the same 10-minute
-//!   window (one checkout).
+//!   is the customer's receipt id, or, without one, the customer's purchases in the same fixed
+//!   10-minute window of the clock (one checkout; one that spans a window boundary becomes two).
+//!   The server accepts purchases only from terminal and ops devices.
 //! - A `view` or an `add` (scan) of a known customer becomes a weak interaction (`views`: the
 //!   trainer counts it as a fraction of a purchase, `TrainOptions::view_weight`).
 //! - A customer with a `forget` record is erased: their purchase lines, social rows and events
 //!   are dropped, and they are not in the model (their id is gone from the customer list).
 //! - Anonymous sessions' events (no customer to learn a vector for), unknown products, zone
-//!   entries and removals are counted and otherwise skipped.
+//!   entries and removals are counted and otherwise skipped. Opting out of personalisation does
+//!   not remove a customer from training (the server records no events of theirs while they are
+//!   opted out; what came before stays, as their purchases in the export do).
 //!
 //! The journal is only read (a running server may be appending to it): records are verified
 //! one by one, a torn tail of the newest segment ends the read, any other damage is an error.
@@ -105,7 +108,7 @@ pub fn add_journal(data: &mut TrainData, dir: &Path) -> Result<JournalReport, St
     let mut customers: HashMap<String, u32> =
         data.customers.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect();
     let data_end_s = data.purchases.ts.iter().copied().max().unwrap_or(i64::MIN);
-    let mut orders: HashMap<String, u32> = HashMap::new();
+    let mut orders: HashMap<(String, String, i64), u32> = HashMap::new();
     for record in &records {
         let Some(e) = &record.event else { continue };
         let kind = EventKind::try_from(e.kind).unwrap_or(EventKind::Unspecified);
@@ -113,12 +116,12 @@ pub fn add_journal(data: &mut TrainData, dir: &Path) -> Result<JournalReport, St
             report.anonymous += 1;
             continue;
         }
-        if erased.contains(&e.customer) {
-            report.erased_rows += 1;
-            continue;
-        }
         if !matches!(kind, EventKind::Purchase | EventKind::View | EventKind::Add) {
             report.live_only += 1;
+            continue;
+        }
+        if erased.contains(&e.customer) {
+            report.erased_rows += 1;
             continue;
         }
         let Some(&product) = products.get(e.product.as_str()) else {
@@ -136,9 +139,11 @@ pub fn add_journal(data: &mut TrainData, dir: &Path) -> Result<JournalReport, St
             data.customers.len() as u32 - 1
         });
         if kind == EventKind::Purchase {
+            // (customer, receipt, window): a receipt is one order for its customer; without one,
+            // a fixed 10-minute window of the clock is (a checkout across a boundary is two).
             let key = match e.order.as_str() {
-                "" => format!("{}@{}", e.customer, record.ts_ms.div_euclid(CHECKOUT_WINDOW_MS)),
-                receipt => format!("#{receipt}"),
+                "" => (e.customer.clone(), String::new(), record.ts_ms.div_euclid(CHECKOUT_WINDOW_MS)),
+                receipt => (e.customer.clone(), receipt.to_string(), 0),
             };
             let next = (data.orders + orders.len()) as u32;
             let order = *orders.entry(key).or_insert(next);

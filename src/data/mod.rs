@@ -2,10 +2,10 @@
 //! and its readers. The demo store, the trainer and any importer meet here; nothing in this module
 //! knows about models, the trainer or serving.
 //!
-//! Reads the trainer's input (PRODUCT.md's data contract): `products`, `purchases` and the
-//! optional `social`, each as CSV with a header row or as Parquet with the same column names
-//! (uncompressed or Snappy, as Spark writes by default), columns in any order (extra columns are
-//! ignored).
+//! Reads the trainer's input (the data contract, DATA.md): `products`, `purchases` and the
+//! optional `social`, each as CSV with a header row or as Parquet with the same column names (one
+//! file or a folder of part files; uncompressed, Snappy, gzip, LZ4, LZ4_RAW or zstd), columns in
+//! any order (extra columns are ignored).
 //!
 //! Nothing is dropped silently: a malformed row is skipped and counted under its reason, the first
 //! few of each file are kept with file, line and reason for the report, and `strict` turns the
@@ -27,8 +27,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use rows::parse_ts;
 use rows::*;
+pub use rows::{MAX_PRICE_CENTS, parse_ts};
 use table::*;
 pub use table::{file_name, progress_bar};
 
@@ -69,6 +69,14 @@ pub enum DataError {
     /// Nothing to train on.
     #[error("{0}")]
     Empty(String),
+    /// `strict` and a table as a whole looks wrong (prices in the wrong unit, say).
+    #[error("{path}: {message} (strict mode)")]
+    Implausible {
+        /// The file.
+        path: PathBuf,
+        /// What looks wrong and what to do.
+        message: String,
+    },
 }
 
 /// What happened to the rows of one file.
@@ -84,6 +92,9 @@ pub struct FileReport {
     pub skipped: BTreeMap<&'static str, u64>,
     /// The first few skipped rows: (line, reason with detail).
     pub examples: Vec<(u64, String)>,
+    /// What looks wrong with the table as a whole (prices in the wrong unit, say); printed with
+    /// the report, an error in strict mode.
+    pub warnings: Vec<String>,
 }
 
 impl FileReport {
@@ -203,10 +214,32 @@ impl Interner {
 /// `NAME.parquet`.
 pub fn read_dir(dir: &Path, strict: bool) -> Result<TrainData, DataError> {
     let mut data = TrainData::default();
-    let mut products =
-        Table::open_required(dir, "products", &["product_id", "name", "aisle", "department"], &["tags", "price"])?;
+    let mut products = Table::open_required(
+        dir,
+        "products",
+        &["product_id", "name", "aisle", "department"],
+        &["tags", "price", "price_cents"],
+    )?;
     let products_path = products.path.clone();
-    let (catalogue, product_rows, report) = read_products(&mut products, strict)?;
+    let price_column = match (products.has(5), products.has(6)) {
+        (true, true) => {
+            return Err(DataError::Io {
+                path: products_path,
+                message: "both `price` (currency units) and `price_cents` columns; keep one".into(),
+            });
+        }
+        (true, false) => Some("price"),
+        (false, true) => Some("price_cents"),
+        (false, false) => None,
+    };
+    let (catalogue, product_rows, mut report) = read_products(&mut products, strict)?;
+    if let Some(warning) = price_column.and_then(|column| price_warning(&catalogue, column)) {
+        if strict {
+            return Err(DataError::Implausible { path: products_path, message: warning });
+        }
+        tracing::warn!(path = %products_path.display(), "{warning}");
+        report.warnings.push(warning);
+    }
     data.products = catalogue;
     data.files.push(report);
     if data.products.is_empty() {

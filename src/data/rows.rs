@@ -41,10 +41,19 @@ pub(super) fn read_products(
                     .collect(),
                 None => Vec::new(),
             };
-            let price_cents = match t.field(5) {
-                None | Some(b"") => None,
-                Some(p) => Some(parse_price(p).ok_or_else(|| ("bad price", String::from_utf8_lossy(p).to_string()))?),
+            // `price` is in currency units (3.49), `price_cents` in cents (349); `read_dir`
+            // refuses a header with both.
+            let price_cents = match (t.field(5), t.field(6)) {
+                (Some(p), _) if !p.is_empty() => Some(parse_price(p).ok_or_else(|| bad_price(p))?),
+                (_, Some(c)) if !c.is_empty() => Some(parse_cents(c).ok_or_else(|| bad_price(c))?),
+                _ => None,
             };
+            if let Some(cents) = price_cents.filter(|&c| c > MAX_PRICE_CENTS) {
+                return Err((
+                    "implausible price",
+                    format!("{}.{:02} is above the limit of {}", cents / 100, cents % 100, MAX_PRICE_CENTS / 100),
+                ));
+            }
             Ok(ProductInput {
                 id: id.to_string(),
                 name: name.to_string(),
@@ -68,17 +77,73 @@ pub(super) fn read_products(
     Ok((products, rows, report))
 }
 
-/// Price in cents: an integer number of cents, or a decimal amount with a point (`3.49`).
+/// The highest shelf price accepted, in cents (100,000.00 in the currency): a row above it is a
+/// unit mistake or garbage, and is skipped. A whole catalogue in the wrong unit passes this
+/// check row by row, so its median is checked too ([`price_warning`]).
+pub const MAX_PRICE_CENTS: u32 = 10_000_000;
+
+/// The median shelf price, in cents, from which a catalogue's prices look like cents written in
+/// the `price` column (a grocery catalogue's median is a few units of currency; written in cents
+/// it is a few hundred).
+pub const SUSPICIOUS_MEDIAN_CENTS: u32 = 10_000;
+
+/// The median shelf price, in cents, below which prices look like units written in the
+/// `price_cents` column.
+pub const SUSPICIOUS_LOW_MEDIAN_CENTS: u32 = 10;
+
+fn bad_price(p: &[u8]) -> (&'static str, String) {
+    ("bad price", String::from_utf8_lossy(p).to_string())
+}
+
+/// A `price` in currency units, to cents: `3`, `3.5`, `3.49` (at most two decimals; no sign,
+/// no thousands separator).
 pub(super) fn parse_price(p: &[u8]) -> Option<u32> {
     let s = std::str::from_utf8(p).ok()?;
-    match s.split_once('.') {
-        None => s.parse().ok(),
-        Some((units, cents)) if cents.len() <= 2 && cents.bytes().all(|b| b.is_ascii_digit()) => {
-            let units: u32 = units.parse().ok()?;
-            let cents: u32 = format!("{cents:0<2}").parse().ok()?;
-            units.checked_mul(100)?.checked_add(cents)
-        }
-        Some(_) => None,
+    let (units, cents) = s.split_once('.').unwrap_or((s, ""));
+    if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if cents.len() > 2 || !cents.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let units: u32 = units.parse().ok()?;
+    let cents: u32 = format!("{cents:0<2}").parse().ok()?;
+    units.checked_mul(100)?.checked_add(cents)
+}
+
+/// A `price_cents`: a whole number of cents (`349`); a Parquet float column renders whole
+/// values as `349.0`, which is accepted.
+pub(super) fn parse_cents(p: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(p).ok()?;
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// When the catalogue's median price is implausible for its column's unit, what to tell the
+/// person who wrote the file (`column` is `price` or `price_cents`).
+pub(super) fn price_warning(products: &[ProductInput], column: &str) -> Option<String> {
+    let mut prices: Vec<u32> = products.iter().filter_map(|p| p.price_cents).collect();
+    if prices.is_empty() {
+        return None;
+    }
+    let mid = prices.len() / 2;
+    let median = *prices.select_nth_unstable(mid).1;
+    let shown = format!("{}.{:02}", median / 100, median % 100);
+    if column == "price" && median >= SUSPICIOUS_MEDIAN_CENTS {
+        Some(format!(
+            "implausible prices: the median `price` is {shown} currency units; `price` is in units (3.49), \
+             were these cents? Then name the column `price_cents`"
+        ))
+    } else if column == "price_cents" && median < SUSPICIOUS_LOW_MEDIAN_CENTS {
+        Some(format!(
+            "implausible prices: the median `price_cents` is {median} cents ({shown}); `price_cents` is in cents \
+             (349), were these currency units? Then name the column `price`"
+        ))
+    } else {
+        None
     }
 }
 

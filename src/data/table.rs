@@ -9,12 +9,20 @@ use super::*;
 /// Both formats are read into the same text fields so that one set of parsing rules (ids,
 /// timestamps, prices, weights) applies to both. For Parquet, the row number reported with a
 /// skipped row is the 1-based row in the file; for CSV it is the line (the header is line 1).
+/// A Parquet table may be a folder of part files (as Spark, Hive and most data lakes write it):
+/// the parts are read in name order as one table, rows numbered across them.
 pub(super) struct Table {
+    /// The file, or the folder of part files, as reported.
     pub(super) path: PathBuf,
     source: Source,
-    /// For each wanted column (`required ++ optional`), its position in a row.
+    /// For each wanted column (`required ++ optional`), its position in a row (of the current part).
     columns: Vec<Option<usize>>,
     progress: ProgressBar,
+    /// The Parquet file being read (a part of `path` when it is a folder).
+    part: PathBuf,
+    /// The part files not yet read, and the columns each must have.
+    parts: std::collections::VecDeque<PathBuf>,
+    wanted: (Vec<&'static str>, Vec<&'static str>),
 }
 
 pub(super) enum Source {
@@ -65,6 +73,7 @@ impl Table {
                 });
             }
             (true, false) => Table::open_csv(&csv_path, required, optional)?,
+            (false, true) if parquet_path.is_dir() => Table::open_parquet_dir(&parquet_path, required, optional)?,
             (false, true) => Table::open_parquet(&parquet_path, required, optional)?,
             (false, false) => return Ok(None),
         };
@@ -96,7 +105,56 @@ impl Table {
         let progress =
             progress_bar(file_name(path), len, "{msg:>18} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
         let source = Source::Csv { reader, record: csv::ByteRecord::new() };
-        Ok(Table { path: path.to_path_buf(), source, columns, progress })
+        Ok(Table::of(path, source, columns, progress))
+    }
+
+    fn of(path: &Path, source: Source, columns: Vec<Option<usize>>, progress: ProgressBar) -> Table {
+        let (path, part) = (path.to_path_buf(), path.to_path_buf());
+        Table { path, source, columns, progress, part, parts: Default::default(), wanted: Default::default() }
+    }
+
+    /// A folder of Parquet part files (`part-*.parquet` and the like; names starting with `.` or
+    /// `_`, such as `_SUCCESS` and checksums, are not data), read in name order as one table.
+    fn open_parquet_dir(dir: &Path, required: &[&'static str], optional: &[&'static str]) -> Result<Table, DataError> {
+        let io = |message: String| DataError::Io { path: dir.to_path_buf(), message };
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io(e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                !name.starts_with('.') && !name.starts_with('_') && p.is_file()
+            })
+            .collect();
+        parts.sort();
+        let mut parts: std::collections::VecDeque<PathBuf> = parts.into();
+        let first = parts.pop_front().ok_or_else(|| io("a folder with no part files".to_string()))?;
+        let mut table = Table::open_parquet(&first, required, optional)?;
+        table.path = dir.to_path_buf();
+        table.parts = parts;
+        table.wanted = (required.to_vec(), optional.to_vec());
+        Ok(table)
+    }
+
+    /// Moves on to the next part file of a folder, numbering its rows after the ones read;
+    /// false when there is none.
+    fn next_part(&mut self) -> Result<bool, DataError> {
+        let Some(next) = self.parts.pop_front() else { return Ok(false) };
+        let read = match &self.source {
+            Source::Parquet { row, .. } => *row,
+            Source::Csv { .. } => 0,
+        };
+        let (required, optional) = std::mem::take(&mut self.wanted);
+        let mut part = Table::open_parquet(&next, &required, &optional)?;
+        if let Source::Parquet { row, .. } = &mut part.source {
+            *row = read;
+        }
+        self.progress.finish_and_clear();
+        self.source = part.source;
+        self.columns = part.columns;
+        self.progress = part.progress;
+        self.part = next;
+        self.wanted = (required, optional);
+        Ok(true)
     }
 
     /// Opens a Parquet file projected onto the wanted columns: the others are never decoded, so
@@ -131,7 +189,7 @@ impl Table {
         let progress =
             progress_bar(file_name(path), len, "{msg:>18} [{bar:30}] {human_pos}/{human_len} rows eta {eta}");
         let source = Source::Parquet { rows, row: 0, fields: vec![None; wanted.len()], long_divisor, bad: None };
-        Ok(Table { path: path.to_path_buf(), source, columns, progress })
+        Ok(Table::of(path, source, columns, progress))
     }
 
     pub(super) fn next(&mut self) -> Result<Next, DataError> {
@@ -169,8 +227,9 @@ impl Table {
                 // A Parquet read error is a damaged file (a page that does not decode), not a
                 // bad row: the rest of the file cannot be trusted, so the run stops.
                 Some(Err(e)) => {
-                    Err(DataError::Io { path: self.path.clone(), message: format!("after row {row}: {e}") })
+                    Err(DataError::Io { path: self.part.clone(), message: format!("after row {row}: {e}") })
                 }
+                None if self.next_part()? => self.next(),
                 None => {
                     self.progress.finish_and_clear();
                     Ok(Next::End)
@@ -203,6 +262,11 @@ impl Table {
                 }
             }
         }
+    }
+
+    /// True when the file has column `c` (in `required ++ optional` order).
+    pub(super) fn has(&self, c: usize) -> bool {
+        self.columns.get(c).is_some_and(Option::is_some)
     }
 
     /// Field of column `c` (in `required ++ optional` order), trimmed; `None` if the row is short,

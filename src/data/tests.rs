@@ -35,13 +35,70 @@ fn timestamps_unix_and_rfc3339() {
 }
 
 #[test]
-fn prices_in_cents_or_decimal() {
-    assert_eq!(parse_price(b"349"), Some(349));
+fn price_is_in_units_and_price_cents_in_cents() {
+    // `price`: currency units, a whole number included (`3` is 3.00, not 3 cents).
+    assert_eq!(parse_price(b"3"), Some(300));
     assert_eq!(parse_price(b"3.49"), Some(349));
     assert_eq!(parse_price(b"3.5"), Some(350));
-    assert_eq!(parse_price(b"3.499"), None);
-    assert_eq!(parse_price(b"-1"), None);
-    assert_eq!(parse_price(b"abc"), None);
+    assert_eq!(parse_price(b"3."), Some(300));
+    for bad in [&b"3.499"[..], b"-1", b"abc", b".5", b"1,99", b"+3", b"99999999999"] {
+        assert_eq!(parse_price(bad), None, "{}", String::from_utf8_lossy(bad));
+    }
+    // `price_cents`: whole cents (a Parquet float's `349.0` too).
+    assert_eq!(parse_cents(b"349"), Some(349));
+    assert_eq!(parse_cents(b"349.0"), Some(349));
+    for bad in [&b"3.49"[..], b"-1", b"", b"3e2"] {
+        assert_eq!(parse_cents(bad), None, "{}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
+fn implausible_prices_are_skipped_or_reported_and_strict_refuses_them() {
+    let dir = temp_dir("prices");
+    let purchases = "customer_id,order_id,product_id,ts\nc1,o1,p1,1700000000\n";
+    write(&dir, "purchases.csv", purchases);
+    // Cents written in `price`: each row is plausible for a currency unit, the median is not.
+    write(
+        &dir,
+        "products.csv",
+        "product_id,name,aisle,department,price\n\
+         p1,Milk,Dairy,Fresh,109\np2,Bread,Bakery,Fresh,249\np3,Tea,Tea,Drinks,349\n\
+         p4,Yacht,Boats,Leisure,200000\n",
+    );
+    let data = read_dir(&dir, false).expect("reads, with a warning");
+    let report = &data.files[0];
+    assert_eq!(report.skipped["implausible price"], 1, "above the limit: skipped, counted");
+    assert_eq!(report.examples[0], (5, "implausible price: 200000.00 is above the limit of 100000".into()));
+    assert_eq!(report.warnings.len(), 1);
+    assert!(report.warnings[0].contains("median `price` is 249.00"), "{}", report.warnings[0]);
+    let e = read_dir(&dir, true).expect_err("strict refuses");
+    assert!(e.to_string().contains("products.csv:5: implausible price"), "{e}");
+    write(&dir, "products.csv", "product_id,name,aisle,department,price\np1,Milk,Dairy,Fresh,109\n");
+    let e = read_dir(&dir, true).expect_err("strict refuses the catalogue").to_string();
+    assert!(e.contains("implausible prices") && e.contains("price_cents"), "{e}");
+
+    // Units written in `price_cents`.
+    write(
+        &dir,
+        "products.csv",
+        "product_id,name,aisle,department,price_cents\np1,Milk,Dairy,Fresh,1\np2,Tea,Tea,Drinks,3\n",
+    );
+    let data = read_dir(&dir, false).expect("reads");
+    assert_eq!(data.products[1].price_cents, Some(3));
+    assert!(data.files[0].warnings[0].contains("median `price_cents` is 3 cents"), "{:?}", data.files[0].warnings);
+    // Plausible prices in either column: no warning; both columns: refused.
+    write(
+        &dir,
+        "products.csv",
+        "product_id,name,aisle,department,price\np1,Milk,Dairy,Fresh,1.09\np2,Tea,Tea,Drinks,3\n",
+    );
+    let data = read_dir(&dir, true).expect("plausible");
+    assert_eq!((data.products[0].price_cents, data.products[1].price_cents), (Some(109), Some(300)));
+    assert!(data.files[0].warnings.is_empty());
+    write(&dir, "products.csv", "product_id,name,aisle,department,price,price_cents\np1,Milk,Dairy,Fresh,1.09,109\n");
+    let e = read_dir(&dir, false).expect_err("ambiguous unit").to_string();
+    assert!(e.contains("both `price` (currency units) and `price_cents`"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -61,7 +118,7 @@ fn broken_rows_are_skipped_counted_and_reported_with_their_line() {
     write(
         &dir,
         "products.csv",
-        "product_id,name,aisle,department,tags,price\n\
+        "product_id,name,aisle,department,tags,price_cents\n\
          p1,Apples,Fruit,Produce,,120\n\
          p2,\"Steak, rib-eye\",Beef,Meat,meat;fresh,1299\n\
          p1,Dup,Fruit,Produce,,\n\
@@ -304,5 +361,84 @@ fn a_table_with_no_usable_row_says_why_with_examples() {
     let e = read_dir(&dir, false).expect_err("nothing to train on").to_string();
     assert!(e.contains("no usable purchases") && e.contains("all 2 rows were skipped"), "{e}");
     assert!(e.contains("2 bad ts") && e.contains("line 2: bad ts: 28/05/2025"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_parquet_codec_data_tools_write_is_read() {
+    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+    // Spark: snappy (its default), gzip, lz4 (Hadoop framing), zstd; pandas/pyarrow: snappy;
+    // polars: zstd; others: uncompressed, LZ4_RAW.
+    let codecs = [
+        Compression::UNCOMPRESSED,
+        Compression::SNAPPY,
+        Compression::GZIP(GzipLevel::default()),
+        Compression::LZ4,
+        Compression::LZ4_RAW,
+        Compression::ZSTD(ZstdLevel::default()),
+    ];
+    let dir = temp_dir("codecs");
+    write(&dir, "products.csv", "product_id,name,aisle,department\np1,Apples,Fruit,Produce\np2,Pears,Fruit,Produce\n");
+    for codec in codecs {
+        write_parquet_with(
+            &dir.join("purchases.parquet"),
+            "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
+             optional binary product_id (UTF8); optional binary ts (UTF8); }",
+            vec![
+                Col::Str(vec![Some("c1"), Some("c1"), Some("c2")]),
+                Col::Str(vec![Some("o1"), Some("o1"), Some("o2")]),
+                Col::Str(vec![Some("p1"), Some("p2"), Some("p2")]),
+                // pandas' and Spark's text forms of a timestamp.
+                Col::Str(vec![Some("2023-11-14 22:13:20"), Some("2023-11-14T22:13:20.000Z"), Some("1700000000123")]),
+            ],
+            codec,
+        );
+        let data = read_dir(&dir, true).unwrap_or_else(|e| panic!("{codec:?}: {e}"));
+        assert_eq!(data.purchases.ts, vec![1_700_000_000; 3], "{codec:?}");
+        assert_eq!(data.orders, 2, "{codec:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_parquet_folder_of_part_files_is_one_table() {
+    use parquet::basic::Compression;
+    // As Spark writes it: part files, a _SUCCESS marker, hidden checksums; rows numbered across parts.
+    let dir = temp_dir("parts");
+    write(&dir, "products.csv", "product_id,name,aisle,department\np1,Apples,Fruit,Produce\np2,Pears,Fruit,Produce\n");
+    let folder = dir.join("purchases.parquet");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let schema = "message p { optional binary customer_id (UTF8); optional binary order_id (UTF8); \
+                  optional binary product_id (UTF8); optional int64 ts; }";
+    let part = |name: &str, products: Vec<Option<&'static str>>| {
+        let n = products.len();
+        write_parquet_with(
+            &folder.join(name),
+            schema,
+            vec![
+                Col::Str(vec![Some("c1"); n]),
+                Col::Str(vec![Some("o1"); n]),
+                Col::Str(products),
+                Col::I64(vec![Some(1_700_000_000); n]),
+            ],
+            Compression::SNAPPY,
+        );
+    };
+    part("part-00000-x.snappy.parquet", vec![Some("p1"), Some("p2")]);
+    part("part-00001-x.snappy.parquet", vec![Some("p2"), Some("p9")]);
+    write(&folder, "_SUCCESS", "");
+    write(&folder, ".part-00000-x.snappy.parquet.crc", "not data");
+    let data = read_dir(&dir, false).expect("reads the folder");
+    assert_eq!(data.purchases.product.len(), 3);
+    let purchases = &data.files[1];
+    assert_eq!(purchases.path, folder);
+    assert_eq!((purchases.rows, purchases.used), (4, 3));
+    assert_eq!(purchases.examples, vec![(4, "unknown product_id: p9".to_string())]);
+
+    // A folder with nothing in it says so.
+    std::fs::remove_dir_all(&folder).expect("rm");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let e = read_dir(&dir, false).expect_err("no parts").to_string();
+    assert!(e.contains("no part files"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -172,7 +172,7 @@ impl DemoStore {
         std::fs::create_dir_all(dir).map_err(|e| with_path(e, "create directory", dir))?;
         let (products, products_bytes) = write_rows(
             &dir.join("products.csv"),
-            b"product_id,name,aisle,department,tags,price\n",
+            b"product_id,name,aisle,department,tags,price_cents\n",
             self.products.len(),
             |buf, p| {
                 let product = &self.products[p];

@@ -433,7 +433,7 @@ fn csv_round_trip() {
             assert_eq!(split_csv(line).len(), columns, "{line}");
         }
     };
-    check(&products, "product_id,name,aisle,department,tags,price", summary.products, 6);
+    check(&products, "product_id,name,aisle,department,tags,price_cents", summary.products, 6);
     check(&purchases, "customer_id,order_id,product_id,ts", summary.purchases, 4);
     check(&social, "customer_id,signal,weight", summary.social, 3);
     assert_eq!(summary.products, store.products.len());

@@ -93,9 +93,13 @@ impl Engine {
             }
         }
         pairs.sort_unstable_by_key(|&(n, _, _)| n);
-        let taste = match r.customer {
-            Some(c) if self.blended && self.settings.complete_taste_weight > 0.0 => Some(c),
-            _ => None,
+        // The customer's taste, or a concealed answer's segment (PROTOCOL.md, "Privacy of answers").
+        let dim = self.model.dim();
+        let taste: Option<&[f32]> = match (r.customer, r.segment) {
+            _ if !self.blended || self.settings.complete_taste_weight <= 0.0 => None,
+            (Some(c), _) => Some(self.model.customer_vector(c)),
+            (None, Some(seg)) => f32s(&data.segments.centroids).get(seg as usize * dim..(seg as usize + 1) * dim),
+            (None, None) => None,
         };
         let w = self.settings.complete_taste_weight;
         let b = &data.blend;
@@ -114,8 +118,8 @@ impl Engine {
             }
             let co = 1.0 - miss;
             let score = match taste {
-                Some(c) => {
-                    let ip = crate::index::dot(self.model.customer_vector(c), self.model.product_vector(n));
+                Some(t) => {
+                    let ip = crate::index::dot(t, self.model.product_vector(n));
                     (1.0 - w) * co + w * calibrated(xs, ys, ip)
                 }
                 None => co,

@@ -225,6 +225,10 @@ pub struct Options<'a> {
     /// list, which would single it out), and an answer the filters and rules leave short is
     /// topped up to `k` with popular products they admit, from anywhere in the store.
     pub conceal: bool,
+    /// With `conceal`: the id the request named, which chooses the segment whenever the engine
+    /// has no customer row to answer from (an unknown id, or one that opted out and is passed as
+    /// no customer), so those answers do not stand out from one another or from known ones.
+    pub asked: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -235,6 +239,7 @@ impl Default for Options<'_> {
             max_per_aisle: 0,
             context: Context::default(),
             conceal: false,
+            asked: "",
         }
     }
 }

@@ -462,6 +462,14 @@ fn a_live_session_moves_the_next_answer() {
     let q = Query { customer: "c3", aisle: names.get(10), k: 5, options: zoned, ..Query::default() };
     e.recommend(&q, &mut s).expect("ok");
     assert!(s.hits().iter().all(|h| aisle(&e, h.row) == 10), "an aisle in the request wins");
+    // Substitutes are about the product, not where the shopper stands: the session's zone
+    // does not narrow `similar` (its own aisle first, as without a session).
+    let far = (0..store.products.len() as u32)
+        .find(|&p| !zone_aisles.contains(&store.products[p as usize].aisle))
+        .expect("a product outside the zone");
+    let id = format!("p{far}");
+    e.similar(&SimilarQuery { product: &id, k: 5, options: zoned, ..SimilarQuery::default() }, &mut s).expect("ok");
+    assert!(s.hits().iter().all(|h| aisle(&e, h.row) == aisle(&e, row(&e, far))), "its own aisle");
 }
 
 /// A model with planted vectors and no repeat statistics (what the fuzz targets serve): every

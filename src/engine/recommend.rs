@@ -17,9 +17,12 @@ pub(super) struct Ask<'a> {
     pub(super) basket: &'a IdList,
     pub(super) k: u32,
     pub(super) options: Options<'a>,
-    /// Keep what the session bought admissible (rerank orders a shelf that still holds it; its
-    /// buy-again clock restarts instead).
-    pub(super) keep_bought: bool,
+    /// Ordering a given shelf (rerank): what the session bought or holds in its basket stays
+    /// admissible (the shelf still holds it; a purchase restarts its buy-again clock instead).
+    pub(super) shelf: bool,
+    /// The session's zone is the default filter (recommend only: substitutes and what goes with
+    /// a basket are not about where the shopper stands).
+    pub(super) session_zone: bool,
 }
 
 impl Default for Ask<'_> {
@@ -31,7 +34,8 @@ impl Default for Ask<'_> {
             basket: &ids::EMPTY,
             k: 0,
             options: Options::default(),
-            keep_bought: false,
+            shelf: false,
+            session_zone: false,
         }
     }
 }
@@ -45,7 +49,8 @@ impl<'a> From<&Query<'a>> for Ask<'a> {
             basket: q.basket,
             k: q.k,
             options: q.options,
-            keep_bought: false,
+            shelf: false,
+            session_zone: true,
         }
     }
 }
@@ -180,7 +185,7 @@ impl Engine {
         let zone = match q.zone {
             // The zone the shopper walked into lately, when the request does not place them (an
             // unknown one, from an older layout, is no filter rather than an error).
-            "" if q.aisle.is_empty() && !ctx.zone.is_empty() => self.zones.get(ctx.zone),
+            "" if q.session_zone && q.aisle.is_empty() && !ctx.zone.is_empty() => self.zones.get(ctx.zone),
             "" => None,
             name => Some(self.zones.get(name).ok_or_else(|| EngineError::UnknownZone(name.to_string()))?),
         };
@@ -206,7 +211,7 @@ impl Engine {
                 None => s.trace.unknown_basket_items += 1,
             }
         }
-        for r in ctx.basket.iter().filter_map(|id| products.ids.row(id)) {
+        for r in ctx.basket.iter().filter_map(|id| products.ids.row(id)).filter(|_| !q.shelf) {
             if !s.basket.contains(&r) {
                 s.basket.push(r);
             }
@@ -225,7 +230,7 @@ impl Engine {
         // shopper just bought.
         s.exclude.clear();
         s.exclude.extend(opts.exclude.iter().filter_map(|id| products.ids.row(id)));
-        if !q.keep_bought {
+        if !q.shelf {
             s.exclude.extend(s.bought.iter().map(|&(r, _)| r));
         }
         s.exclude.sort_unstable();
@@ -258,10 +263,13 @@ impl Engine {
         }
         let reshaped = opts.reshapes() || !self.boost.is_empty();
         let pool = if reshaped { k.saturating_mul(POOL_FACTOR) } else { k };
-        let stated_taste = customer.is_none() && !s.stated.is_empty();
+        // A concealed answer with no customer row is answered from the segment its id chooses
+        // (stated signals then act as rules only), so it looks like a known customer's.
         let segments = data.segments.centroids.len() / self.model.dim().max(1);
-        let segment = (opts.conceal && s.trace.unknown_customer && !stated_taste && segments > 0)
-            .then(|| (xxhash_rust::xxh3::xxh3_64(q.customer.as_bytes()) % segments as u64) as u32);
+        let asked = if opts.asked.is_empty() { q.customer } else { opts.asked };
+        let segment = (opts.conceal && customer.is_none() && !asked.is_empty() && segments > 0)
+            .then(|| (xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32);
+        let stated_taste = customer.is_none() && segment.is_none() && !s.stated.is_empty();
         Ok(Resolved {
             customer,
             k,

@@ -45,7 +45,7 @@ impl Engine {
         if q.products.longest() > MAX_ID_BYTES {
             return Err(EngineError::InvalidArgument(format!("a product id is longer than {MAX_ID_BYTES} bytes")));
         }
-        let ask = Ask { customer: q.customer, options: q.options, keep_bought: true, ..Ask::default() };
+        let ask = Ask { customer: q.customer, options: q.options, shelf: true, ..Ask::default() };
         let r = self.resolve(&ask, s)?;
         let data = self.model.data();
         let products = &data.products;

@@ -154,6 +154,10 @@ pub struct Status {
     pub refused: u64,
     /// The last refusal, cleared by the next success.
     pub last_error: Option<String>,
+    /// Set while the server serves the last-known-good copy because the configured model was
+    /// refused at start: why, and which copy. Cleared when a model from the configured path
+    /// swaps in.
+    pub last_good_fallback: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +167,7 @@ struct State {
     last_took: Duration,
     refused: u64,
     last_error: Option<String>,
+    last_good_fallback: Option<String>,
 }
 
 /// The served engine and its lifecycle.
@@ -234,6 +239,7 @@ impl Live {
             previous: state.previous.as_ref().map(|e| e.version().to_string()),
             refused: state.refused,
             last_error: state.last_error.clone(),
+            last_good_fallback: state.last_good_fallback.clone(),
         }
     }
 
@@ -252,7 +258,15 @@ impl Live {
             Source::Made(_) => ("a model built in memory".to_string(), None),
         };
         match self.checked(source) {
-            Ok(Some(engine)) => Ok(self.swap_in(Arc::new(engine), trigger, started)),
+            Ok(Some(engine)) => {
+                let engine = Arc::new(engine);
+                let outcome = self.swap_in(engine.clone(), trigger, started, "ok");
+                if path.as_deref() == Some(self.model.path.as_path()) {
+                    self.lock_state().last_good_fallback = None;
+                    self.keep_last_good(&engine);
+                }
+                Ok(outcome)
+            }
             Ok(None) => {
                 let version = self.served_version();
                 info!(trigger = trigger.label(), %version, path = %label, "model file unchanged; not reloaded");
@@ -260,16 +274,68 @@ impl Live {
                 Ok(Outcome::Unchanged { version })
             }
             Err(e) => {
-                match (trigger, path) {
+                match (trigger, &path) {
                     (Trigger::Start, _) => warn!(source = %label, "cannot load the first model: {e}"),
                     _ => warn!(trigger = trigger.label(), path = %label, "model refused, the served model stays: {e}"),
                 }
                 self.metrics.model_load(trigger.label(), e.label());
-                let mut state = self.lock_state();
-                state.refused += 1;
-                state.last_error = Some(e.to_string());
+                {
+                    let mut state = self.lock_state();
+                    state.refused += 1;
+                    state.last_error = Some(e.to_string());
+                }
+                if trigger == Trigger::Start && path.as_deref() == Some(self.model.path.as_path()) {
+                    return self.fall_back_to_last_good(e, started);
+                }
                 Err(e)
             }
+        }
+    }
+
+    /// At start, after the configured model was refused with `refusal`: serves the last-known-good
+    /// copy if there is one and it loads, and says so (log, metric, status); otherwise returns
+    /// `refusal`.
+    fn fall_back_to_last_good(&self, refusal: ReloadError, started: Instant) -> Result<Outcome, ReloadError> {
+        let Some(copy) = self.model.last_good_path().filter(|p| p.exists()) else {
+            return Err(refusal);
+        };
+        match self.checked(Source::File(copy.clone())) {
+            Ok(Some(engine)) => {
+                let outcome = self.swap_in(Arc::new(engine), Trigger::Start, started, "last_good");
+                let why = format!(
+                    "the configured model {} was refused ({refusal}); serving the last known good copy {}",
+                    self.model.path.display(),
+                    copy.display()
+                );
+                warn!(version = %self.served_version(), "{why}");
+                let mut state = self.lock_state();
+                state.last_good_fallback = Some(why);
+                state.last_error = Some(refusal.to_string());
+                Ok(outcome)
+            }
+            Ok(None) => Err(refusal),
+            Err(e) => {
+                warn!(path = %copy.display(), "the last known good copy is refused too: {e}");
+                self.metrics.model_load(Trigger::Start.label(), e.label());
+                self.lock_state().refused += 1;
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Writes the bytes `engine`'s model was validated from to the last-known-good path
+    /// (temporary name, fsync, rename). A failure is logged; serving goes on.
+    fn keep_last_good(&self, engine: &Engine) {
+        let Some(copy) = self.model.last_good_path() else { return };
+        let started = Instant::now();
+        match write_copy(engine.model().file_bytes(), &copy) {
+            Ok(()) => info!(
+                path = %copy.display(),
+                version = %engine.version(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "kept a copy of the model as the last known good"
+            ),
+            Err(e) => warn!(path = %copy.display(), "cannot keep a copy of the model as the last known good: {e}"),
         }
     }
 
@@ -282,7 +348,7 @@ impl Live {
             self.metrics.model_load(Trigger::Rollback.label(), ReloadError::NoPrevious.label());
             return Err(ReloadError::NoPrevious);
         };
-        Ok(self.swap_in(previous, Trigger::Rollback, started))
+        Ok(self.swap_in(previous, Trigger::Rollback, started, "ok"))
     }
 
     /// The model from `source`, checked and wrapped in an engine; `Ok(None)` when `source` is the
@@ -325,7 +391,8 @@ impl Live {
 
     /// Serves `engine` (one atomic pointer swap), keeps the one it replaced for rollback, counts
     /// and logs the swap.
-    fn swap_in(&self, engine: Arc<Engine>, trigger: Trigger, started: Instant) -> Outcome {
+    /// `result` labels the load in the metrics (`ok`, or `last_good` for a fallback at start).
+    fn swap_in(&self, engine: Arc<Engine>, trigger: Trigger, started: Instant, result: &'static str) -> Outcome {
         let took = started.elapsed();
         let version = engine.version().to_string();
         let m = engine.model();
@@ -333,7 +400,7 @@ impl Live {
         let created = m.manifest().created_unix;
         self.metrics.set_model(m.version(), counts.products, counts.customers, unix_ms(m.loaded_at()) / 1000, created);
         self.metrics.set_last_load(took.as_secs_f64());
-        self.metrics.model_load(trigger.label(), "ok");
+        self.metrics.model_load(trigger.label(), result);
         let (source, products, customers) = (m.source().to_string(), counts.products, counts.customers);
         let replaced = self.engine.swap(Some(engine));
         info!(
@@ -368,6 +435,21 @@ impl Live {
     pub fn path(&self) -> &Path {
         &self.model.path
     }
+}
+
+/// Writes `bytes` to `path` atomically (temporary name in the same directory, fsync, rename,
+/// fsync of the directory), creating the directory.
+fn write_copy(bytes: &[u8], path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

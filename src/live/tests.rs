@@ -186,3 +186,77 @@ fn a_replaced_model_is_freed_when_its_last_request_ends() {
     reload(&s, &paths[0], Trigger::Admin).expect("m1 again");
     assert!(second.upgrade().is_none(), "m2 is freed once nothing keeps it");
 }
+
+fn with_last_good(path: &Path) -> Live {
+    live_with(ModelConfig { path: path.to_path_buf(), ..ModelConfig::default() })
+}
+
+#[test]
+fn the_last_good_model_is_kept_and_served_when_the_configured_one_is_refused_at_start() {
+    let dir = TempDir::new("last-good");
+    let path = dir.0.join("current.endcap");
+    let copy = dir.0.join("last-good/current.endcap");
+    let v1 = publish(&spec(1, 16), &path);
+    let s = with_last_good(&path);
+    assert_eq!(s.model.last_good_path().as_deref(), Some(copy.as_path()));
+    reload(&s, &path, Trigger::Start).expect("good model");
+    assert_eq!(std::fs::read(&copy).expect("copy kept"), std::fs::read(&path).expect("model"), "the same bytes");
+    assert_eq!(s.status().last_good_fallback, None);
+
+    // A bad publish (truncated) is refused while running; the copy still holds v1.
+    let bytes = std::fs::read(&path).expect("read");
+    std::fs::write(dir.0.join("bad.tmp"), &bytes[..bytes.len() / 2]).expect("write");
+    std::fs::rename(dir.0.join("bad.tmp"), &path).expect("rename");
+    reload(&s, &path, Trigger::Watch).expect_err("refused");
+    assert_eq!(model::read_manifest(&copy).expect("copy").model_version, v1);
+
+    // A restart: the configured file is refused, the copy serves, and everyone is told.
+    let restarted = with_last_good(&path);
+    let outcome = reload(&restarted, &path, Trigger::Start).expect("falls back");
+    assert!(matches!(outcome, Outcome::Swapped { ref version, .. } if *version == v1), "{outcome:?}");
+    assert_eq!(version(&restarted), v1);
+    let status = restarted.status();
+    let why = status.last_good_fallback.expect("fallback reported");
+    assert!(why.contains("was refused") && why.contains("last-good/current.endcap"), "{why}");
+    assert!(status.last_error.is_some_and(|e| e.contains("invalid") || e.contains("truncated")));
+    let text = restarted.metrics.encode();
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="start",result="invalid"} 1"#), "{text}");
+    assert!(text.contains(r#"endcap_model_loads_total{trigger="start",result="last_good"} 1"#), "{text}");
+    // The copy is not copied onto itself, and stays v1.
+    assert_eq!(model::read_manifest(&copy).expect("copy").model_version, v1);
+
+    // A good model published at the configured path ends the fallback and becomes the copy.
+    let v2 = publish(&spec(2, 16), &path);
+    reload(&restarted, &path, Trigger::Watch).expect("swaps");
+    assert_eq!(version(&restarted), v2);
+    assert_eq!(restarted.status().last_good_fallback, None);
+    assert_eq!(model::read_manifest(&copy).expect("copy").model_version, v2);
+
+    // A missing configured file falls back too.
+    std::fs::remove_file(&path).expect("rm");
+    let again = with_last_good(&path);
+    reload(&again, &path, Trigger::Start).expect("falls back");
+    assert_eq!(version(&again), v2);
+    assert!(again.status().last_good_fallback.is_some_and(|w| w.contains("cannot read")));
+}
+
+#[test]
+fn without_a_last_good_copy_a_refused_start_serves_nothing() {
+    let dir = TempDir::new("no-last-good");
+    let path = dir.0.join("current.endcap");
+    publish(&spec(1, 16), &path);
+    let off = live_with(ModelConfig { path: path.clone(), keep_last_good: false, ..ModelConfig::default() });
+    reload(&off, &path, Trigger::Start).expect("loads");
+    assert!(!dir.0.join("last-good").exists(), "keep_last_good = false writes no copy");
+    std::fs::write(&path, b"not a model").expect("corrupt in place");
+    let restarted = live_with(ModelConfig { path: path.clone(), keep_last_good: false, ..ModelConfig::default() });
+    reload(&restarted, &path, Trigger::Start).expect_err("refused, nothing to fall back to");
+    assert!(restarted.engine().is_none());
+    // A copy that is itself bad is no fallback either.
+    let bad_copy = live_with(ModelConfig { path: path.clone(), ..ModelConfig::default() });
+    std::fs::create_dir_all(dir.0.join("last-good")).expect("dir");
+    std::fs::write(dir.0.join("last-good/current.endcap"), b"not a model either").expect("bad copy");
+    reload(&bad_copy, &path, Trigger::Start).expect_err("both refused");
+    assert!(bad_copy.engine().is_none());
+    assert_eq!(bad_copy.status().refused, 2);
+}

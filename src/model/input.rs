@@ -139,3 +139,36 @@ pub struct ModelInput {
     /// Seed for everything randomised in the build (index clustering), so builds are reproducible.
     pub seed: u64,
 }
+
+impl ModelInput {
+    /// A hash of what the model holds (ids, vectors, counts, repeat statistics, its data's end),
+    /// so that versions derived from it differ whenever the content does: two models trained in
+    /// the same second from different data get different versions, and the same content gets the
+    /// same hash (xxh3-64, stable across runs and machines).
+    pub fn content_hash(&self) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let floats = |h: &mut xxhash_rust::xxh3::Xxh3, v: &[f32]| v.iter().for_each(|x| h.update(&x.to_le_bytes()));
+        h.update(&(self.dim as u64).to_le_bytes());
+        for p in &self.products {
+            h.update(p.id.as_bytes());
+            h.update(&[0]);
+        }
+        floats(&mut h, &self.product_vectors);
+        self.product_purchases.iter().for_each(|n| h.update(&n.to_le_bytes()));
+        for c in &self.customers {
+            h.update(c.id.as_bytes());
+            h.update(&[0]);
+        }
+        floats(&mut h, &self.customer_vectors);
+        for list in &self.repeat {
+            h.update(&(list.len() as u64).to_le_bytes());
+            for r in list {
+                h.update(&r.product.to_le_bytes());
+                h.update(&r.count.to_le_bytes());
+                h.update(&r.last_ts.to_le_bytes());
+            }
+        }
+        h.update(&self.data_end_ts.to_le_bytes());
+        h.digest()
+    }
+}

@@ -17,6 +17,7 @@ mod customer_index;
 pub mod format;
 pub mod input;
 pub mod load;
+pub mod publish;
 pub mod sign;
 pub mod view;
 
@@ -28,6 +29,7 @@ use rkyv::util::AlignedVec;
 pub use build::{Artifact, BuildError, build, build_owned};
 pub use format::{ArchivedModelData, BODY_ALIGN, Manifest};
 pub use load::{LoadError, read_manifest};
+pub use publish::{DestinationError, check_destination};
 use view::f32s;
 
 /// Largest artifact read (a wrong path must not make the server read a disk image).
@@ -169,6 +171,12 @@ impl Model {
             Backing::File(_, id) => std::fs::metadata(path).is_ok_and(|m| FileId::of(&m) == *id),
             Backing::Owned(_) => false,
         }
+    }
+
+    /// The whole artifact as validated (header and body): exactly the bytes this model serves
+    /// from, for keeping a copy of it.
+    pub fn file_bytes(&self) -> &[u8] {
+        self.backing.bytes()
     }
 
     /// The archived model data.

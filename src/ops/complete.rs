@@ -92,13 +92,13 @@ impl Operation for Complete {
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
         let customer = cx.personal(&a.customer);
-        a.options.load_session(cx, customer)?;
+        a.options.load_session(cx, &a.customer)?;
         let q = CompleteQuery {
             basket: &a.basket,
             customer,
             zone: &a.zone,
             k: a.k,
-            options: a.options.checked(cx.conceals(&a.customer))?,
+            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
         };
         engine.complete(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::json;
-use super::{Cx, Form, OpError, Operation, Served};
+use super::{Cx, Form, OpError, Operation, Role, Served};
 use crate::engine::Scratch;
 use crate::journal::{AppendError, Appended, Batch};
 use crate::protocol::pb::{put_message_header, put_str, put_u64, str_len, u64_len};
@@ -199,6 +199,10 @@ impl Operation for Events {
             let r = e.as_ref();
             let fate = if i >= max {
                 Fate::Refused(ErrorCode::InvalidArgument, format!("the batch is over {max} events"))
+            } else if r.kind == EventKind::Purchase && matches!(cx.caller.role, Some(Role::Screen | Role::Beacon)) {
+                // A purchase is a till's word: it trains the next model and hides the product
+                // from the shopper's answers, so a screen or beacon cannot claim one.
+                Fate::Refused(ErrorCode::PermissionDenied, "only terminal and ops devices report purchases".into())
             } else if !r.customer.is_empty() && shoppers.privacy.choice(r.customer) != Choice::None {
                 Fate::Dropped
             } else {

@@ -38,6 +38,7 @@ pub fn model_info(engine: &Engine, status: &Status) -> ModelInfoMessage {
         previous_version: status.previous.clone().unwrap_or_default(),
         refused_loads: status.refused,
         last_refusal: status.last_error.clone().unwrap_or_default(),
+        last_good_fallback: status.last_good_fallback.clone().unwrap_or_default(),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::ids::IdList;
 use crate::protocol::{self, WireError};
 use crate::shoppers::Shopper;
 
-/// The request options every product-suggesting operation shares (fields 20-22 of its message,
+/// The request options every product-suggesting operation shares (fields 20-23 of its message,
 /// `exclude`, `signals` and `max_per_aisle` in JSON).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OptionArgs {
@@ -55,9 +55,12 @@ impl OptionArgs {
         self.session.clear();
     }
 
-    /// Copies the live session of `customer` (the id to serve personally, "" for an anonymous
-    /// shopper), or of the anonymous `session` id, out of the server's sessions for this request.
-    pub fn load_session(&mut self, cx: &Cx<'_>, customer: &str) -> Result<(), OpError> {
+    /// Copies the live session of the shopper `asked` (the request's customer id, "" for an
+    /// anonymous shopper), or of the anonymous `session` id, out of the server's sessions for
+    /// this request. No session is read for an answer that is concealed (a public device naming
+    /// a customer: the answer must not reflect what they just did) nor for a customer who opted
+    /// out or was forgotten (their events are not kept).
+    pub fn load_session(&mut self, cx: &Cx<'_>, asked: &str) -> Result<(), OpError> {
         if self.session.len() > crate::ids::MAX_ID_BYTES {
             let msg = format!("session id is longer than {} bytes", crate::ids::MAX_ID_BYTES);
             return Err(OpError::new(protocol::ErrorCode::InvalidArgument, msg));
@@ -69,16 +72,19 @@ impl OptionArgs {
         c.bought.clear();
         c.bought_at.clear();
         let Some(shoppers) = cx.shoppers else { return Ok(()) };
-        let who = match (customer, self.session.as_str()) {
-            ("", "") => return Ok(()),
-            ("", session) => Shopper::Anonymous(session),
-            (customer, _) => Shopper::Customer(customer),
+        let who = match (asked, cx.personal(asked), self.session.as_str()) {
+            ("", _, "") => return Ok(()),
+            ("", _, session) => Shopper::Anonymous(session),
+            (_, "", _) => return Ok(()),
+            (_, _, _) if cx.conceals(asked) => return Ok(()),
+            (_, customer, _) => Shopper::Customer(customer),
         };
         let zone_ms = (cx.live.settings().recommend.session_zone_s as i64).saturating_mul(1000);
         let now_ms = (cx.now.unix_us / 1000) as i64;
-        shoppers.sessions.read(who, |s| {
+        shoppers.sessions.read_live(who, now_ms, |s| {
+            // Within the last `session_zone_s` (0: never; an entry dated ahead does not count).
             if let Some((zone, at)) = &s.zone
-                && now_ms.saturating_sub(*at) <= zone_ms
+                && (0..zone_ms).contains(&now_ms.saturating_sub(*at))
             {
                 c.zone.push_str(zone);
             }
@@ -112,9 +118,9 @@ impl OptionArgs {
         self.session = j.session;
     }
 
-    /// Checks the ids' lengths and hands the options to the engine; `conceal` when the answer
-    /// goes to a public device for a named customer (`Cx::conceals`).
-    pub fn checked(&self, conceal: bool) -> Result<Options<'_>, OpError> {
+    /// Checks the ids' lengths and hands the options to the engine; `concealed` is the id the
+    /// request named when the answer goes to a public device (`Cx::conceals`).
+    pub fn checked<'s>(&'s self, concealed: Option<&'s str>) -> Result<Options<'s>, OpError> {
         super::check_ids("excluded product", &self.exclude)?;
         super::check_ids("signal", &self.signals)?;
         let c = &self.context;
@@ -125,7 +131,8 @@ impl OptionArgs {
             signals: &self.signals,
             max_per_aisle: self.max_per_aisle,
             context,
-            conceal,
+            conceal: concealed.is_some(),
+            asked: concealed.unwrap_or(""),
         })
     }
 }

@@ -118,11 +118,16 @@ impl Operation for Recommend {
         super::check_ids("basket product", &a.basket)?;
         let engine = cx.engine()?;
         let customer = cx.personal(&a.customer);
-        a.options.load_session(cx, customer)?;
+        a.options.load_session(cx, &a.customer)?;
         let mode = Mode::parse(&a.mode).ok_or_else(|| {
             let m: String = a.mode.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown mode {m:?} (mixed, buy_again, discover)"))
         })?;
+        // A concealed answer is never the customer's purchase history as such (PROTOCOL.md).
+        let mode = match mode {
+            Mode::BuyAgain if cx.conceals(&a.customer) => Mode::Mixed,
+            mode => mode,
+        };
         let q = Query {
             customer,
             zone: &a.zone,
@@ -132,7 +137,7 @@ impl Operation for Recommend {
             mode,
             min_discover: a.min_discover,
             now_unix_s: cx.now.unix_s(),
-            options: a.options.checked(cx.conceals(&a.customer))?,
+            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
         };
         engine.recommend(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);
@@ -162,6 +167,9 @@ pub fn write_items(
     out: &mut Vec<u8>,
 ) {
     let n = s.hits().len().max(1) as f32;
+    // The server's time says which path answered (a known customer's reminders are quicker than
+    // an unknown id's search): a concealed answer carries 0.
+    let took_us = if conceal { 0 } else { cx.took_us() };
     let items = s.hits().iter().enumerate().map(move |(i, h)| {
         if h.reason == Reason::UnknownProduct {
             let id = asked.get(h.because as usize).unwrap_or("");
@@ -191,7 +199,7 @@ pub fn write_items(
         }
     });
     match form {
-        Form::Protobuf { id } => protocol::encode_recommendation(out, id, engine.version(), items, cx.took_us()),
+        Form::Protobuf { id } => protocol::encode_recommendation(out, id, engine.version(), items, took_us),
         Form::Json => {
             let items = items
                 .map(|i| ItemJson {
@@ -207,8 +215,7 @@ pub fn write_items(
                     promoted: i.promoted,
                 })
                 .collect();
-            let answer =
-                RecommendationJson { model_version: Cow::Borrowed(engine.version()), items, took_us: cx.took_us() };
+            let answer = RecommendationJson { model_version: Cow::Borrowed(engine.version()), items, took_us };
             json::write(out, &answer);
         }
     }

@@ -76,11 +76,11 @@ impl Operation for Rerank {
         }
         let engine = cx.engine()?;
         let customer = cx.personal(&a.customer);
-        a.options.load_session(cx, customer)?;
+        a.options.load_session(cx, &a.customer)?;
         let q = RerankQuery {
             customer,
             products: &a.products,
-            options: a.options.checked(cx.conceals(&a.customer))?,
+            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
             now_unix_s: cx.now.unix_s(),
         };
         engine.rerank(&q, s)?;

@@ -100,7 +100,7 @@ impl Operation for Similar {
         super::check_name("aisle", &a.aisle)?;
         let engine = cx.engine()?;
         let customer = cx.personal(&a.customer);
-        a.options.load_session(cx, customer)?;
+        a.options.load_session(cx, &a.customer)?;
         let scope = Scope::parse(&a.scope).ok_or_else(|| {
             let m: String = a.scope.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown scope {m:?} (aisle, department, store)"))
@@ -112,7 +112,7 @@ impl Operation for Similar {
             aisle: &a.aisle,
             k: a.k,
             scope,
-            options: a.options.checked(cx.conceals(&a.customer))?,
+            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
         };
         engine.similar(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);

@@ -304,6 +304,10 @@ pub struct ModelInfo {
     /// Why the last refused load was refused; empty when none since the last success.
     #[prost(string, tag = "14")]
     pub last_refusal: String,
+    /// Non-empty while the last-known-good copy serves because the configured model was refused
+    /// at start: why, and which copy.
+    #[prost(string, tag = "15")]
+    pub last_good_fallback: String,
 }
 
 /// Answer to `recommend`.

@@ -117,7 +117,6 @@ pub fn assemble(
         .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
         .collect();
 
-    let version = if opts.version.is_empty() { format!("train-{}", utc_stamp()) } else { opts.version.clone() };
     let (from, to) = (orders.ts.iter().min(), orders.ts.iter().max());
     let ba = &learned.buy_again;
     let mut training = BTreeMap::new();
@@ -125,12 +124,14 @@ pub fn assemble(
     training.insert("order_lines".into(), serde_json::json!(orders.items.len()));
     training.insert("orders".into(), serde_json::json!(orders.ts.len()));
     training.insert("customer_product_pairs".into(), serde_json::json!(pairs));
+    training.insert("views".into(), serde_json::json!(orders.viewed.len()));
     training.insert("time_span".into(), serde_json::json!({ "from": from, "to": to }));
     training.insert(
         "options".into(),
         serde_json::json!({
             "dim": opts.dim, "iterations": opts.iterations, "alpha": opts.alpha, "lambda": opts.lambda,
             "cg_steps": opts.cg_steps, "decay_orders": opts.decay_orders, "signal_weight": opts.signal_weight,
+            "view_weight": opts.view_weight,
             "co_min_support": opts.co_min_support, "co_top": opts.co_top, "also_min_support": opts.also_min_support,
             "also_top": opts.also_top, "discover_top": opts.discover_top, "segments": opts.segments,
             "seed": opts.seed,
@@ -176,8 +177,8 @@ pub fn assemble(
         discover: learned.discover.knots.clone(),
         embedding: learned.embedding.knots.clone(),
     };
-    let input = ModelInput {
-        model_version: version,
+    let mut input = ModelInput {
+        model_version: String::new(),
         builder: "endcap train".into(),
         dim,
         products: data.products.clone(),
@@ -197,6 +198,12 @@ pub fn assemble(
         customer_segment,
         training,
         seed: opts.seed,
+    };
+    input.model_version = if opts.version.is_empty() {
+        // The time says when; the content hash keeps two models of the same second apart.
+        format!("train-{}-{:012x}", utc_stamp(), input.content_hash() >> 16)
+    } else {
+        opts.version.clone()
     };
     Ok((input, report))
 }

@@ -118,7 +118,7 @@ pub fn fold_in(
 
 /// Signal vectors: the weighted mean of the vectors of the customers who carry each signal and
 /// have purchases (customers known only from social data would only echo the signals back).
-fn signal_vectors(data: &TrainData, x: &[f32], dim: usize, has_purchases: &[bool]) -> Vec<f32> {
+pub fn signal_vectors(data: &TrainData, x: &[f32], dim: usize, has_purchases: &[bool]) -> Vec<f32> {
     let ns = data.signals.len();
     let mut sums = vec![0f64; ns * dim];
     let mut weights = vec![0f64; ns];

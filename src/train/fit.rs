@@ -8,24 +8,25 @@ use rayon::prelude::*;
 
 use super::buy_again::{FEATURES, HALF_LIVES, customer_repeat, features};
 use super::calibrate::{Calibration, fit as calibrate};
-use super::orders::CustomerOrders;
+use super::orders::{CustomerOrders, ProductHistory};
 use super::split::Basket;
 use super::{
     BuyAgainModel, Counted, DiscoverWork, Factors, Steps, TrainData, TrainOptions, als_factors, also_bought, discover,
     eval, interactions,
 };
 use crate::index::{Kernel, TopK};
+use crate::model::input::Discovery;
 
 /// Customers whose held-out baskets fit the buy-again model and the discovery calibration.
-const FIT_CUSTOMERS: usize = 50_000;
+pub const FIT_CUSTOMERS: usize = 50_000;
 /// Customers whose held-out baskets calibrate the embedding (each an exact scan of the catalogue).
-const EMBEDDING_CUSTOMERS: usize = 2_000;
+pub const EMBEDDING_CUSTOMERS: usize = 2_000;
 /// Embedding candidates per customer when calibrating (more than any answer uses).
-const EMBEDDING_CANDIDATES: usize = 50;
+pub const EMBEDDING_CANDIDATES: usize = 50;
 /// Customers the self-check evaluates.
 const CHECK_CUSTOMERS: usize = 5_000;
 /// Knots per calibration table.
-const KNOTS: usize = 32;
+pub const KNOTS: usize = 32;
 
 /// What training learns from held-out baskets, kept for every model refreshed from it.
 #[derive(Debug, Clone)]
@@ -98,17 +99,29 @@ fn buy_again_rows(orders: &CustomerOrders, propensity: &[f32], baskets: &[&Baske
                 hist.clear();
                 orders.summarise(b.customer as usize, HALF_LIVES, work, hist);
                 let n = orders.orders_of(b.customer as usize).len();
-                let routine = customer_repeat(hist);
-                hist.iter()
-                    .map(|h| {
-                        let days = (b.ts - h.last_ts) as f64 / 86_400.0;
-                        let x = features(h, n, routine, propensity[h.product as usize], days);
-                        (x, b.products.binary_search(&h.product).is_ok())
-                    })
-                    .collect::<Vec<_>>()
+                basket_buy_again_rows(hist, n, propensity, b)
             },
         )
         .flatten()
+        .collect()
+}
+
+/// The buy-again fitting rows of one held-out basket `b`, from the customer's `history` (sorted
+/// by product) over the `n_orders` orders before it.
+pub fn basket_buy_again_rows(
+    history: &[ProductHistory],
+    n_orders: usize,
+    propensity: &[f32],
+    b: &Basket,
+) -> Vec<([f64; FEATURES], bool)> {
+    let routine = customer_repeat(history);
+    history
+        .iter()
+        .map(|h| {
+            let days = (b.ts - h.last_ts) as f64 / 86_400.0;
+            let x = features(h, n_orders, routine, propensity[h.product as usize], days);
+            (x, b.products.binary_search(&h.product).is_ok())
+        })
         .collect()
 }
 
@@ -125,15 +138,28 @@ fn discover_calibration(
             || (Vec::new(), Vec::new(), DiscoverWork::default(), Vec::new()),
             |(work, hist, dw, found), b| {
                 hist.clear();
-                found.clear();
                 orders.summarise(b.customer as usize, HALF_LIVES, work, hist);
-                discover(hist, neighbours, top, dw, found);
-                found.iter().map(|d| (d.score, b.products.binary_search(&d.product).is_ok())).collect::<Vec<_>>()
+                basket_discover_samples(hist, neighbours, top, dw, found, b)
             },
         )
         .flatten()
         .collect();
     calibrate(&mut samples, KNOTS)
+}
+
+/// The discovery calibration samples of one held-out basket `b`: the customer's discovery list
+/// from their `history` before it, each entry labelled by whether `b` holds it.
+pub fn basket_discover_samples(
+    history: &[ProductHistory],
+    neighbours: &[Vec<(u32, f32)>],
+    top: usize,
+    work: &mut DiscoverWork,
+    found: &mut Vec<Discovery>,
+    b: &Basket,
+) -> Vec<(f32, bool)> {
+    found.clear();
+    discover(history, neighbours, top, work, found);
+    found.iter().map(|d| (d.score, b.products.binary_search(&d.product).is_ok())).collect()
 }
 
 /// Embedding calibration: each customer's best products by exact inner product among those
@@ -152,17 +178,31 @@ fn embedding_calibration(orders: &CustomerOrders, factors: &Factors, baskets: &[
                 bought.sort_unstable();
                 bought.dedup();
                 let x = &factors.customers[c * dim..(c + 1) * dim];
-                top.reset(EMBEDDING_CANDIDATES);
-                for (p, y) in factors.products.chunks_exact(dim).enumerate() {
-                    let p = p as u32;
-                    if bought.binary_search(&p).is_err() {
-                        top.push(kernel.dot(x, y), p);
-                    }
-                }
-                top.as_slice().iter().map(|&(s, p)| (s, b.products.binary_search(&p).is_ok())).collect::<Vec<_>>()
+                basket_embedding_samples(x, &factors.products, dim, bought, kernel, top, b)
             },
         )
         .flatten()
         .collect();
     calibrate(&mut samples, KNOTS)
+}
+
+/// The embedding calibration samples of one held-out basket `b`: the customer's (vector `x`)
+/// best products by exact inner product among those not `bought` (sorted), labelled.
+pub fn basket_embedding_samples(
+    x: &[f32],
+    product_vectors: &[f32],
+    dim: usize,
+    bought: &[u32],
+    kernel: Kernel,
+    top: &mut TopK,
+    b: &Basket,
+) -> Vec<(f32, bool)> {
+    top.reset(EMBEDDING_CANDIDATES);
+    for (p, y) in product_vectors.chunks_exact(dim).enumerate() {
+        let p = p as u32;
+        if bought.binary_search(&p).is_err() {
+            top.push(kernel.dot(x, y), p);
+        }
+    }
+    top.as_slice().iter().map(|&(s, p)| (s, b.products.binary_search(&p).is_ok())).collect()
 }

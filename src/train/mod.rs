@@ -36,7 +36,7 @@ pub mod calibrate;
 mod copurchase;
 pub mod eval;
 mod factors;
-mod fit;
+pub mod fit;
 mod interactions;
 pub mod orders;
 pub mod run;
@@ -55,7 +55,7 @@ pub use assemble::{Counted, Parts, assemble, refresh};
 pub use buy_again::BuyAgainModel;
 pub use calibrate::Calibration;
 pub use copurchase::co_purchase;
-pub use factors::{Factors, als_factors, fold_in};
+pub use factors::{Factors, als_factors, fold_in, signal_vectors};
 pub use fit::{Learned, fit};
 pub use interactions::{Interactions, interactions};
 use orders::CustomerOrders;
@@ -102,7 +102,7 @@ pub struct TrainOptions {
     pub segment_popular: usize,
     /// Seed for initialisation and clustering.
     pub seed: u64,
-    /// Model version; empty = `train-<UTC time>`.
+    /// Model version; empty = `train-<UTC time>-<content hash>`.
     pub version: String,
 }
 
@@ -211,12 +211,15 @@ impl TrainOptions {
         if !non_negative(self.decay_orders) || !self.alpha.is_finite() || !non_negative(self.lambda as f64) {
             return Err("decay_orders and lambda must be 0 or more, alpha finite".into());
         }
+        if !non_negative(self.view_weight as f64) {
+            return Err(format!("view_weight must be 0 or more, not {}", self.view_weight));
+        }
         Ok(())
     }
 }
 
 /// `YYYYMMDDTHHMMSSZ` for now.
-fn utc_stamp() -> String {
+pub(crate) fn utc_stamp() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil from days (Howard Hinnant).

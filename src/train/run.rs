@@ -76,6 +76,7 @@ pub fn train_command(
     sign_key: Option<&Path>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
+    model::check_destination(out)?;
     let t = Instant::now();
     let strict = inputs.strict;
     let mut input_data = read_dir(inputs.data, strict)?;
@@ -151,6 +152,9 @@ fn summary(e: &mut impl Write, data: &super::TrainData, lines: usize, report: &T
         }
         for (line, why) in &f.examples {
             writeln!(e, "      e.g. line {line}: {why}")?;
+        }
+        for warning in &f.warnings {
+            writeln!(e, "      warning: {warning}")?;
         }
     }
     writeln!(

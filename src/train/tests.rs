@@ -91,6 +91,20 @@ fn a_customer_known_only_from_social_data_gets_their_signals_vector() {
 }
 
 #[test]
+fn default_versions_carry_the_time_and_a_content_hash() {
+    let (_, input) = trained();
+    let version = &input.model_version;
+    let (stamp, hash) = version.strip_prefix("train-").and_then(|v| v.split_once('-')).expect("train-<stamp>-<hash>");
+    assert!(stamp.len() == 16 && stamp.ends_with('Z'), "{version}");
+    assert_eq!(hash, format!("{:012x}", input.content_hash() >> 16));
+    // Two models of the same second from different data: different versions.
+    let mut other = input.clone();
+    other.customer_vectors[0] += 1.0;
+    assert_ne!(other.content_hash(), input.content_hash());
+    assert_eq!(input.clone().content_hash(), input.content_hash(), "the same content, the same hash");
+}
+
+#[test]
 fn co_purchase_keeps_the_number_of_orders_holding_both_products() {
     let (store, input) = trained();
     let mut orders: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();

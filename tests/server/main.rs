@@ -11,6 +11,7 @@ mod mqtt;
 mod quality;
 mod quic;
 mod reload;
+mod spark;
 mod store_ops;
 mod threads;
 mod trust;

@@ -109,6 +109,38 @@ struct Seen {
     versions: BTreeSet<String>,
 }
 
+/// Devices asking over QUIC until stopped (see `device`).
+struct Devices {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<Seen>>,
+}
+
+impl Devices {
+    fn start(running: &Running, n: u64) -> Devices {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = (0..n)
+            .map(|i| {
+                let (addr, fingerprint) = (running.quic_addr.to_string(), running.fingerprint.clone());
+                tokio::spawn(device(addr, fingerprint, i * 1000, stop.clone()))
+            })
+            .collect();
+        Devices { stop, tasks }
+    }
+
+    /// Stops them and adds up what they saw.
+    async fn stop(self) -> Seen {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut total = Seen::default();
+        for d in self.tasks {
+            let seen = d.await.expect("device task");
+            total.answers += seen.answers;
+            total.failures.extend(seen.failures);
+            total.versions.extend(seen.versions);
+        }
+        total
+    }
+}
+
 /// One simulated device: asks until `stop`, on one connection, alternating operations.
 async fn device(quic: String, fingerprint: String, n: u64, stop: Arc<AtomicBool>) -> Seen {
     let mut seen = Seen::default();
@@ -150,12 +182,7 @@ fn twenty_swaps_under_load_lose_no_request_and_bad_files_are_refused() {
     rt.block_on(async {
         let running = start(config(&path, true)).await;
         let service = running.service.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let devices: Vec<_> = (0..3)
-            .map(|n| {
-                tokio::spawn(device(running.quic_addr.to_string(), running.fingerprint.clone(), n * 1000, stop.clone()))
-            })
-            .collect();
+        let devices = Devices::start(&running, 3);
 
         // 20 swaps: even ones picked up by the file watch, odd ones through the admin API.
         for swap in 0..20 {
@@ -190,14 +217,7 @@ fn twenty_swaps_under_load_lose_no_request_and_bad_files_are_refused() {
         assert!(valid.contains(info["model_version"].as_str().expect("version")));
 
         tokio::time::sleep(Duration::from_millis(200)).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut total = Seen::default();
-        for d in devices {
-            let seen = d.await.expect("device task");
-            total.answers += seen.answers;
-            total.failures.extend(seen.failures);
-            total.versions.extend(seen.versions);
-        }
+        let total = devices.stop().await;
         assert!(
             total.failures.is_empty(),
             "failed requests during swaps: {:?}",
@@ -283,6 +303,38 @@ fn sighup_reloads_the_model_path() {
     });
 }
 
+#[test]
+fn a_restart_after_a_refused_publish_serves_the_last_good_model_and_says_so() {
+    let _one = one_at_a_time();
+    let dir = TempDir::new("last-good");
+    let path = dir.0.join("current.endcap");
+    let (good, v1) = artifact(31, 16);
+    publish(&path, &good);
+    crate::common::block_on(async {
+        let running = start(config(&path, false)).await;
+        assert_eq!(version(&running.service), v1);
+        running.shutdown().await;
+    });
+    assert!(dir.0.join("last-good/current.endcap").exists(), "the validated model was kept");
+    // The nightly publish is corrupt; the server restarts.
+    publish(&path, &good[..good.len() / 3]);
+    crate::common::block_on(async {
+        let running = start(config(&path, false)).await;
+        assert_eq!(version(&running.service), v1, "the last good model serves");
+        let addr = running.http_addr;
+        let get = |path: &'static str| tokio::task::spawn_blocking(move || http_to(addr, "GET", path, "", ""));
+        let (status, body) = get("/v1/model").await.expect("join");
+        assert_eq!(status, 200);
+        let info: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let why = info["last_good_fallback"].as_str().expect("field");
+        assert!(why.contains("was refused") && why.contains("last-good"), "{body}");
+        assert_eq!(info["model_version"], v1.as_str());
+        let (_, metrics) = get("/metrics").await.expect("join");
+        assert_eq!(metric(&metrics, r#"endcap_model_loads_total{trigger="start",result="last_good"}"#), 1.0);
+        running.shutdown().await;
+    });
+}
+
 /// Writes `bytes` over the file at `path` in place, the way `cp` or `scp` do (truncate, then write
 /// in pieces), pausing between pieces so the server sees the file half-written.
 async fn overwrite_in_place(path: &Path, bytes: &[u8]) {
@@ -306,12 +358,7 @@ fn the_served_file_rewritten_truncated_or_replaced_by_a_fifo_in_place_cannot_cra
     rt.block_on(async {
         let running = start(config(&path, true)).await;
         let service = running.service.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let devices: Vec<_> = (0..2)
-            .map(|n| {
-                tokio::spawn(device(running.quic_addr.to_string(), running.fingerprint.clone(), n * 1000, stop.clone()))
-            })
-            .collect();
+        let devices = Devices::start(&running, 2);
 
         // cp over the served file: it is read whole once quiet (a map of it would have changed
         // under running requests).
@@ -341,13 +388,7 @@ fn the_served_file_rewritten_truncated_or_replaced_by_a_fifo_in_place_cannot_cra
         publish(&path, &models[2].0);
         until("a good model after the FIFO", || version(&service) == models[2].1).await;
 
-        stop.store(true, Ordering::Relaxed);
-        let mut total = Seen::default();
-        for d in devices {
-            let seen = d.await.expect("device task");
-            total.answers += seen.answers;
-            total.failures.extend(seen.failures);
-        }
+        let total = devices.stop().await;
         assert!(total.failures.is_empty(), "failed requests: {:?}", &total.failures[..5.min(total.failures.len())]);
         assert!(total.answers >= 100, "only {} answers", total.answers);
         running.shutdown().await;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use endcap::client::{Client, connect_quic};
 use endcap::config::{Config, RuleConfig};
 use endcap::demo::DemoSpec;
-use endcap::protocol::{self, ErrorCode, Ping, RecommendRequest, Request, request};
+use endcap::protocol::{self, ErrorCode, Event, EventKind, Ping, RecommendRequest, Request, request, response};
 use endcap::server::{self, ModelSource, Running};
 use endcap::transport::tls::{ClientIdentity, Trust};
 
@@ -450,8 +450,10 @@ fn a_public_screen_cannot_tell_known_ids_from_unknown_ones_nor_see_which_rules_a
         let mut tl = Client::connect_as(&addr, trust(), Some(till)).await.expect("terminal connects");
         let mut of = Client::connect_as(&addr, trust(), Some(office)).await.expect("ops connects");
 
-        // Known and unknown ids look alike on a screen: k items, one reason, rank scores, no
-        // explanation.
+        // Known, opted-out and unknown ids look alike on a screen: k items, one reason, rank
+        // scores, no explanation.
+        let ack = of.opt_out("c1400", true).await.expect("opt out");
+        assert!(matches!(ack.result, Some(response::Result::EventsAck(_))), "{ack:?}");
         let mut lists = Vec::new();
         for id in ["c5", "c77", "c1400", "nobody-1", "nobody-2", "c99999"] {
             let a = sc.recommend(rec(id, "", "", 6)).await.expect("answer");
@@ -467,6 +469,10 @@ fn a_public_screen_cannot_tell_known_ids_from_unknown_ones_nor_see_which_rules_a
         // Unknown ids are not all answered with one list (the popular one would single them out).
         let unknown: std::collections::BTreeSet<_> = lists[3..].iter().collect();
         assert!(unknown.len() > 1, "unknown ids all got {:?}", lists[3]);
+        // None of them is the anonymous answer (which an opted-out id used to get).
+        let a = sc.recommend(rec("", "", "", 6)).await.expect("answer");
+        let anonymous: Vec<String> = items(&a).items.iter().map(|i| i.product_id.clone()).collect();
+        assert!(lists.iter().all(|l| *l != anonymous), "an id answered like an anonymous shopper");
         // The terminal sees the real reasons.
         let a = tl.recommend(rec("c5", "", "", 6)).await.expect("answer");
         assert!(items(&a).items.iter().all(|i| i.reason != "for_you"));
@@ -486,6 +492,47 @@ fn a_public_screen_cannot_tell_known_ids_from_unknown_ones_nor_see_which_rules_a
         }
         let a = sc.recommend(at_meat("c5")).await.expect("answer");
         assert_eq!(items(&a).items.len(), 4);
+
+        // No timing and no history through another door: concealed answers carry no server
+        // time, and `buy_again` on a screen is answered as `mixed` (not the purchase list).
+        let a = sc.recommend(rec("c5", "", "", 6)).await.expect("answer");
+        assert_eq!(items(&a).took_us, 0);
+        let mixed: Vec<String> = items(&a).items.iter().map(|i| i.product_id.clone()).collect();
+        let again = RecommendRequest { mode: "buy_again".into(), ..rec("c5", "", "", 6) };
+        let a = sc.recommend(again.clone()).await.expect("answer");
+        assert_eq!(items(&a).items.iter().map(|i| i.product_id.clone()).collect::<Vec<_>>(), mixed);
+        let a = tl.recommend(again).await.expect("answer");
+        assert!(items(&a).items.iter().all(|i| i.reason == "buy_again"), "the till gets the reminders");
+
+        // What the shopper just did does not show on a screen: the till reports c5 entering the
+        // drinks zone and scanning a product; the screen's answer for c5 does not move, the
+        // till's does. A screen cannot report a purchase (it would train the next model).
+        let till_events = vec![
+            Event {
+                kind: EventKind::ZoneEnter as i32,
+                customer: "c5".into(),
+                zone: "drinks".into(),
+                ..Event::default()
+            },
+            Event { kind: EventKind::Add as i32, customer: "c5".into(), product: "p7".into(), ..Event::default() },
+        ];
+        let before = tl.recommend(rec("c5", "", "", 6)).await.expect("answer");
+        let ack = tl.events(till_events).await.expect("answer");
+        assert!(matches!(&ack.result, Some(response::Result::EventsAck(a)) if a.accepted == 2), "{ack:?}");
+        let a = sc.recommend(rec("c5", "", "", 6)).await.expect("answer");
+        assert_eq!(items(&a).items.iter().map(|i| i.product_id.clone()).collect::<Vec<_>>(), mixed);
+        let after = tl.recommend(rec("c5", "", "", 6)).await.expect("answer");
+        assert_ne!(items(&after).items, items(&before).items, "the till's answer follows the session");
+        let bought =
+            Event { kind: EventKind::Purchase as i32, customer: "c5".into(), product: "p9".into(), ..Event::default() };
+        let ack = sc.events(vec![bought]).await.expect("answer");
+        match &ack.result {
+            Some(response::Result::EventsAck(a)) => {
+                assert_eq!(a.accepted, 0);
+                assert_eq!(a.refused[0].code, ErrorCode::PermissionDenied as i32);
+            }
+            other => panic!("expected an ack, got {other:?}"),
+        }
 
         // Bundles are sales figures: ops only.
         let ask = || request::Op::Bundles(BundlesRequest { product: "p1".into(), k: 3 });

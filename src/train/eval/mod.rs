@@ -158,6 +158,29 @@ pub fn evaluate(
     Ok(acc.report(k, holdout, train_seconds))
 }
 
+/// Scores a model made elsewhere (Spark and `endcap import`, an older artifact) the way
+/// `evaluate` scores endcap's own, at one origin: each customer's last basket in `data` is
+/// predicted by `model` and by the baselines, which see the orders before it. The model must
+/// have been trained without those baskets (on `data` less each customer's last order, see
+/// [`CustomerOrders::known_at`]); customers and products it does not know are scored like any
+/// other (an unknown customer gets the engine's answer for unknown shoppers).
+pub fn evaluate_model(data: &TrainData, model: Model, config: &Config, k: usize) -> Result<EvalReport, String> {
+    if k == 0 {
+        return Err("k must be at least 1".into());
+    }
+    let all = CustomerOrders::new(data);
+    let known = all.known_at(1, 0);
+    let mut settings = EngineSettings::from_config(config);
+    settings.recommend.max_k = settings.recommend.max_k.max(k as u32);
+    let engine = Engine::new(model, &settings).map_err(|e| e.to_string())?;
+    let neighbours = super::also_bought(&known, data.products.len(), &TrainOptions::default());
+    let banned = banned_tags(data, config);
+    let origin = Origin::with_engine(data, &known, engine, neighbours, Some(&banned));
+    let mut acc = Accumulator::new(data.customers.len(), data.products.len(), true);
+    acc.add(origin.score(&all.baskets_at(1, 0), k));
+    Ok(acc.report(k, 1, 0.0))
+}
+
 /// Per customer: the tags the config's rules exclude for them.
 fn banned_tags(data: &TrainData, config: &Config) -> Vec<Vec<String>> {
     let mut banned: Vec<Vec<String>> = vec![Vec::new(); data.customers.len()];
@@ -204,6 +227,17 @@ impl<'a> Origin<'a> {
         drop(input);
         let model = Model::from_artifact(artifact, "evaluation").map_err(|e| e.to_string())?;
         let engine = Engine::new(model, settings).map_err(|e| e.to_string())?;
+        Ok(Origin::with_engine(data, orders, engine, neighbours, banned))
+    }
+
+    /// The origin of a model already built (`engine`), with `neighbours` for item-kNN.
+    pub(super) fn with_engine(
+        data: &'a TrainData,
+        orders: &'a CustomerOrders,
+        engine: Engine,
+        neighbours: Vec<Vec<(u32, f32)>>,
+        banned: Option<&'a [Vec<String>]>,
+    ) -> Origin<'a> {
         // The artifact stores products in index order; map its rows back to the data's rows.
         let data_row: std::collections::HashMap<&str, u32> =
             data.products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
@@ -216,7 +250,7 @@ impl<'a> Origin<'a> {
         let mut popular: Vec<u32> = (0..data.products.len() as u32).collect();
         popular.sort_unstable_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
         let tags = data.products.iter().map(|p| p.tags.iter().map(String::as_str).collect()).collect();
-        Ok(Origin { data, orders, engine, to_data, popular, neighbours, banned, tags })
+        Origin { data, orders, engine, to_data, popular, neighbours, banned, tags }
     }
 
     /// Scores every method on `baskets` (customer rows of this origin's data).
