@@ -603,10 +603,6 @@ mod tests {
         assert!(e.contains("namespace:value"), "{e}");
         let e = Config::parse("[server]\nquic_threads = 300\n").unwrap_err().to_string();
         assert!(e.contains("quic_threads = 300"), "{e}");
-        let e = Config::parse("[audience]\nmin_group = 1\n").unwrap_err().to_string();
-        assert!(e.contains("audience.min_group = 1"), "{e}");
-        let e = Config::parse("[audience]\nmax_k = 10\n").unwrap_err().to_string();
-        assert!(e.contains("audience.max_k = 10"), "{e}");
     }
 
     #[test]

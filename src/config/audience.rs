@@ -45,3 +45,19 @@ impl AudienceConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    #[test]
+    fn bad_audience_limits_are_refused_naming_the_key() {
+        let e = Config::parse("[audience]\nmin_group = 1\n").unwrap_err().to_string();
+        assert!(e.contains("audience.min_group = 1"), "{e}");
+        let e = Config::parse("[audience]\nmax_k = 10\n").unwrap_err().to_string();
+        assert!(e.contains("audience.max_k = 10"), "{e}");
+        let e = Config::parse("[audience]\nmax_signals = 65\n").unwrap_err().to_string();
+        assert!(e.contains("audience.max_signals"), "{e}");
+        assert!(Config::parse("[audience]\nmin_group = 50\ndefault_k = 50\n").is_ok());
+    }
+}
