@@ -33,7 +33,9 @@ pub fn audience_csv(
     };
     let model = Model::load(model)?;
     let mut settings = EngineSettings::from_config(cfg);
-    settings.audience.max_k = settings.audience.max_k.max(r.k);
+    // The whole customer base at most: the search reserves room for k.
+    let customers = model.data().customers.ids.len() as u32;
+    settings.audience.max_k = settings.audience.max_k.max(r.k.min(customers));
     let engine = Engine::new(model, &settings)?;
     let products: endcap::ids::IdList = r.products.iter().collect();
     let signals: endcap::ids::IdList = r.signals.iter().collect();

@@ -116,10 +116,10 @@ impl Engine {
         let restrict = self.filters(q, a)?;
         let trace = self.search_customers(k as usize, restrict, q.segment, &withheld, a);
         s.trace = trace;
-        let found = a.heap.finish().len();
-        if found < cfg.min_group as usize {
+        if a.heap.finish().len() < cfg.min_group as usize {
+            // The count itself is not said: below the threshold it would single people out.
             return Err(EngineError::GroupTooSmall(format!(
-                "only {found} customers match (fewer than audience.min_group = {}): too small a group to answer; \
+                "fewer than audience.min_group = {} customers match: too small a group to answer; \
                  ask with fewer signals or without a segment",
                 cfg.min_group
             )));

@@ -69,7 +69,12 @@ impl Table {
     /// The part files of `root/name/store=<store>`; `Ok(None)` when the table has no directory
     /// for the store (an optional table, or a store with nothing in it).
     pub fn open(root: &Path, name: &'static str, store: &str) -> Result<Option<Table>, ImportError> {
-        let Some((_, dir)) = stores(root, name).ok().and_then(|s| s.into_iter().find(|(s, _)| s == store)) else {
+        // A table with no folder at all is absent; a folder that cannot be read is an error (an
+        // optional table must not be skipped silently because of permissions or a bad disk).
+        if !root.join(name).exists() {
+            return Ok(None);
+        }
+        let Some((_, dir)) = stores(root, name)?.into_iter().find(|(s, _)| s == store) else {
             return Ok(None);
         };
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

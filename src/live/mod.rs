@@ -328,6 +328,22 @@ impl Live {
     fn keep_last_good(&self, engine: &Engine) {
         let Some(copy) = self.model.last_good_path() else { return };
         let started = Instant::now();
+        // With a publisher's key, the copy keeps its signature, or a start that falls back to it
+        // would refuse it as unsigned: the signature beside the served path, checked again
+        // against the bytes kept, is copied first.
+        if let Some(key) = &self.model.signing_key {
+            let sig = crate::model::sign::Verifier::from_file(key)
+                .and_then(|v| v.verify(&self.model.path, engine.model().file_bytes()))
+                .and_then(|()| {
+                    let sig_file = crate::model::sign::sig_path(&self.model.path);
+                    std::fs::read(&sig_file).map_err(|e| format!("{}: {e}", sig_file.display()))
+                })
+                .and_then(|text| write_copy(&text, &crate::model::sign::sig_path(&copy)).map_err(|e| e.to_string()));
+            if let Err(e) = sig {
+                warn!(path = %copy.display(), "no last known good copy kept: its signature cannot be kept: {e}");
+                return;
+            }
+        }
         match write_copy(engine.model().file_bytes(), &copy) {
             Ok(()) => info!(
                 path = %copy.display(),

@@ -241,6 +241,28 @@ fn the_last_good_model_is_kept_and_served_when_the_configured_one_is_refused_at_
 }
 
 #[test]
+fn with_a_signing_key_the_last_good_copy_keeps_its_signature_and_serves() {
+    let dir = TempDir::new("last-good-signed");
+    let path = dir.0.join("current.endcap");
+    let (private, public) = crate::model::sign::keygen(&dir.0.join("keys")).expect("keys");
+    let v1 = publish(&spec(1, 16), &path);
+    crate::model::sign::sign_file(&private, &path).expect("signs");
+    let config =
+        |p: &Path| ModelConfig { path: p.to_path_buf(), signing_key: Some(public.clone()), ..ModelConfig::default() };
+    let s = live_with(config(&path));
+    reload(&s, &path, Trigger::Start).expect("a signed model serves");
+    assert!(crate::model::sign::sig_path(&dir.0.join("last-good/current.endcap")).exists(), "the signature is kept");
+
+    // The configured file is replaced by an unsigned one; a restart falls back to the signed copy.
+    publish(&spec(2, 16), &path);
+    std::fs::remove_file(crate::model::sign::sig_path(&path)).expect("rm sig");
+    let restarted = live_with(config(&path));
+    reload(&restarted, &path, Trigger::Start).expect("falls back to the signed copy");
+    assert_eq!(version(&restarted), v1);
+    assert!(restarted.status().last_good_fallback.is_some());
+}
+
+#[test]
 fn without_a_last_good_copy_a_refused_start_serves_nothing() {
     let dir = TempDir::new("no-last-good");
     let path = dir.0.join("current.endcap");
