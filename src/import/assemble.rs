@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{ImportReport, StoreTables, timed};
 use crate::data::TrainData;
 use crate::index::{Kernel, TopK};
-use crate::model::input::{BlendInput, CoPurchase, CustomerInput, Discovery, ModelInput, RepeatPurchase, SegmentInput};
+use crate::model::input::{BlendInput, CoPurchase, Discovery, ModelInput, RepeatPurchase, SegmentInput};
 use crate::train::als::Sparse;
 use crate::train::buy_again::{customer_repeat, features, propensity};
 use crate::train::calibrate::fit as calibrate;
@@ -167,22 +167,8 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
         (segments.collect(), assigned)
     };
 
-    let mut customer_signals: Vec<Vec<(String, f32)>> = vec![Vec::new(); nc];
-    for &(c, s, w) in &t.social {
-        customer_signals[c as usize].push((t.signals[s as usize].clone(), w));
-    }
-    let customers = t
-        .customers
-        .iter()
-        .zip(customer_signals)
-        .map(|(id, signals)| CustomerInput { id: id.clone(), signals })
-        .collect();
-    let signal_vectors = t
-        .signals
-        .iter()
-        .enumerate()
-        .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
-        .collect();
+    let (customers, signal_vectors) =
+        crate::train::assemble::customer_inputs(&t.customers, &t.signals, &t.social, &factors.signals, dim);
 
     let report = ImportReport {
         store: t.store.clone(),

@@ -100,22 +100,8 @@ pub fn assemble(
     for &p in &orders.items {
         product_purchases[p as usize] += 1;
     }
-    let mut customer_signals: Vec<Vec<(String, f32)>> = vec![Vec::new(); nc];
-    for &(c, s, w) in &data.social {
-        customer_signals[c as usize].push((data.signals[s as usize].clone(), w));
-    }
-    let customers = data
-        .customers
-        .iter()
-        .zip(customer_signals)
-        .map(|(id, signals)| CustomerInput { id: id.clone(), signals })
-        .collect();
-    let signal_vectors = data
-        .signals
-        .iter()
-        .enumerate()
-        .map(|(s, name)| (name.clone(), factors.signals[s * dim..(s + 1) * dim].to_vec()))
-        .collect();
+    let (customers, signal_vectors) =
+        customer_inputs(&data.customers, &data.signals, &data.social, &factors.signals, dim);
 
     let (from, to) = (orders.ts.iter().min(), orders.ts.iter().max());
     let ba = &learned.buy_again;
@@ -209,6 +195,29 @@ pub fn assemble(
 }
 
 /// Per customer: the repeat statistics with their buy-again logits, and the discovery list.
+/// The model's customers with their social signals, and each signal's vector (row `s` of
+/// `signal_factors`), from the data contract's ids and social rows.
+pub(crate) fn customer_inputs(
+    customers: &[String],
+    signals: &[String],
+    social: &crate::data::SocialRows,
+    signal_factors: &[f32],
+    dim: usize,
+) -> (Vec<CustomerInput>, Vec<(String, Vec<f32>)>) {
+    let mut customer_signals: Vec<Vec<(String, f32)>> = vec![Vec::new(); customers.len()];
+    for &(c, s, w) in social {
+        customer_signals[c as usize].push((signals[s as usize].clone(), w));
+    }
+    let inputs =
+        customers.iter().zip(customer_signals).map(|(id, signals)| CustomerInput { id: id.clone(), signals }).collect();
+    let vectors = signals
+        .iter()
+        .enumerate()
+        .map(|(s, name)| (name.clone(), signal_factors[s * dim..(s + 1) * dim].to_vec()))
+        .collect();
+    (inputs, vectors)
+}
+
 fn customer_lists(
     counted: &Counted<'_>,
     learned: &Learned,

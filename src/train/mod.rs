@@ -30,7 +30,7 @@
 
 pub mod als;
 mod also_bought;
-mod assemble;
+pub(crate) mod assemble;
 pub mod buy_again;
 pub mod calibrate;
 mod copurchase;
