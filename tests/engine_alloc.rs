@@ -91,7 +91,15 @@ fn request_paths_do_not_allocate_after_warm_up() {
     let recent: IdList = ["p7", "p8", "p9"].into_iter().collect();
     let bought: IdList = ["p10"].into_iter().collect();
     let context = Context { zone: "fresh", recent: &recent, basket: &basket, bought: &bought, bought_at: &[1] };
-    let shaped = Options { exclude: &exclude, signals: &said, max_per_aisle: 2, context, conceal: true, asked: "" };
+    let shaped = Options {
+        exclude: &exclude,
+        signals: &said,
+        max_per_aisle: 2,
+        context,
+        conceal: true,
+        asked: "",
+        opted_out: false,
+    };
     let mut s = Scratch::default();
     let pass = |s: &mut Scratch| {
         let mut answered = 0;

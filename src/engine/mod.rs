@@ -70,6 +70,9 @@ pub enum Reason {
     UnknownProduct,
     /// Close to what an anonymous shopper just looked at or picked up (their live session).
     Recent,
+    /// What shoppers of the customer's segment like: a customer who opted out of
+    /// personalisation, served without their own vector.
+    Segment,
 }
 
 impl Reason {
@@ -87,6 +90,7 @@ impl Reason {
             Reason::BoughtWith => "bought_with",
             Reason::UnknownProduct => "unknown_product",
             Reason::Recent => "recent",
+            Reason::Segment => "segment",
         }
     }
 }
@@ -229,6 +233,9 @@ pub struct Options<'a> {
     /// has no customer row to answer from (an unknown id, or one that opted out and is passed as
     /// no customer), so those answers do not stand out from one another or from known ones.
     pub asked: &'a str,
+    /// `asked` is a customer who opted out of personalisation: answered from their segment,
+    /// never their own vector or history (the engine is given no customer).
+    pub opted_out: bool,
 }
 
 impl Default for Options<'_> {
@@ -240,6 +247,7 @@ impl Default for Options<'_> {
             context: Context::default(),
             conceal: false,
             asked: "",
+            opted_out: false,
         }
     }
 }

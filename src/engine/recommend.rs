@@ -267,8 +267,13 @@ impl Engine {
         // (stated signals then act as rules only), so it looks like a known customer's.
         let segments = data.segments.centroids.len() / self.model.dim().max(1);
         let asked = if opts.asked.is_empty() { q.customer } else { opts.asked };
-        let segment = (opts.conceal && customer.is_none() && !asked.is_empty() && segments > 0)
-            .then(|| (xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32);
+        // A customer who opted out is answered from their own segment (never their vector).
+        let segment = match () {
+            _ if customer.is_some() || asked.is_empty() || segments == 0 => None,
+            _ if opts.opted_out => data.customers.ids.row(asked).and_then(|row| self.customer_segment(row)),
+            _ if opts.conceal => Some((xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32),
+            _ => None,
+        };
         let stated_taste = customer.is_none() && segment.is_none() && !s.stated.is_empty();
         Ok(Resolved {
             customer,
@@ -307,6 +312,7 @@ impl Engine {
             return;
         }
         let reason = match (r.tasted(), s.basket.is_empty()) {
+            _ if r.segment.is_some() => Reason::Segment,
             (true, _) => Reason::Personal,
             (false, false) => Reason::Basket,
             (false, true) => Reason::Recent,

@@ -98,7 +98,7 @@ impl Operation for Complete {
             customer,
             zone: &a.zone,
             k: a.k,
-            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
+            options: a.options.checked(cx, &a.customer)?,
         };
         engine.complete(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);

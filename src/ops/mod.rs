@@ -212,6 +212,11 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// True when `customer` opted out of personalisation (served from their segment).
+    pub fn opted_out(&self, customer: &str) -> bool {
+        !customer.is_empty() && self.shoppers.is_some_and(|s| s.privacy.choice(customer) == Choice::OptedOut)
+    }
+
     /// True when the answer for `customer` goes to a public device (an in-aisle screen or a
     /// beacon, whose answers passers-by see): it then must not tell whether the id is known, why
     /// each item was chosen (`because you bought ...`) or which rules apply (PROTOCOL.md,

@@ -118,9 +118,10 @@ impl OptionArgs {
         self.session = j.session;
     }
 
-    /// Checks the ids' lengths and hands the options to the engine; `concealed` is the id the
-    /// request named when the answer goes to a public device (`Cx::conceals`).
-    pub fn checked<'s>(&'s self, concealed: Option<&'s str>) -> Result<Options<'s>, OpError> {
+    /// Checks the ids' lengths and hands the options to the engine, for the customer id the
+    /// request named (`asked`): concealed when the answer goes to a public device
+    /// (`Cx::conceals`), from their segment when they opted out of personalisation.
+    pub fn checked<'s>(&'s self, cx: &Cx<'_>, asked: &'s str) -> Result<Options<'s>, OpError> {
         super::check_ids("excluded product", &self.exclude)?;
         super::check_ids("signal", &self.signals)?;
         let c = &self.context;
@@ -131,8 +132,9 @@ impl OptionArgs {
             signals: &self.signals,
             max_per_aisle: self.max_per_aisle,
             context,
-            conceal: concealed.is_some(),
-            asked: concealed.unwrap_or(""),
+            conceal: cx.conceals(asked),
+            asked,
+            opted_out: cx.opted_out(asked),
         })
     }
 }

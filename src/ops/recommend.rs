@@ -137,7 +137,7 @@ impl Operation for Recommend {
             mode,
             min_discover: a.min_discover,
             now_unix_s: cx.now.unix_s(),
-            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
+            options: a.options.checked(cx, &a.customer)?,
         };
         engine.recommend(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);

@@ -80,7 +80,7 @@ impl Operation for Rerank {
         let q = RerankQuery {
             customer,
             products: &a.products,
-            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
+            options: a.options.checked(cx, &a.customer)?,
             now_unix_s: cx.now.unix_s(),
         };
         engine.rerank(&q, s)?;

@@ -112,7 +112,7 @@ impl Operation for Similar {
             aisle: &a.aisle,
             k: a.k,
             scope,
-            options: a.options.checked(cx.conceals(&a.customer).then_some(a.customer.as_str()))?,
+            options: a.options.checked(cx, &a.customer)?,
         };
         engine.similar(&q, s)?;
         write_items(cx, engine, s, &crate::ids::EMPTY, cx.conceals(&a.customer), form, out);

@@ -136,8 +136,11 @@ fn forget_and_opt_out_act_at_once_and_survive_a_restart() {
         assert!(shoppers.sessions.read(Shopper::Customer("c5"), |_| ()).is_none(), "but not kept");
 
         c.opt_out("c6", true).await.expect("opt out");
+        // Opted out: served from their segment, never their own vector or history.
         let opted = items(&c.recommend(rec("c6", "", "", 5)).await.expect("answer")).clone();
-        assert!(opted.items.iter().all(|i| i.reason.starts_with("popular")), "{opted:?}");
+        assert!(opted.items.iter().all(|i| i.reason == "segment"), "{opted:?}");
+        let anonymous = items(&c.recommend(rec("", "", "", 5)).await.expect("answer")).clone();
+        assert_ne!(opted.items, anonymous.items, "not the anonymous answer");
         c.close().await;
         drop(shoppers);
         running.shutdown().await;
@@ -147,9 +150,9 @@ fn forget_and_opt_out_act_at_once_and_survive_a_restart() {
         // A new server on the same journal remembers both.
         let running = start(config).await;
         let mut c = Client::connect(&running.quic_addr.to_string(), Trust::Insecure).await.expect("connects");
-        for customer in ["c5", "c6"] {
+        for (customer, reason) in [("c5", "popular"), ("c6", "segment")] {
             let r = items(&c.recommend(rec(customer, "", "", 5)).await.expect("answer")).clone();
-            assert!(r.items.iter().all(|i| i.reason.starts_with("popular")), "{customer} after restart: {r:?}");
+            assert!(r.items.iter().all(|i| i.reason == reason), "{customer} after restart: {r:?}");
         }
         let shoppers = running.service.shoppers.clone().expect("journal");
         assert_eq!(shoppers.privacy.counts(), (1, 1));
