@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Cx, OpError};
+use super::{Cx, OpError, Role};
 use crate::engine::{Context, Options};
 use crate::ids::IdList;
 use crate::protocol::{self, WireError};
@@ -53,6 +53,18 @@ impl OptionArgs {
         self.signals.clear();
         self.max_per_aisle = 0;
         self.session.clear();
+    }
+
+    /// The common start of every shopper operation, for the customer id the request named
+    /// (`asked`, "" for an anonymous shopper): a beacon may not name one (PERMISSION_DENIED), the
+    /// live session is copied in (`load_session`), and the id the engine may personalise with is
+    /// returned ("" for a customer who opted out or was forgotten: `Cx::personal`).
+    pub fn for_shopper<'c>(&mut self, cx: &Cx<'_>, asked: &'c str) -> Result<&'c str, OpError> {
+        if cx.caller.role == Some(Role::Beacon) && !asked.is_empty() {
+            return Err(cx.denied("ask about a customer by id"));
+        }
+        self.load_session(cx, asked)?;
+        Ok(cx.personal(asked))
     }
 
     /// Copies the live session of the shopper `asked` (the request's customer id, "" for an

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::options::{OptionArgs, OptionsJson};
 use super::recommend::write_items;
-use super::{Cx, Form, OpError, Operation, Role, Served, set};
+use super::{Cx, Form, OpError, Operation, Served, set};
 use crate::engine::{Scope, Scratch, SimilarQuery};
 use crate::protocol::{self, ErrorCode, WireError};
 
@@ -93,14 +93,10 @@ impl Operation for Similar {
         form: Form,
         out: &mut Vec<u8>,
     ) -> Result<Served, OpError> {
-        if cx.caller.role == Some(Role::Beacon) && !a.customer.is_empty() {
-            return Err(cx.denied("ask about a customer by id"));
-        }
         super::check_name("zone", &a.zone)?;
         super::check_name("aisle", &a.aisle)?;
         let engine = cx.engine()?;
-        let customer = cx.personal(&a.customer);
-        a.options.load_session(cx, &a.customer)?;
+        let customer = a.options.for_shopper(cx, &a.customer)?;
         let scope = Scope::parse(&a.scope).ok_or_else(|| {
             let m: String = a.scope.chars().take(32).collect();
             OpError::new(ErrorCode::InvalidArgument, format!("unknown scope {m:?} (aisle, department, store)"))
