@@ -141,6 +141,14 @@ fn store_ops(c: &mut Criterion, engine: &Engine, scale: &str, ids: &[String], no
             })
         });
     }
+    // An anonymous shopper with a basket: served by the segment nearest to it (against mixed_k10).
+    g.bench_function("recommend_basket3_anonymous_k10", |b| {
+        b.iter(|| {
+            let q = Query { basket: &baskets[next()], k: 10, now_unix_s: now, ..Query::default() };
+            engine.recommend(&q, &mut s).expect("ok");
+            s.hits().len()
+        })
+    });
     let mut found = Vec::new();
     g.bench_function("bundles_k10", |b| {
         b.iter(|| {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod audience;
+mod recommend;
 pub use audience::AudienceConfig;
+pub use recommend::RecommendConfig;
 
 /// Where `serve` looks for its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "config/endcap.toml";
@@ -277,68 +279,6 @@ impl ModelConfig {
     }
 }
 
-/// Recommendation defaults and limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RecommendConfig {
-    /// Items returned when a request does not say (`k` = 0).
-    pub default_k: u32,
-    /// Larger `k` is clamped to this.
-    pub max_k: u32,
-    /// Most basket items a request may carry.
-    pub max_basket: usize,
-    /// Filtered candidate sets (aisle, zone) of at most this share of the catalogue are scanned
-    /// exactly; larger ones use the index with the filter. Measured crossover in BENCHMARKS.md.
-    pub exact_scan_fraction: f64,
-    /// Filtered candidate sets of at most this many products are always scanned exactly.
-    pub exact_scan_min: usize,
-    /// How far the basket pulls a known customer's query vector (0 = ignore the basket's taste).
-    pub basket_weight: f32,
-    /// Index lists probed per query; 0 uses the value tuned into the model.
-    pub nprobe: u32,
-    /// Most products a request may list in `exclude`.
-    pub max_exclude: usize,
-    /// Most signals a shopper may state on one request (`signals`).
-    pub max_signals: usize,
-    /// Most products a `rerank` request may carry.
-    pub max_rerank: usize,
-    /// Promoted products never take more than this share of an answer's items (rounded down).
-    pub max_promoted_share: f32,
-    /// `complete`: a bundle partner needs at least this many orders holding both products (the
-    /// trainer's own minimum applies first).
-    pub bundle_min_orders: u32,
-    /// `complete` for a known customer: the weight of their taste against the basket's
-    /// co-purchase evidence (0 = the basket alone).
-    pub complete_taste_weight: f32,
-    /// How far the products a shopper just looked at or picked up (their live session) pull the
-    /// query, next to their taste or basket (0 = not at all).
-    pub session_weight: f32,
-    /// The zone a shopper walked into counts as where they are for this long, seconds (0 = never).
-    pub session_zone_s: u64,
-}
-
-impl Default for RecommendConfig {
-    fn default() -> Self {
-        Self {
-            default_k: 5,
-            max_k: 50,
-            max_basket: 200,
-            exact_scan_fraction: 0.08,
-            exact_scan_min: 512,
-            basket_weight: 0.5,
-            nprobe: 0,
-            max_exclude: 200,
-            max_signals: 16,
-            max_rerank: 200,
-            max_promoted_share: 0.2,
-            bundle_min_orders: 3,
-            complete_taste_weight: 0.3,
-            session_weight: 0.3,
-            session_zone_s: 900,
-        }
-    }
-}
-
 /// A physical zone of the store and the aisles in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -530,33 +470,7 @@ impl Config {
         {
             return bad(format!("events.mqtt_url = {url:?} must be mqtt://host:port"));
         }
-        let r = &self.recommend;
-        if r.max_k == 0 || r.default_k == 0 || r.default_k > r.max_k {
-            return bad(format!("recommend.default_k = {} must be in 1..=max_k ({})", r.default_k, r.max_k));
-        }
-        if r.max_k > 10_000 {
-            return bad(format!("recommend.max_k = {} is above 10000", r.max_k));
-        }
-        if !(0.0..=1.0).contains(&r.exact_scan_fraction) {
-            return bad(format!("recommend.exact_scan_fraction = {} must be in 0..=1", r.exact_scan_fraction));
-        }
-        if !r.basket_weight.is_finite() || r.basket_weight < 0.0 {
-            return bad(format!("recommend.basket_weight = {} must be finite and >= 0", r.basket_weight));
-        }
-        if !(0.0..=1.0).contains(&r.max_promoted_share) {
-            return bad(format!("recommend.max_promoted_share = {} must be in 0..=1", r.max_promoted_share));
-        }
-        if !r.session_weight.is_finite() || r.session_weight < 0.0 {
-            return bad(format!("recommend.session_weight = {} must be finite and >= 0", r.session_weight));
-        }
-        if !(0.0..=1.0).contains(&r.complete_taste_weight) {
-            return bad(format!("recommend.complete_taste_weight = {} must be in 0..=1", r.complete_taste_weight));
-        }
-        for (key, n) in [("max_exclude", r.max_exclude), ("max_signals", r.max_signals), ("max_rerank", r.max_rerank)] {
-            if n > 10_000 {
-                return bad(format!("recommend.{key} = {n} is above 10000"));
-            }
-        }
+        self.recommend.validate().map_err(ConfigError::Invalid)?;
         for p in &self.promotions {
             if !(1.0..=10.0).contains(&p.boost) {
                 return bad(format!("promotion {:?}: boost = {} must be 1 to 10", p.name, p.boost));

@@ -559,4 +559,6 @@ mod blend_tests;
 #[cfg(test)]
 mod ops_tests;
 #[cfg(test)]
+mod segment_tests;
+#[cfg(test)]
 mod tests;

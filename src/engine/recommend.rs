@@ -23,6 +23,9 @@ pub(super) struct Ask<'a> {
     /// The session's zone is the default filter (recommend only: substitutes and what goes with
     /// a basket are not about where the shopper stands).
     pub(super) session_zone: bool,
+    /// An anonymous shopper with a basket or a session is answered from the segment nearest to
+    /// it (recommend only: measured there, `segment_tests.rs`).
+    pub(super) by_segment: bool,
 }
 
 impl Default for Ask<'_> {
@@ -36,6 +39,7 @@ impl Default for Ask<'_> {
             options: Options::default(),
             shelf: false,
             session_zone: false,
+            by_segment: false,
         }
     }
 }
@@ -51,6 +55,7 @@ impl<'a> From<&Query<'a>> for Ask<'a> {
             options: q.options,
             shelf: false,
             session_zone: true,
+            by_segment: true,
         }
     }
 }
@@ -73,8 +78,16 @@ pub(super) struct Resolved {
     pub(super) max_per_aisle: u32,
     /// The shopper stated signals the model has vectors for (`Scratch::stated`).
     pub(super) stated_taste: bool,
-    /// A concealed unknown customer: answered from this segment's centroid.
+    /// Answered from this segment's centroid: a concealed unknown customer's (chosen by the
+    /// id), an opted-out customer's own, or an anonymous shopper's nearest to their basket and
+    /// session.
     pub(super) segment: Option<u32>,
+    /// The centroid's weight in the query (`segment` only).
+    pub(super) segment_weight: f32,
+    /// The basket's weight in the query.
+    pub(super) basket_weight: f32,
+    /// The weight of the products the session looked at, together.
+    pub(super) recent_weight: f32,
     /// Top a short answer up to `k` (`Options::conceal`).
     pub(super) fill: bool,
 }
@@ -267,14 +280,32 @@ impl Engine {
         // (stated signals then act as rules only), so it looks like a known customer's.
         let segments = data.segments.centroids.len() / self.model.dim().max(1);
         let asked = if opts.asked.is_empty() { q.customer } else { opts.asked };
-        // A customer who opted out is answered from their own segment (never their vector).
+        // A customer who opted out is answered from their own segment (never their vector); an
+        // anonymous shopper with a basket or a session from the segment that likes it most.
         let segment = match () {
-            _ if customer.is_some() || asked.is_empty() || segments == 0 => None,
+            _ if customer.is_some() || segments == 0 => None,
+            _ if asked.is_empty() => {
+                match q.by_segment && self.settings.anonymous_segment_weight > 0.0 && s.stated.is_empty() {
+                    true => self.nearest_segment(s),
+                    false => None,
+                }
+            }
             _ if opts.opted_out => data.customers.ids.row(asked).and_then(|row| self.customer_segment(row)),
             _ if opts.conceal => Some((xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32),
             _ => None,
         };
         let stated_taste = customer.is_none() && segment.is_none() && !s.stated.is_empty();
+        // A segment chosen by the basket is weighed against it; any other taste is pulled
+        // toward the basket by `basket_weight`.
+        let (segment_weight, basket_weight) = match () {
+            _ if asked.is_empty() && segment.is_some() => (self.settings.anonymous_segment_weight, 1.0),
+            _ if customer.is_some() || segment.is_some() || stated_taste => (1.0, self.settings.basket_weight),
+            _ => (1.0, 1.0),
+        };
+        // Alone (or beside the segment they chose), what the shopper just looked at counts as a
+        // basket; beside a taste of their own or a basket, by `session_weight`.
+        let alone = customer.is_none() && !stated_taste && (segment.is_none() || asked.is_empty());
+        let recent_weight = if alone && s.basket.is_empty() { 1.0 } else { self.settings.session_weight };
         Ok(Resolved {
             customer,
             k,
@@ -284,8 +315,34 @@ impl Engine {
             max_per_aisle: opts.max_per_aisle,
             stated_taste,
             segment,
+            segment_weight,
+            basket_weight,
+            recent_weight,
             fill: opts.conceal,
         })
+    }
+
+    /// The segment whose centroid scores highest against the mean of what an anonymous shopper
+    /// holds and looked at (basket and session), or `None` with neither. Uses `s.query` as
+    /// scratch (the embedding rebuilds it).
+    fn nearest_segment(&self, s: &mut Scratch) -> Option<u32> {
+        if s.basket.is_empty() && s.recent.is_empty() {
+            return None;
+        }
+        let dim = self.model.dim();
+        s.query.clear();
+        s.query.resize(dim, 0.0);
+        for &row in s.basket.iter().chain(&s.recent) {
+            s.query.iter_mut().zip(self.model.product_vector(row)).for_each(|(q, v)| *q += v);
+        }
+        let centroids = f32s(&self.model.data().segments.centroids);
+        let dot = |c: &[f32]| c.iter().zip(&s.query).map(|(a, b)| a * b).sum::<f32>();
+        centroids
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(g, c)| (dot(c), g as u32))
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, g)| g)
     }
 
     /// The request's filters over the model's arrays, resolved once per request (see
@@ -342,7 +399,8 @@ impl Engine {
             (Some(c), _, _) => s.query.extend_from_slice(self.model.customer_vector(c)),
             (None, true, _) if !r.stated_taste => {
                 let seg = r.segment.unwrap_or(0) as usize;
-                s.query.extend_from_slice(&f32s(&data.segments.centroids)[seg * dim..(seg + 1) * dim]);
+                let w = r.segment_weight;
+                s.query.extend(f32s(&data.segments.centroids)[seg * dim..(seg + 1) * dim].iter().map(|v| w * v));
             }
             (None, true, _) => {
                 s.query.resize(dim, 0.0);
@@ -362,7 +420,7 @@ impl Engine {
             }
         }
         if !s.basket.is_empty() {
-            let weight = if r.tasted() { self.settings.basket_weight } else { 1.0 };
+            let weight = r.basket_weight;
             let w = weight / s.basket.len() as f32;
             for &b in &s.basket {
                 for (q, v) in s.query.iter_mut().zip(self.model.product_vector(b)) {
@@ -373,8 +431,7 @@ impl Engine {
         // What the shopper just looked at or picked up pulls too, the newest most (weights 1 to
         // n over n items), less than the basket; alone, it is the query.
         if !s.recent.is_empty() {
-            let alone = !r.tasted() && s.basket.is_empty();
-            let weight = if alone { 1.0 } else { self.settings.session_weight };
+            let weight = r.recent_weight;
             let n = s.recent.len() as f32;
             let total = n * (n + 1.0) / 2.0;
             for (i, &row) in s.recent.iter().enumerate() {

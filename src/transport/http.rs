@@ -1,7 +1,7 @@
 //! HTTP/JSON routes: on the public listener the same operations as QUIC for terminals, scripts and
-//! `curl` (one route per operation, from the list in `ops`) and the ops endpoints `/healthz`,
-//! `/readyz` and `/metrics`; on the admin listener `/v1/admin/reload` and `/v1/admin/rollback`
-//! beside the ops endpoints. Connections, TLS and time limits are `listen.rs`.
+//! `curl` (one route per operation, from the list in `ops`), the ops endpoints `/healthz`,
+//! `/readyz` and `/metrics`, and the console page (`console.rs`); on the admin listener
+//! `/v1/admin/reload` and `/v1/admin/rollback` beside the ops endpoints. Connections, TLS and time limits are `listen.rs`.
 //!
 //! Bodies are read as bytes (not with axum's `Json` extractor) and parsed by the operation, so
 //! that every refusal, including a body that is too large or not JSON, gets endcap's error shape
@@ -73,7 +73,7 @@ fn ops_endpoints() -> Router<Arc<Service>> {
 /// The public listener: one route per operation, and the ops endpoints.
 pub fn router(service: Arc<Service>) -> Router {
     let limit = service.config.server.max_frame_bytes;
-    let mut router = ops_endpoints();
+    let mut router = ops_endpoints().merge(super::console::routes());
     for &(op, method, path) in ops::HTTP_ROUTES {
         let handler = move |state: State<Arc<Service>>,
                             caller: Option<Extension<Caller>>,

@@ -111,6 +111,12 @@ pub fn http(method: &str, path: &str, body: &str) -> (u16, String) {
 
 /// One HTTP/1.1 request to `addr`; `headers` are extra header lines, each ending in CRLF.
 pub fn http_to(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let (status, _, body) = http_with_head(addr, method, path, headers, body);
+    (status, body)
+}
+
+/// As [`http_to`], also returning the response's head (status line and headers).
+pub fn http_with_head(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect HTTP");
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -124,7 +130,7 @@ pub fn http_to(addr: SocketAddr, method: &str, path: &str, headers: &str, body: 
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
     let body =
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
-    (status, body)
+    (status, head.to_string(), body)
 }
 
 fn dechunk(mut s: &str) -> String {

@@ -210,7 +210,8 @@ fn an_event_moves_the_very_next_answer() {
         assert!(zoned.items.iter().all(|i| drinks.contains(&i.aisle)), "not all in drinks: {zoned:?}");
         assert!(after.items.iter().any(|i| !drinks.contains(&i.aisle)), "the zone moved the answer");
 
-        // An anonymous phone looks at three products: its next answer is built from them.
+        // An anonymous phone looks at three products: its next answer is built from them (and the
+        // customer segment that likes them most, `recommend.anonymous_segment_weight`).
         let cold = items(&c.recommend(ask("", "phone-7")).await.expect("answer")).clone();
         assert!(cold.items.iter().all(|i| i.reason == "popular"), "{cold:?}");
         let mut views = Vec::new();
@@ -221,7 +222,8 @@ fn an_event_moves_the_very_next_answer() {
         }
         c.events(views).await.expect("events");
         let warm = items(&c.recommend(ask("", "phone-7")).await.expect("answer")).clone();
-        assert!(warm.items.iter().all(|i| i.reason == "recent"), "{warm:?}");
+        assert!(warm.items.iter().all(|i| i.reason == "segment"), "{warm:?}");
+        assert_ne!(warm.items, cold.items);
         let other = items(&c.recommend(ask("", "phone-8")).await.expect("answer")).clone();
         assert_eq!(other.items, cold.items, "another phone's session is its own");
 

@@ -4,6 +4,7 @@
 mod audience;
 mod bad_input;
 mod common;
+mod console;
 mod deploy;
 mod events;
 mod http;
