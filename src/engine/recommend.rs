@@ -280,31 +280,32 @@ impl Engine {
         // (stated signals then act as rules only), so it looks like a known customer's.
         let segments = data.segments.centroids.len() / self.model.dim().max(1);
         let asked = if opts.asked.is_empty() { q.customer } else { opts.asked };
-        // A customer who opted out is answered from their own segment (never their vector); an
-        // anonymous shopper with a basket or a session from the segment that likes it most.
+        // The taste of a shopper without a customer row: a customer who opted out, their own
+        // segment (never their vector); a concealed id, the segment it hashes to; anyone else
+        // (anonymous, an unknown or a forgotten id) with a basket or a session and no stated
+        // signals, the segment that likes those products most (recommend only).
+        let named = !asked.is_empty();
         let segment = match () {
             _ if customer.is_some() || segments == 0 => None,
-            _ if asked.is_empty() => {
-                match q.by_segment && self.settings.anonymous_segment_weight > 0.0 && s.stated.is_empty() {
-                    true => self.nearest_segment(s),
-                    false => None,
-                }
+            _ if named && opts.opted_out => data.customers.ids.row(asked).and_then(|row| self.customer_segment(row)),
+            _ if named && opts.conceal => Some((xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32),
+            _ if q.by_segment && self.settings.anonymous_segment_weight > 0.0 && s.stated.is_empty() => {
+                self.nearest_segment(s)
             }
-            _ if opts.opted_out => data.customers.ids.row(asked).and_then(|row| self.customer_segment(row)),
-            _ if opts.conceal => Some((xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32),
             _ => None,
         };
+        let nearest = segment.is_some() && !(named && (opts.opted_out || opts.conceal));
         let stated_taste = customer.is_none() && segment.is_none() && !s.stated.is_empty();
         // A segment chosen by the basket is weighed against it; any other taste is pulled
         // toward the basket by `basket_weight`.
         let (segment_weight, basket_weight) = match () {
-            _ if asked.is_empty() && segment.is_some() => (self.settings.anonymous_segment_weight, 1.0),
+            _ if nearest => (self.settings.anonymous_segment_weight, 1.0),
             _ if customer.is_some() || segment.is_some() || stated_taste => (1.0, self.settings.basket_weight),
             _ => (1.0, 1.0),
         };
         // Alone (or beside the segment they chose), what the shopper just looked at counts as a
         // basket; beside a taste of their own or a basket, by `session_weight`.
-        let alone = customer.is_none() && !stated_taste && (segment.is_none() || asked.is_empty());
+        let alone = customer.is_none() && !stated_taste && (segment.is_none() || nearest);
         let recent_weight = if alone && s.basket.is_empty() { 1.0 } else { self.settings.session_weight };
         Ok(Resolved {
             customer,
@@ -361,9 +362,9 @@ impl Engine {
         }
     }
 
-    /// The embedding source's best products (`s.topk`) as candidates: `personal` for a known
-    /// customer or stated signals, `basket` for a basket alone. (Popular answers are already
-    /// candidates.)
+    /// The embedding source's best products (`s.topk`) as candidates: `segment` when a segment's
+    /// taste is the query's, `personal` for a known customer or stated signals, `basket` for a
+    /// basket alone, `recent` for a session alone. (Popular answers are already candidates.)
     pub(super) fn embedding_candidates(&self, r: &Resolved, s: &mut Scratch) {
         if s.trace.plan == Plan::Popular {
             return;
@@ -381,9 +382,10 @@ impl Engine {
     }
 
     /// The embedding source: the best `r.pool` admitted products for the customer's vector (or
-    /// their stated signals' vectors) pulled toward the basket, or the basket alone, leaving out
-    /// the customer's past purchases when `new_only`, into `s.topk`. A shopper with none of
-    /// these gets popular items as candidates (plan `Popular`).
+    /// their stated signals' vectors, or a segment's centroid) pulled toward the basket and the
+    /// session, or the basket or session alone, leaving out the customer's past purchases when
+    /// `new_only`, into `s.topk`. A shopper with none of these gets popular items as candidates
+    /// (plan `Popular`).
     pub(super) fn embedding(&self, r: &Resolved, new_only: bool, s: &mut Scratch) {
         let k = r.pool;
         let data = self.model.data();

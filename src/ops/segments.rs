@@ -4,9 +4,8 @@
 //! only writes them: the protobuf answer straight from borrowed model strings (no allocation), the
 //! JSON through prost's message types and serde (HTTP is for scripts).
 //!
-//! Not done (issue 16, item 3): serving anonymous and opted-out shoppers by their segment.
-//! `recommend` still answers them as anonymous shoppers (basket, stated signals, popular in the
-//! zone or aisle); an opted-out customer's segment is not used.
+//! The shoppers these segments serve (an opted-out customer from their own, an anonymous one with
+//! a basket or a session from the nearest) are the engine's (`engine/recommend.rs`, `resolve`).
 
 use super::{Cx, Form, OpError, Operation, Served, json};
 use crate::engine::{Engine, Scratch};

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
-use super::listen::Arrived;
+use super::listen::{Arrived, OverTls};
 use crate::clock::Now;
 use crate::live::{self, Outcome, ReloadError, Trigger};
 use crate::metrics::Transport;
@@ -119,7 +119,21 @@ pub fn router(service: Arc<Service>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), browser_guard))
         .with_state(service)
+}
+
+/// Refuses what another web site could make a browser send (`browser.rs`), as PERMISSION_DENIED.
+async fn browser_guard(
+    State(service): State<Arc<Service>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let tls = request.extensions().get::<OverTls>().is_some_and(|t| t.0);
+    match super::browser::check(request.method(), request.headers(), tls) {
+        Ok(()) => next.run(request).await,
+        Err(msg) => refuse(&service, OpId::Invalid, ErrorCode::PermissionDenied, msg, Now::read()),
+    }
 }
 
 /// The query string of `uri` as a JSON object of strings (`?product=p1&k=5` ->

@@ -25,6 +25,18 @@ use crate::ops::Caller;
 #[derive(Debug, Clone, Copy)]
 pub struct Arrived(pub std::time::Instant);
 
+/// The request came over TLS (else plain HTTP).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls(pub bool);
+
+/// Who is on a connection and how it came.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    caller: Caller,
+    tls: bool,
+    remote: SocketAddr,
+}
+
 /// How one listener serves.
 #[derive(Clone)]
 pub struct Listen {
@@ -82,13 +94,13 @@ pub async fn serve(
             let _slot = slot;
             match how.tls.clone() {
                 None => {
-                    let caller = how.plain_caller;
-                    serve_connection(TokioIo::new(tcp), router, caller, &how, &metrics, watcher, remote).await;
+                    let peer = Peer { caller: how.plain_caller, tls: false, remote };
+                    serve_connection(TokioIo::new(tcp), router, peer, &how, &metrics, watcher).await;
                 }
                 Some(acceptor) => match tokio::time::timeout(how.header_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        let caller = (how.caller_of)(stream.get_ref().1);
-                        serve_connection(TokioIo::new(stream), router, caller, &how, &metrics, watcher, remote).await;
+                        let peer = Peer { caller: (how.caller_of)(stream.get_ref().1), tls: true, remote };
+                        serve_connection(TokioIo::new(stream), router, peer, &how, &metrics, watcher).await;
                     }
                     Ok(Err(e)) => {
                         metrics.limited(Limit::HttpHandshake);
@@ -106,11 +118,10 @@ pub async fn serve(
 async fn serve_connection<I>(
     io: TokioIo<I>,
     router: Router,
-    caller: Caller,
+    peer: Peer,
     how: &Listen,
     metrics: &Arc<Metrics>,
     watcher: hyper_util::server::graceful::Watcher,
-    remote: SocketAddr,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -118,7 +129,8 @@ async fn serve_connection<I>(
     let timeouts = metrics.clone();
     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let mut req = req.map(Body::new);
-        req.extensions_mut().insert(caller);
+        req.extensions_mut().insert(peer.caller);
+        req.extensions_mut().insert(OverTls(peer.tls));
         req.extensions_mut().insert(Arrived(std::time::Instant::now()));
         let (router, timeouts) = (router.clone(), timeouts.clone());
         async move {
@@ -138,7 +150,7 @@ async fn serve_connection<I>(
         if e.is_timeout() {
             metrics.limited(Limit::HttpHeaderTimeout);
         }
-        debug!(listener = how.name, %remote, "HTTP connection ended: {e}");
+        debug!(listener = how.name, remote = %peer.remote, "HTTP connection ended: {e}");
     }
 }
 

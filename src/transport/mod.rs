@@ -2,6 +2,7 @@
 //! (terminals, scripts, ops). They own connection handling, limits and TLS; they hold no
 //! recommendation logic.
 
+pub mod browser;
 pub mod console;
 pub mod guards;
 pub mod http;

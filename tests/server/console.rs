@@ -5,6 +5,7 @@
 //! `ENDCAP_CHROMIUM`); .ci/run installs Debian's `chromium`. Without one the test says so loudly
 //! and passes, unless `ENDCAP_REQUIRE_CHROMIUM` is set (CI sets it), when it fails.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,20 +33,34 @@ fn rendered(browser: &PathBuf, query: &str) -> String {
         // Virtual time runs the page's timers at once but waits for its requests.
         .args(["--virtual-time-budget=10000", "--dump-dom", &url])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
+    // Read both pipes while it runs (a page larger than a pipe's buffer would otherwise block it).
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
     let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("chromium did not finish in 120 s");
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().expect("chromium output");
+    };
     let _ = std::fs::remove_dir_all(&profile);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let (dom, log) = (out.join().expect("stdout"), err.join().expect("stderr"));
+    assert!(status.success() && !dom.is_empty(), "chromium failed ({status}): {log}");
+    dom
 }
 
 /// The product ids in the answer table of the page section `id`, in order.
@@ -86,7 +101,8 @@ fn the_console_shows_a_demo_customers_answers_in_a_real_browser() {
         return;
     };
     // A customer no other test sends events for, so their answer stays the same meanwhile.
-    let (status, answer) = http("POST", "/v1/recommend", r#"{"customer":"c4321","zone":"drinks","k":6}"#);
+    let asked = r#"{"customer":"c4321","zone":"drinks","basket":["p3240"],"k":6}"#;
+    let (status, answer) = http("POST", "/v1/recommend", asked);
     assert_eq!(status, 200, "{answer}");
     let expected = product_ids(&answer);
     assert_eq!(expected.len(), 6);
@@ -105,4 +121,31 @@ fn the_console_shows_a_demo_customers_answers_in_a_real_browser() {
     assert_eq!(shown(&dom, "rerank"), ["p3240"]);
     // The zones of the store are listed, and the one asked for is selected.
     assert!(dom.contains("<b>drinks</b>"), "zones not listed");
+}
+
+#[test]
+fn other_web_sites_cannot_make_a_browser_write_nor_rebind_a_name_to_read() {
+    let s = server();
+    let refused = r#"endcap_requests_total{transport="http",op="invalid",outcome="permission_denied"}"#;
+    let count = || crate::common::metric(&http("GET", "/metrics", "").1, refused);
+    let before = count();
+    // A page on another site posting a form or a simple fetch to opt a customer out: refused.
+    let opt_out = r#"{"customer":"c4999","out":true}"#;
+    for headers in ["Origin: http://evil.example\r\n", "Sec-Fetch-Site: cross-site\r\n", "Origin: null\r\n"] {
+        let (status, _, body) = http_with_head(s.http, "POST", "/v1/opt-out", headers, opt_out);
+        assert_eq!(status, 403, "{headers}: {body}");
+        assert!(body.contains("PERMISSION_DENIED"), "{body}");
+    }
+    // A name rebound to this address: not even reads.
+    let (status, _, body) = http_with_head(s.http, "GET", "/v1/model", "Host: evil.example:8080\r\n", "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("DNS rebinding"), "{body}");
+    assert!(count() >= before + 4.0, "refusals are counted");
+    // Nothing was opted out: c4999 still gets their own answer.
+    let (_, answer) = http("POST", "/v1/recommend", r#"{"customer":"c4999","k":5}"#);
+    assert!(!answer.contains("\"segment\""), "{answer}");
+    // The console's own requests (same origin) and devices' (no browser headers) are served.
+    let same = format!("Origin: http://{}\r\nSec-Fetch-Site: same-origin\r\n", s.http);
+    let (status, _, body) = http_with_head(s.http, "POST", "/v1/recommend", &same, r#"{"customer":"c4999","k":5}"#);
+    assert_eq!(status, 200, "{body}");
 }

@@ -20,8 +20,13 @@ async function call(method, path, body) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const r = await fetch(path, init);
-  const text = await r.text();
+  let r, text;
+  try {
+    r = await fetch(path, init);
+    text = await r.text();
+  } catch (e) {
+    return { error: { code: "UNREACHABLE", message: "the server did not answer: " + e } };
+  }
   try {
     return JSON.parse(text);
   } catch (_) {
@@ -62,7 +67,10 @@ function selectValue(id, value) {
 
 async function loadStore(params) {
   const store = await call("GET", "/v1/store");
-  if (store.error) return;
+  if (store.error) {
+    $("zones").replaceChildren(el("li", store.error.code + ": " + store.error.message, "error"));
+    store.zones = store.aisles = [];
+  }
   const zones = $("zones");
   zones.replaceChildren();
   for (const z of store.zones || []) {
@@ -195,6 +203,7 @@ function draw(canvas, lines, colors) {
 async function poll() {
   try {
     const r = await fetch("/metrics");
+    if (!r.ok) throw new Error("/metrics answered " + r.status);
     const m = parseMetrics(await r.text());
     const t = performance.now();
     if (last) {
@@ -212,13 +221,20 @@ async function poll() {
       draw($("latency"), [series.p50, series.p99], ["#3056a8", "#c2410c"]);
     }
     last = { t, m };
-    $("age").textContent = isFinite(m.age) ? "trained " + ago(m.age) + " ago" : "";
+    // The age is 0 until a model is served.
+    $("age").textContent = isFinite(m.age) && m.age > 0 ? "trained " + ago(m.age) + " ago" : "";
     $("status").textContent = "";
     $("status").className = "";
   } catch (e) {
-    $("status").textContent = "server unreachable";
+    $("status").textContent = "metrics unavailable: " + e.message;
     $("status").className = "bad";
   }
+}
+
+// One poll at a time: a slow answer is not overtaken by the next.
+async function pollForever() {
+  await poll();
+  setTimeout(pollForever, POLL_MS);
 }
 
 async function main() {
@@ -228,8 +244,7 @@ async function main() {
   await Promise.all([loadModel(), loadStore(params)]);
   await ask();
   document.body.dataset.ready = "1";
-  poll();
-  setInterval(poll, POLL_MS);
+  pollForever();
   setInterval(loadModel, 10 * POLL_MS);
 }
 
