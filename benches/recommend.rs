@@ -19,6 +19,8 @@ use endcap::engine::{
     CompleteQuery, Context, Engine, EngineSettings, Mode, Options, Query, RerankQuery, Scope, Scratch, SimilarQuery,
 };
 use endcap::ids::IdList;
+use endcap::index::exact::ExactIndex;
+use endcap::index::{ProductIndex, TopK, recall};
 use endcap::model::Model;
 
 mod common;
@@ -119,6 +121,7 @@ fn store_ops(c: &mut Criterion, engine: &Engine, scale: &str, ids: &[String], no
         i = (i + 1) % 256;
         i
     };
+    similar_recall(engine, &products, &mut s);
     for (name, scope) in [("similar_aisle_k10", Scope::Aisle), ("similar_store_k10", Scope::Store)] {
         g.bench_function(name, |b| {
             b.iter(|| {
@@ -166,6 +169,37 @@ fn store_ops(c: &mut Criterion, engine: &Engine, scale: &str, ids: &[String], no
         })
     });
     g.finish();
+}
+
+/// Prints `similar`'s store-wide recall@10 over `products` against an exact cosine scan of the
+/// whole catalogue (the index's lists are probed by their unit-vector directions).
+fn similar_recall(engine: &Engine, products: &[String], s: &mut Scratch) {
+    let (m, dim) = (engine.model(), engine.model().dim());
+    let mut unit = m.product_vectors().to_vec();
+    for v in unit.chunks_exact_mut(dim) {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm.max(f32::MIN_POSITIVE));
+    }
+    let mut sum = 0.0;
+    for id in products {
+        let q = SimilarQuery { product: id, k: 10, scope: Scope::Store, ..SimilarQuery::default() };
+        engine.similar(&q, s).expect("ok");
+        let got: Vec<(f32, u32)> = s.hits().iter().map(|h| (h.score, h.row)).collect();
+        let r = m.data().products.ids.row(id).expect("known product");
+        let mut truth = TopK::new(10);
+        ExactIndex { vectors: &unit, dim }.search(
+            &unit[r as usize * dim..(r as usize + 1) * dim],
+            10,
+            &|x| x != r,
+            &mut truth,
+        );
+        sum += recall(&got, truth.as_slice());
+    }
+    eprintln!(
+        "similar scope store: recall@10 {:.3} against exact cosine over {} products",
+        sum / products.len() as f64,
+        products.len()
+    );
 }
 
 /// The engine on a model built from planted vectors (no purchase history).
