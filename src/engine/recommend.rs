@@ -285,10 +285,17 @@ impl Engine {
         // (anonymous, an unknown or a forgotten id) with a basket or a session and no stated
         // signals, the segment that likes those products most (recommend only).
         let named = !asked.is_empty();
+        let hashed = || (xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32;
+        // (An opted-out id the model has no row for is concealed like any unknown id.)
         let segment = match () {
             _ if customer.is_some() || segments == 0 => None,
-            _ if named && opts.opted_out => data.customers.ids.row(asked).and_then(|row| self.customer_segment(row)),
-            _ if named && opts.conceal => Some((xxhash_rust::xxh3::xxh3_64(asked.as_bytes()) % segments as u64) as u32),
+            _ if named && opts.opted_out => data
+                .customers
+                .ids
+                .row(asked)
+                .and_then(|row| self.customer_segment(row))
+                .or_else(|| opts.conceal.then(hashed)),
+            _ if named && opts.conceal => Some(hashed()),
             _ if q.by_segment && self.settings.anonymous_segment_weight > 0.0 && s.stated.is_empty() => {
                 self.nearest_segment(s)
             }

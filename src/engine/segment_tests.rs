@@ -78,6 +78,18 @@ fn an_anonymous_basket_answered_from_its_segment_predicts_the_rest_of_it() {
         .recommend(&Query { basket: &basket, k: 10, options: forgotten, ..Query::default() }, &mut s)
         .expect("ok");
     assert_eq!(s.hits().iter().map(|h| h.row).collect::<Vec<_>>(), anonymous);
+    // A concealed answer (a public screen naming an id) stays the segment the id hashes to, basket
+    // or not, so two unknown ids are answered apart, and an opted-out id the model does not
+    // have is answered like any unknown one.
+    let concealed = |e: &Engine, asked: &str, opted_out: bool, s: &mut Scratch| {
+        let options = Options { conceal: true, asked, opted_out, ..Options::default() };
+        e.recommend(&Query { basket: &basket, k: 10, options, ..Query::default() }, s).expect("ok");
+        s.hits().iter().map(|h| h.row).collect::<Vec<_>>()
+    };
+    let answers: std::collections::HashSet<Vec<u32>> =
+        (0..8).map(|i| concealed(&by_segment, &format!("nobody-{i}"), false, &mut s)).collect();
+    assert!(answers.len() > 1, "every concealed unknown id got the same answer: not by its hash");
+    assert_eq!(concealed(&by_segment, "ghost", true, &mut s), concealed(&by_segment, "ghost", false, &mut s));
     alone.recommend(&Query { basket: &basket, k: 10, ..Query::default() }, &mut s).expect("ok");
     assert!(s.hits().iter().all(|h| h.reason == Reason::Basket), "{:?}", s.hits());
     by_segment.recommend(&Query { k: 10, ..Query::default() }, &mut s).expect("ok");

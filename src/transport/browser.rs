@@ -18,7 +18,8 @@ use axum::http::{HeaderMap, Method, header};
 /// Why a request is refused as one a browser was made to send, or `Ok`.
 pub fn check(method: &Method, headers: &HeaderMap, tls: bool) -> Result<(), String> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !tls && !host.is_empty() && !is_address(host) {
+    let from_browser = headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site");
+    if !tls && (!host.is_empty() || from_browser) && !is_address(host) {
         let shown: String = host.chars().take(100).collect();
         return Err(format!(
             "Host {shown:?} is a name: plain HTTP answers only requests addressed to an IP address or localhost \
@@ -30,7 +31,8 @@ pub fn check(method: &Method, headers: &HeaderMap, tls: bool) -> Result<(), Stri
     }
     let site = headers.get("sec-fetch-site").map(|v| v.to_str().unwrap_or("?"));
     if let Some(site) = site.filter(|s| *s != "same-origin" && *s != "none") {
-        return Err(format!("a {site} browser request: endcap takes requests from other web sites only as reads"));
+        let shown: String = site.chars().take(20).collect();
+        return Err(format!("a {shown} browser request: endcap takes requests from other web sites only as reads"));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
@@ -43,12 +45,18 @@ pub fn check(method: &Method, headers: &HeaderMap, tls: bool) -> Result<(), Stri
 
 /// `host` (`name[:port]` or `[v6]:port`) is an IP address or `localhost`.
 fn is_address(host: &str) -> bool {
+    let port_ok = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     let name = match host.strip_prefix('[') {
         Some(rest) => match rest.split_once(']') {
-            Some((v6, _)) => v6,
-            None => return false,
+            Some((v6, "")) => v6,
+            Some((v6, tail)) if tail.strip_prefix(':').is_some_and(port_ok) => v6,
+            _ => return false,
         },
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if port_ok(port) => name,
+            Some(_) => return false,
+            None => host,
+        },
     };
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
@@ -71,7 +79,8 @@ mod tests {
         {
             assert!(is_address(host), "{host}");
         }
-        for host in ["evil.example:8080", "evil.example", "127.0.0.1.nip.io:8080", "[::1", "localhost.evil:80"] {
+        let refused = ["evil.example:8080", "evil.example", "127.0.0.1.nip.io:8080", "[::1", "localhost.evil:80", ""];
+        for host in refused.into_iter().chain(["[::1]evil.example", "[::1]:80x", "localhost:", "127.0.0.1:x"]) {
             assert!(!is_address(host), "{host}");
         }
     }
@@ -98,5 +107,7 @@ mod tests {
         assert!(check(&Method::GET, &headers(&rebound), false).is_err());
         assert!(check(&post, &headers(&rebound), false).is_err());
         assert!(check(&post, &headers(&[("host", "store-7.example:8443")]), true).is_ok());
+        // A browser request with no Host at all is not let through on plain HTTP.
+        assert!(check(&Method::GET, &headers(&[("sec-fetch-site", "none")]), false).is_err());
     }
 }

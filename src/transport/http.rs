@@ -147,13 +147,14 @@ fn query_as_json(uri: &axum::http::Uri) -> Result<Bytes, BytesRejection> {
 }
 
 /// The admin listener (loopback by default): reload and rollback behind the bearer token, and
-/// the ops endpoints.
+/// the ops endpoints; like the public one, not for other web sites (`browser.rs`).
 pub fn admin_router(service: Arc<Service>) -> Router {
     ops_endpoints()
         .route("/v1/admin/reload", post(admin_reload))
         .route("/v1/admin/rollback", post(admin_rollback))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(service.clone(), browser_guard))
         .with_state(service)
 }
 

@@ -17,6 +17,7 @@ use endcap::transport::tls::Trust;
 pub struct TestServer {
     pub quic: String,
     pub http: SocketAddr,
+    pub admin: SocketAddr,
     pub fingerprint: String,
     pub service: Arc<Service>,
     pub config: Config,
@@ -60,6 +61,7 @@ pub fn server() -> &'static TestServer {
                 tx.send(TestServer {
                     quic: running.quic_addr.to_string(),
                     http: running.http_addr,
+                    admin: running.admin_addr,
                     fingerprint: running.fingerprint.clone(),
                     service: running.service.clone(),
                     config,
@@ -119,7 +121,8 @@ pub fn http_to(addr: SocketAddr, method: &str, path: &str, headers: &str, body: 
 pub fn http_with_head(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect HTTP");
     // `headers` may name the Host itself.
-    let host = if headers.to_ascii_lowercase().contains("host:") { String::new() } else { format!("Host: {addr}\r\n") };
+    let names_host = headers.lines().any(|l| l.to_ascii_lowercase().starts_with("host:"));
+    let host = if names_host { String::new() } else { format!("Host: {addr}\r\n") };
     let req = format!(
         "{method} {path} HTTP/1.1\r\n{host}{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -151,4 +154,11 @@ fn dechunk(mut s: &str) -> String {
 /// The value of a metric line (exact label text) in a /metrics body, or 0.
 pub fn metric(text: &str, series: &str) -> f64 {
     text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+}
+
+/// A test's outside tool (`msg` says which) is missing: it fails when `require` is set in the
+/// environment (CI sets it), else says so loudly and lets `test` pass without running.
+pub fn skip_unless_required(require: &str, test: &str, msg: &str) {
+    assert!(std::env::var_os(require).is_none(), "{require} is set and there is {msg}");
+    eprintln!("\n!!!!!!!!!!!!!!!!\n!!! SKIPPED: {test}: {msg}\n!!!!!!!!!!!!!!!!\n");
 }

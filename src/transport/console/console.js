@@ -67,12 +67,12 @@ function selectValue(id, value) {
 
 async function loadStore(params) {
   const store = await call("GET", "/v1/store");
-  if (store.error) {
-    $("zones").replaceChildren(el("li", store.error.code + ": " + store.error.message, "error"));
-    store.zones = store.aisles = [];
-  }
   const zones = $("zones");
   zones.replaceChildren();
+  if (store.error) {
+    zones.append(el("li", store.error.code + ": " + store.error.message, "error"));
+    store.zones = store.aisles = [];
+  }
   for (const z of store.zones || []) {
     $("zone").append(new Option(z.name, z.name));
     const li = el("li");
