@@ -470,6 +470,8 @@ pub struct Engine {
     groups: CustomerGroups,
     /// Unit-length product vectors (row order), for `similar`'s cosine.
     unit: Vec<f32>,
+    /// `unit` clustered by direction, for the store-wide cosine search (`similar::CosineIndex`).
+    cosine: similar::CosineIndex,
     /// Per product row: the promotion boost (1 = none); empty without promotions.
     boost: Vec<f32>,
     /// The highest probability discovery or the embedding can give (their calibrations' tops).
@@ -509,6 +511,7 @@ impl Engine {
         let new_ceiling = top(f32s(&blend.discover_probs)).max(top(f32s(&blend.embedding_probs)));
         let groups = CustomerGroups::new(&model, &config.audience);
         let unit = similar::unit_vectors(&model);
+        let cosine = similar::cosine_index(&unit, model.dim());
         let boost = select::boosts(&config.promotions, &model, &aisles, &mut warnings);
         Ok(Engine {
             audience_settings: config.audience.clone(),
@@ -523,6 +526,7 @@ impl Engine {
             blended,
             data_end_ts,
             unit,
+            cosine,
             boost,
             new_ceiling,
             warnings,

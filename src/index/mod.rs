@@ -152,6 +152,12 @@ impl TopK {
         &self.items
     }
 
+    /// Renames every result's row through `f` (a search over a reordered copy of the vectors
+    /// gives positions in that copy), keeping the order.
+    pub fn map_rows(&mut self, f: impl Fn(u32) -> u32) {
+        self.items.iter_mut().for_each(|item| item.1 = f(item.1));
+    }
+
     /// Number of results held.
     pub fn len(&self) -> usize {
         self.items.len()
