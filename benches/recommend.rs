@@ -191,27 +191,25 @@ fn similar_recall(engine: &Engine, products: &[String], s: &mut Scratch) {
     let lists =
         endcap::index::ivf::cluster(&unit, dim, endcap::index::ivf::default_lists(n), 10, 0xC05).centroids.len() / dim;
     eprintln!("cosine index: {n} products into {lists} lists in {:.2} s", t.elapsed().as_secs_f64());
-    let mut sum = 0.0;
-    for id in products {
-        let q = SimilarQuery { product: id, k: 10, scope: Scope::Store, ..SimilarQuery::default() };
-        engine.similar(&q, s).expect("ok");
-        let got: Vec<(f32, u32)> = s.hits().iter().map(|h| (h.score, h.row)).collect();
-        let r = m.data().products.ids.row(id).expect("known product");
-        let mut truth = TopK::new(10);
-        ExactIndex { vectors: &unit, dim }.search(
-            &unit[r as usize * dim..(r as usize + 1) * dim],
-            10,
-            &|x| x != r,
-            &mut truth,
+    for k in [10, 30] {
+        let mut sum = 0.0;
+        for id in products {
+            let q = SimilarQuery { product: id, k, scope: Scope::Store, ..SimilarQuery::default() };
+            engine.similar(&q, s).expect("ok");
+            let got: Vec<(f32, u32)> = s.hits().iter().map(|h| (h.score, h.row)).collect();
+            let r = m.data().products.ids.row(id).expect("known product");
+            let mut truth = TopK::new(k as usize);
+            let v = &unit[r as usize * dim..(r as usize + 1) * dim];
+            ExactIndex { vectors: &unit, dim }.search(v, k as usize, &|x| x != r, &mut truth);
+            sum += recall(&got, truth.as_slice());
+        }
+        eprintln!(
+            "similar scope store: recall@{k} {:.3} against exact cosine over {} products, probing {} lists",
+            sum / products.len() as f64,
+            products.len(),
+            s.trace.nprobe
         );
-        sum += recall(&got, truth.as_slice());
     }
-    eprintln!(
-        "similar scope store: recall@10 {:.3} against exact cosine over {} products, probing {} lists",
-        sum / products.len() as f64,
-        products.len(),
-        s.trace.nprobe
-    );
 }
 
 /// The engine on a model built from planted vectors (no purchase history).

@@ -105,6 +105,7 @@ fn similar_stays_in_the_aisle_widens_when_short_and_is_cosine_close_store_wide()
         // Store-wide, against an exact cosine scan.
         let q = SimilarQuery { product: &id, k: 10, scope: Scope::Store, ..SimilarQuery::default() };
         e.similar(&q, &mut s).expect("ok");
+        assert!(s.hits().iter().all(|h| h.row != r), "{id} is not its own substitute");
         let mut truth = TopK::new(10);
         let v = &unit[r as usize * dim..(r as usize + 1) * dim];
         ExactIndex { vectors: &unit, dim }.search(v, 10, &|x| x != r, &mut truth);

@@ -30,7 +30,9 @@ const PROBE_FACTOR: usize = 3;
 /// A second IVF, over the unit vectors and clustered on them (spherical k-means), for the
 /// store-wide cosine search: the product index's lists were clustered on the raw vectors, whose
 /// lengths grow with sales, so they do not group products by direction and a cosine search had to
-/// read most of them. Built when the engine is (`Engine::new`): 0.3 s of k-means at store-1m.
+/// read most of them. Built when the engine is (`Engine::new`): at store-1m 0.35 s of k-means and
+/// 0.3 s of tuning, on this machine's kernel (replicas on different CPUs may tune it a list or
+/// two apart).
 #[derive(Debug, Default)]
 pub(super) struct CosineIndex {
     centroids: Vec<f32>,
@@ -62,8 +64,14 @@ pub(super) fn cosine_index(unit: &[f32], dim: usize) -> CosineIndex {
     let vectors: Vec<f32> =
         rows.iter().flat_map(|&r| unit[r as usize * dim..(r as usize + 1) * dim].iter().copied()).collect();
     // The fewest lists that find the cosine neighbours of a sample of products, as `similar` asks.
+    // (A zero vector, a product never bought, has no neighbours to find.)
     let sample = TUNING_QUERIES.min(n);
-    let queries: Vec<f32> = (0..sample).flat_map(|i| unit[i * n / sample * dim..][..dim].iter().copied()).collect();
+    let queries: Vec<f32> = (0..sample)
+        .map(|i| &unit[i * n / sample * dim..][..dim])
+        .filter(|v| v.iter().any(|&x| x != 0.0))
+        .flatten()
+        .copied()
+        .collect();
     let view = IvfView { vectors: &vectors, dim, centroids: &c.centroids, offsets: &offsets, nprobe: 1 };
     let (nprobe, _) = crate::index::ivf::tune_nprobe(&view, &queries, 10, TUNED_RECALL);
     CosineIndex { centroids: c.centroids, offsets, rows, vectors, nprobe }
@@ -243,11 +251,13 @@ impl Engine {
 
     /// The best `r.pool` admitted products for `s.query` (a unit vector) by cosine over the whole
     /// catalogue, through the [`CosineIndex`], into `s.topk`, probing its tuned number of lists
-    /// widened by the share of products the shopper's rules exclude.
+    /// widened by the share of products the shopper's rules exclude and by the pool's length.
     fn cosine_search(&self, r: &Resolved, s: &mut Scratch) {
         let cos = &self.cosine;
         let kept = 1.0 - self.rules.excluded_fraction(&s.mask);
-        let nprobe = ((cos.nprobe as f64 / kept.max(0.01)).ceil() as usize).max(cos.nprobe);
+        // Tuned for 10 neighbours; a longer answer (or a wider pool) needs more lists.
+        let longer = (r.pool as f64 / 10.0).sqrt().max(1.0);
+        let nprobe = ((cos.nprobe as f64 * longer / kept.max(0.01)).ceil() as usize).max(cos.nprobe);
         let (mut topk, mut probes) = (std::mem::take(&mut s.topk), std::mem::take(&mut s.probes));
         let filter = self.filter(false, s);
         let accept = |pos: u32| cos.rows.get(pos as usize).is_some_and(|&row| filter.admits(row));
@@ -259,7 +269,7 @@ impl Engine {
             nprobe,
         };
         view.search_with(&s.query, r.pool, nprobe, accept, &mut topk, &mut probes);
-        topk.map_rows(|pos| cos.rows.get(pos as usize).copied().unwrap_or(u32::MAX));
+        topk.map_rows(|pos| cos.rows[pos as usize]);
         (s.topk, s.probes) = (topk, probes);
         s.trace.plan = Plan::Ivf;
         s.trace.nprobe = nprobe.min(u32::MAX as usize) as u32;

@@ -153,9 +153,10 @@ impl TopK {
     }
 
     /// Renames every result's row through `f` (a search over a reordered copy of the vectors
-    /// gives positions in that copy), keeping the order.
+    /// gives positions in that copy), then restores the order `push` keeps (ties: lower row).
     pub fn map_rows(&mut self, f: impl Fn(u32) -> u32) {
         self.items.iter_mut().for_each(|item| item.1 = f(item.1));
+        self.items.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     }
 
     /// Number of results held.
