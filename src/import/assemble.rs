@@ -11,7 +11,7 @@ use crate::data::TrainData;
 use crate::index::{Kernel, TopK};
 use crate::model::input::{BlendInput, CoPurchase, Discovery, ModelInput, RepeatPurchase, SegmentInput};
 use crate::train::als::Sparse;
-use crate::train::buy_again::{customer_repeat, features, propensity};
+use crate::train::buy_again::propensity;
 use crate::train::calibrate::fit as calibrate;
 use crate::train::fit::{
     EMBEDDING_CANDIDATES, EMBEDDING_CUSTOMERS, KNOTS, basket_buy_again_rows, basket_discover_samples,
@@ -121,24 +121,7 @@ pub fn assemble(t: StoreTables, opts: &TrainOptions) -> Result<(ModelInput, Impo
                 |(hist, work, found), (list, &n)| {
                     hist.clear();
                     hist.extend(list.iter().map(|(h, _)| *h));
-                    let routine = customer_repeat(hist);
-                    let repeat = hist
-                        .iter()
-                        .map(|h| RepeatPurchase {
-                            product: h.product,
-                            count: h.count,
-                            last_ts: h.last_ts,
-                            base_logit: buy_again.static_logit(&features(
-                                h,
-                                n as usize,
-                                routine,
-                                propensity[h.product as usize],
-                                0.0,
-                            )),
-                            gap_days: h.gap_days,
-                            gap_orders: h.gap_orders,
-                        })
-                        .collect();
+                    let repeat = buy_again.repeat_list(hist, n as usize, &propensity);
                     found.clear();
                     discover(hist, &t.also_bought, opts.discover_top, work, found);
                     (repeat, found.to_vec())

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::buy_again::{HALF_LIVES, customer_repeat, features};
+use super::buy_again::HALF_LIVES;
 use super::orders::CustomerOrders;
 use super::{
     DiscoverWork, Factors, Interactions, Learned, Steps, TrainData, TrainOptions, TrainReport, also_bought,
@@ -233,24 +233,7 @@ fn customer_lists(
                 hist.clear();
                 orders.summarise(c, HALF_LIVES, work, hist);
                 let n = orders.orders_of(c).len();
-                let routine = customer_repeat(hist);
-                let repeat = hist
-                    .iter()
-                    .map(|h| RepeatPurchase {
-                        product: h.product,
-                        count: h.count,
-                        last_ts: h.last_ts,
-                        base_logit: learned.buy_again.static_logit(&features(
-                            h,
-                            n,
-                            routine,
-                            propensity[h.product as usize],
-                            0.0,
-                        )),
-                        gap_days: h.gap_days,
-                        gap_orders: h.gap_orders,
-                    })
-                    .collect();
+                let repeat = learned.buy_again.repeat_list(hist, n, propensity);
                 found.clear();
                 discover(hist, &counted.neighbours, opts.discover_top, discover_work, found);
                 // Exactly sized: the work buffer held every candidate.

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::orders::ProductHistory;
 pub use crate::engine::{MAX_DAYS, MAX_DUE, time_features};
+use crate::model::input::RepeatPurchase;
 
 /// Half-lives (in the customer's orders) of the two decayed frequencies.
 pub const HALF_LIVES: [f64; 2] = [2.0, 8.0];
@@ -118,6 +119,23 @@ impl BuyAgainModel {
             l += if i < STATIC { w * (xi - self.mean[i]) } else { -w * self.mean[i] };
         }
         l as f32
+    }
+
+    /// A customer's repeat list for the artifact: each product of `history` (from `orders`
+    /// orders) with its counts and the static part of its buy-again logit.
+    pub fn repeat_list(&self, history: &[ProductHistory], orders: usize, propensity: &[f32]) -> Vec<RepeatPurchase> {
+        let routine = customer_repeat(history);
+        history
+            .iter()
+            .map(|h| RepeatPurchase {
+                product: h.product,
+                count: h.count,
+                last_ts: h.last_ts,
+                base_logit: self.static_logit(&features(h, orders, routine, propensity[h.product as usize], 0.0)),
+                gap_days: h.gap_days,
+                gap_orders: h.gap_orders,
+            })
+            .collect()
     }
 
     /// Weights on the raw time features (log days since, log dueness), for the artifact.

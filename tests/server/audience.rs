@@ -4,8 +4,6 @@
 //! codes; on a server with device certificates only ops devices may ask, every request is
 //! counted by caller, and forgotten or opted-out customers never appear.
 
-use std::path::PathBuf;
-
 use endcap::ca::Role;
 use endcap::client::Client;
 use endcap::config::Config;
@@ -15,7 +13,7 @@ use endcap::protocol::{Audience, AudienceRequest, ErrorCode, Response, response}
 use endcap::server::{self, ModelSource, Running};
 use endcap::transport::tls::{ClientIdentity, Trust};
 
-use crate::common::{block_on, client, error, http, http_to, server, test_config};
+use crate::common::{TempDir, block_on, client, error, http, http_to, server, test_config};
 
 fn audience(answer: &Response) -> &Audience {
     match &answer.result {
@@ -146,15 +144,6 @@ fn bad_audience_requests_get_clear_codes_over_quic_and_http() {
     );
 }
 
-/// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 async fn start(config: Config) -> Running {
     let small = DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 };
     let source = ModelSource::made(move || endcap::train::demo_model(&small));
@@ -165,8 +154,7 @@ async fn start(config: Config) -> Running {
 
 #[test]
 fn only_ops_devices_may_ask_every_ask_is_counted_by_caller_and_erased_customers_never_appear() {
-    let dir = TempDir(std::env::temp_dir().join(format!("endcap-audience-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
+    let dir = TempDir::new("audience");
     endcap::ca::init(&dir.0.join("ca"), "test-store", 30).expect("ca init");
     let identity = |name: &str, role| {
         let (cert, key) = endcap::ca::issue(&dir.0.join("ca"), name, role, &dir.0.join("devices"), 30).expect("issue");

@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use endcap::client::Client;
@@ -161,4 +161,24 @@ pub fn metric(text: &str, series: &str) -> f64 {
 pub fn skip_unless_required(require: &str, test: &str, msg: &str) {
     assert!(std::env::var_os(require).is_none(), "{require} is set and there is {msg}");
     eprintln!("\n!!!!!!!!!!!!!!!!\n!!! SKIPPED: {test}: {msg}\n!!!!!!!!!!!!!!!!\n");
+}
+
+/// A fresh directory under the system temp dir, unique in this process, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("endcap-it-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

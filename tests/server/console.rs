@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{http, http_with_head, server};
+use crate::common::{TempDir, http, http_with_head, server};
 
 fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("ENDCAP_CHROMIUM") {
@@ -25,11 +25,11 @@ fn chromium() -> Option<PathBuf> {
 
 /// The page at `query` after its scripts ran, as Chromium serialises it (`--dump-dom`).
 fn rendered(browser: &PathBuf, query: &str) -> String {
-    let profile = endcap::journal::scratch_dir("chromium");
+    let profile = TempDir::new("chromium");
     let url = format!("http://{}/{query}", server().http);
     let mut child = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
-        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--user-data-dir={}", profile.0.display()))
         // Virtual time runs the page's timers at once but waits for its requests.
         .args(["--virtual-time-budget=10000", "--dump-dom", &url])
         .stdout(Stdio::piped())
@@ -57,7 +57,6 @@ fn rendered(browser: &PathBuf, query: &str) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let _ = std::fs::remove_dir_all(&profile);
     let (dom, log) = (out.join().expect("stdout"), err.join().expect("stderr"));
     assert!(status.success() && !dom.is_empty(), "chromium failed ({status}): {log}");
     dom

@@ -21,7 +21,7 @@ use endcap::server::{self, ModelSource};
 use endcap::train::eval::{self, EvalReport};
 use endcap::train::orders::CustomerOrders;
 
-use crate::common::{block_on, http_to, test_config};
+use crate::common::{TempDir, block_on, http_to, test_config};
 
 /// How far below `endcap train`'s recall@10 (mixed, on the held-out baskets) the Spark model
 /// may be, in absolute recall. The two differ by design in their ALS (MLlib's weighted-lambda
@@ -39,24 +39,6 @@ fn spark_python() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spark-venv/bin/python"));
     python.exists().then_some(python)
-}
-
-/// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("endcap-spark-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The customers (rows of the data) shopping at the small second store of the chain.

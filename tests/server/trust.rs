@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use endcap::client::{Client, connect_quic};
@@ -15,25 +15,7 @@ use endcap::protocol::{self, ErrorCode, Event, EventKind, Ping, RecommendRequest
 use endcap::server::{self, ModelSource, Running};
 use endcap::transport::tls::{ClientIdentity, Trust};
 
-use crate::common::{block_on, error, http_to, items, metric, rec, test_config};
-
-/// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("endcap-trust-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common::{TempDir, block_on, error, http_to, items, metric, rec, test_config};
 
 fn small_store() -> ModelSource {
     ModelSource::made(|| endcap::train::demo_model(&DemoSpec { products: 800, customers: 1_500, seed: 4, dim: 16 }))
